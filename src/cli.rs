@@ -1,0 +1,103 @@
+//! Command-line interface: argument types (clap derive) and dispatch to each command.
+//!
+//! Stays thin: every command is a function in its own module that returns a result; this module
+//! prints errors once and maps them to exit codes (0 ok, 1 content problems or failed snippets,
+//! 2 usage or environment problems).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::diagnostics::{ContentErrors, Exit};
+
+/// kb: a knowledge base of markdown troubleshooting notes, built into a searchable static site,
+/// with every tagged snippet verified in a real container.
+#[derive(Debug, Parser)]
+#[command(name = "kb", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Knowledge base directory (holds content/, optional kb.toml, themes/, snippets/).
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub root: PathBuf,
+
+    /// Log each stage and its time (-v), or everything (-vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new knowledge base: kb.toml, content/ with a sample note, snippets/.
+    Init(crate::init::InitArgs),
+    /// Build content/ into a static site (default: public/).
+    Build(crate::build::BuildArgs),
+    /// Report broken links and anchors, bad front matter and bad snippet tags; writes nothing.
+    Check(crate::build::CheckArgs),
+    /// Run every tagged snippet in Docker and compare with the documented output.
+    Verify(crate::verify::VerifyArgs),
+    /// Search the knowledge base from the terminal.
+    Search(crate::search::SearchArgs),
+    /// Serve the site locally, rebuild on change and live-reload the browser.
+    Serve(crate::serve::ServeArgs),
+}
+
+/// Shared by every command.
+#[derive(Debug, Clone)]
+pub struct GlobalOpts {
+    pub root: PathBuf,
+    pub verbose: u8,
+}
+
+/// Entry point used by `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let global = GlobalOpts { root: cli.root.clone(), verbose: cli.verbose };
+    let result = match cli.command {
+        Command::Init(args) => crate::init::run(&global, args),
+        Command::Build(args) => crate::build::run_build(&global, args),
+        Command::Check(args) => crate::build::run_check(&global, args),
+        Command::Verify(args) => crate::verify::run(&global, args),
+        Command::Search(args) => crate::search::run(&global, args),
+        Command::Serve(args) => crate::serve::run(&global, args),
+    };
+    match result {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(err) => report(&err),
+    }
+}
+
+/// Print an error once: content diagnostics one per line, anything else as a cause chain.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(ContentErrors(diags)) = err.downcast_ref::<ContentErrors>() {
+        for d in diags {
+            eprintln!("{d}");
+        }
+        eprintln!("kb: {err}");
+        return ExitCode::from(Exit::Content as u8);
+    }
+    eprintln!("kb: error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(Exit::Usage as u8)
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "kb=info",
+        _ => "kb=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,39 @@
+//! kb: markdown troubleshooting notes in, a fast searchable static site out, with every tagged
+//! snippet verified in a real container.
+//!
+//! # The pipeline, in module order
+//!
+//! `kb build`:
+//! 1. [`content::load`] walks `content/`, reads each note (sections from folders).
+//! 2. [`content::front_matter`] splits and parses YAML front matter into typed metadata.
+//! 3. [`markdown`] renders the body (pulldown-cmark): heading ids, ToC, link rewriting,
+//!    wikilinks, backlinks, verify badges, and the text handed to search.
+//! 4. [`highlight`] colours code blocks with syntect at build time (CSS classes, cached by hash).
+//! 5. [`render`] fills tera templates from view structs ([`render::views`]).
+//! 6. [`output`] writes pages, sitemap, feed, aliases and static assets into a temp dir and swaps
+//!    it into place.
+//! 7. [`search`] indexes every note with a CJK-aware tokenizer (tantivy) and writes the
+//!    browser's index.
+//!
+//! [`build`] runs those stages in order and times each; [`build::check`] runs 1-3 and reports
+//! problems without writing anything.
+//!
+//! `kb verify`: [`snippet`] extracts tagged blocks -> [`verify`] plans sessions, runs them in
+//! Docker, compares output, reports and caches.
+//!
+//! `kb serve`: [`serve`] watches the sources, rebuilds what changed and live-reloads the browser.
+
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod diagnostics;
+pub mod highlight;
+pub mod init;
+pub mod markdown;
+pub mod output;
+pub mod render;
+pub mod search;
+pub mod serve;
+pub mod snippet;
+pub mod verify;

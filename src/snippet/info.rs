@@ -1,0 +1,516 @@
+//! Fence info strings: ```` ```LANG attr attr=value {attr="quoted value"} ````.
+//!
+//! This is the contract between a note and `kb verify`: the first word is the language (all that
+//! GitHub and editors look at), everything after it is snippet attributes in `key=value`,
+//! `key="value with spaces"` or bare-flag form, optionally wrapped in `{...}`. The markdown stage
+//! uses the language for highlighting and strips the rest; the verify stage plans runs from the
+//! attributes. Parsing happens once, here, into typed values.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A code block's language, parsed from the first word of the fence info string.
+/// Languages that `kb verify` knows how to run are variants; anything else is kept verbatim
+/// for highlighting only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Lang {
+    Go,
+    Sh,
+    Bash,
+    C,
+    Python,
+    /// A transcript: `$ cmd` lines followed by their expected output.
+    Console,
+    Dockerfile,
+    /// Any other language name (lower-cased), highlighted if syntect knows it.
+    Other(String),
+}
+
+impl Lang {
+    pub fn parse(word: &str) -> Lang {
+        match word.to_ascii_lowercase().as_str() {
+            "go" | "golang" => Lang::Go,
+            "sh" | "shell" => Lang::Sh,
+            "bash" => Lang::Bash,
+            "c" => Lang::C,
+            "python" | "py" | "python3" => Lang::Python,
+            "console" | "shell-session" | "shellsession" => Lang::Console,
+            "dockerfile" | "docker" => Lang::Dockerfile,
+            other => Lang::Other(other.to_string()),
+        }
+    }
+
+    /// The name used for highlighting and CSS classes.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Lang::Go => "go",
+            Lang::Sh => "sh",
+            Lang::Bash => "bash",
+            Lang::C => "c",
+            Lang::Python => "python",
+            Lang::Console => "console",
+            Lang::Dockerfile => "dockerfile",
+            Lang::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `network=` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    None,
+    Bridge,
+}
+
+/// `skip` or `skip="reason"`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Skip {
+    pub reason: Option<String>,
+}
+
+/// Every snippet attribute of a fence, typed. Field docs are the user-facing contract
+/// (README "Snippet syntax").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Attrs {
+    /// `run`: execute this block.
+    pub run: bool,
+    /// `output`: the expected output of the runnable block right before this one.
+    pub output: bool,
+    /// `file=PATH`: write the block's text to PATH inside the session's work dir `/work`.
+    pub file: Option<String>,
+    /// `session=NAME`: blocks with the same session in one note share one container.
+    pub session: Option<String>,
+    /// `image=REF`: a `snippets/images/NAME` image or any image reference.
+    pub image: Option<String>,
+    /// `restart`: stop + start the session's container before this block.
+    pub restart: bool,
+    /// `exit=N`: expected exit status of a non-console runnable block.
+    pub exit: Option<i32>,
+    /// `timeout=DURATION`, e.g. `30s`, `2m`, `500ms`.
+    pub timeout: Option<Duration>,
+    /// `caps=CAP,CAP`.
+    pub caps: Vec<String>,
+    /// `sysctl=key=value` (may repeat).
+    pub sysctl: Vec<(String, String)>,
+    /// `privileged`.
+    pub privileged: bool,
+    /// `network=none|bridge`.
+    pub network: Option<Network>,
+    /// `docker`: the session can talk to the engine that runs it.
+    pub docker: bool,
+    /// `hidden`: run or write it, but do not show the block on the site.
+    pub hidden: bool,
+    /// `skip` / `skip="reason"`: documented, never run.
+    pub skip: Option<Skip>,
+    /// `id=NAME`: stable name in reports.
+    pub id: Option<String>,
+    /// `cmd="..."`: how to run a non-console block (`{file}` is replaced by its path).
+    pub cmd: Option<String>,
+}
+
+impl Attrs {
+    /// Does this block take part in verification at all?
+    pub fn is_verified(&self) -> bool {
+        self.run || self.file.is_some() || self.output
+    }
+}
+
+/// A parsed fence info string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FenceInfo {
+    /// `None` for a bare ```` ``` ```` fence.
+    pub lang: Option<Lang>,
+    pub attrs: Attrs,
+}
+
+/// Why an info string was rejected. `column` is 1-based within the info string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (column {column} of the fence info string); {hint}")]
+pub struct AttrError {
+    pub column: usize,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Every attribute name we accept, for "did you mean" hints.
+pub const KNOWN_ATTRS: &[&str] = &[
+    "run", "output", "file", "session", "image", "restart", "exit", "timeout", "caps", "sysctl",
+    "privileged", "network", "docker", "hidden", "skip", "id", "cmd",
+];
+
+/// Parse a fence info string. An info string with only a language (the common case, and every
+/// non-kb markdown file) never fails.
+pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
+    let info = info.trim();
+    if info.is_empty() {
+        return Ok(FenceInfo::default());
+    }
+    // First word is the language; `{` may follow it directly (```go{run}).
+    let lang_end = info
+        .find(|c: char| c.is_whitespace() || c == '{')
+        .unwrap_or(info.len());
+    let lang_word = &info[..lang_end];
+    let lang = if lang_word.is_empty() { None } else { Some(Lang::parse(lang_word)) };
+    let mut rest_start = lang_end;
+    let mut rest = &info[lang_end..];
+    // Optional `{ ... }` wrapper around the attributes.
+    let trimmed = rest.trim_start();
+    if let Some(inner) = trimmed.strip_prefix('{') {
+        rest_start += rest.len() - trimmed.len() + 1;
+        match inner.rfind('}') {
+            Some(close) if inner[close + 1..].trim().is_empty() => rest = &inner[..close],
+            _ => {
+                return Err(AttrError {
+                    column: rest_start,
+                    message: "unclosed `{` in the attributes".into(),
+                    hint: "close the attribute list with `}` at the end of the line".into(),
+                })
+            }
+        }
+    }
+    let mut attrs = Attrs::default();
+    for token in tokenize(rest, rest_start)? {
+        apply(&mut attrs, token)?;
+    }
+    Ok(FenceInfo { lang, attrs })
+}
+
+struct Token {
+    column: usize,
+    key: String,
+    value: Option<String>,
+}
+
+/// Split `a b=c d="e f"` into tokens, honouring double quotes (with `\"` and `\\` escapes).
+/// Commas between attributes are accepted as separators too (`{run, session=x}`).
+fn tokenize(s: &str, offset: usize) -> Result<Vec<Token>, AttrError> {
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        if c.is_whitespace() || c == ',' {
+            i += 1;
+            continue;
+        }
+        let column = offset + s[..pos].chars().count() + 1;
+        let mut key = String::new();
+        while i < chars.len() && !chars[i].1.is_whitespace() && chars[i].1 != '=' && chars[i].1 != ',' {
+            key.push(chars[i].1);
+            i += 1;
+        }
+        let mut value = None;
+        if i < chars.len() && chars[i].1 == '=' {
+            i += 1;
+            let mut v = String::new();
+            if i < chars.len() && chars[i].1 == '"' {
+                i += 1;
+                let mut closed = false;
+                while i < chars.len() {
+                    match chars[i].1 {
+                        '\\' if i + 1 < chars.len() && matches!(chars[i + 1].1, '"' | '\\') => {
+                            v.push(chars[i + 1].1);
+                            i += 2;
+                        }
+                        '"' => {
+                            closed = true;
+                            i += 1;
+                            break;
+                        }
+                        ch => {
+                            v.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                if !closed {
+                    return Err(AttrError {
+                        column,
+                        message: format!("unterminated quoted value for `{key}`"),
+                        hint: "close the value with `\"`".into(),
+                    });
+                }
+            } else {
+                // Unquoted value: runs to the next whitespace (commas allowed inside: caps=A,B).
+                while i < chars.len() && !chars[i].1.is_whitespace() {
+                    v.push(chars[i].1);
+                    i += 1;
+                }
+            }
+            value = Some(v);
+        }
+        if key.is_empty() {
+            return Err(AttrError {
+                column,
+                message: "an attribute has no name".into(),
+                hint: "write attributes as `key=value` or a bare `flag`".into(),
+            });
+        }
+        tokens.push(Token { column, key, value });
+    }
+    Ok(tokens)
+}
+
+fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
+    let err = |message: String, hint: &str| AttrError { column: t.column, message, hint: hint.to_string() };
+    let need_value = |v: &Option<String>, example: &str| -> Result<String, AttrError> {
+        match v {
+            Some(v) if !v.is_empty() => Ok(v.clone()),
+            _ => Err(AttrError {
+                column: t.column,
+                message: format!("`{}` needs a value", t.key),
+                hint: format!("write it as `{example}`"),
+            }),
+        }
+    };
+    let no_value = |v: &Option<String>| -> Result<(), AttrError> {
+        match v {
+            None => Ok(()),
+            Some(_) => Err(AttrError {
+                column: t.column,
+                message: format!("`{}` is a flag and takes no value", t.key),
+                hint: format!("write just `{}`", t.key),
+            }),
+        }
+    };
+    match t.key.as_str() {
+        "run" => {
+            no_value(&t.value)?;
+            a.run = true
+        }
+        "output" => {
+            no_value(&t.value)?;
+            a.output = true
+        }
+        "restart" => {
+            no_value(&t.value)?;
+            a.restart = true
+        }
+        "privileged" => {
+            no_value(&t.value)?;
+            a.privileged = true
+        }
+        "docker" => {
+            no_value(&t.value)?;
+            a.docker = true
+        }
+        "hidden" => {
+            no_value(&t.value)?;
+            a.hidden = true
+        }
+        "skip" => a.skip = Some(Skip { reason: t.value.clone().filter(|r| !r.is_empty()) }),
+        "file" => {
+            let path = need_value(&t.value, "file=main.go")?;
+            check_relative_path(&path).map_err(|(m, h)| err(m, h))?;
+            a.file = Some(path)
+        }
+        "session" => a.session = Some(need_value(&t.value, "session=gc")?),
+        "image" => a.image = Some(need_value(&t.value, "image=go")?),
+        "id" => a.id = Some(need_value(&t.value, "id=panic-defer-order")?),
+        "cmd" => a.cmd = Some(need_value(&t.value, "cmd=\"go run {file}\"")?),
+        "exit" => {
+            let v = need_value(&t.value, "exit=2")?;
+            a.exit = Some(v.parse().map_err(|_| {
+                err(format!("`exit={v}` is not an integer exit status"), "write e.g. `exit=2`")
+            })?)
+        }
+        "timeout" => {
+            let v = need_value(&t.value, "timeout=30s")?;
+            a.timeout = Some(parse_duration(&v).ok_or_else(|| {
+                err(format!("`timeout={v}` is not a duration"), "use a number with ms, s or m, e.g. `timeout=30s`")
+            })?)
+        }
+        "caps" => {
+            let v = need_value(&t.value, "caps=NET_ADMIN,SYS_ADMIN")?;
+            for cap in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                let cap = cap.to_ascii_uppercase();
+                let cap = cap.strip_prefix("CAP_").unwrap_or(&cap).to_string();
+                if !cap.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    return Err(err(format!("`{cap}` is not a capability name"), "use names like NET_ADMIN,SYS_ADMIN"));
+                }
+                a.caps.push(cap);
+            }
+        }
+        "sysctl" => {
+            let v = need_value(&t.value, "sysctl=kernel.shmmax=68719476736")?;
+            let (k, val) = v.split_once('=').ok_or_else(|| {
+                err(format!("`sysctl={v}` has no value"), "write `sysctl=key=value`, e.g. `sysctl=net.ipv4.ip_forward=1`")
+            })?;
+            a.sysctl.push((k.to_string(), val.to_string()));
+        }
+        "network" => {
+            let v = need_value(&t.value, "network=bridge")?;
+            a.network = Some(match v.as_str() {
+                "none" => Network::None,
+                "bridge" => Network::Bridge,
+                _ => return Err(err(format!("`network={v}` is not supported"), "use `network=none` or `network=bridge`")),
+            })
+        }
+        unknown => {
+            let hint = match closest(unknown) {
+                Some(k) => format!("did you mean `{k}`? known attributes: {}", KNOWN_ATTRS.join(", ")),
+                None => format!("known attributes: {}", KNOWN_ATTRS.join(", ")),
+            };
+            return Err(AttrError { column: t.column, message: format!("unknown snippet attribute `{unknown}`"), hint });
+        }
+    }
+    Ok(())
+}
+
+/// `file=` must stay inside the session's work dir.
+fn check_relative_path(path: &str) -> Result<(), (String, &'static str)> {
+    if path.starts_with('/') {
+        return Err((format!("`file={path}` is absolute"), "file= paths are relative to the session's work dir /work, e.g. `file=main.go`"));
+    }
+    if path.split('/').any(|c| c == "..") {
+        return Err((format!("`file={path}` escapes the work dir"), "remove the `..`: file= paths must stay inside /work"));
+    }
+    Ok(())
+}
+
+/// `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+}
+
+fn closest(word: &str) -> Option<&'static str> {
+    KNOWN_ATTRS
+        .iter()
+        .map(|k| (levenshtein(word, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_language_has_no_attributes() {
+        let f = parse("go").unwrap();
+        assert_eq!(f.lang, Some(Lang::Go));
+        assert!(!f.attrs.is_verified());
+        assert_eq!(parse("").unwrap(), FenceInfo::default());
+    }
+
+    #[test]
+    fn space_separated_and_braced_forms_are_equivalent() {
+        let a = parse("go run session=gc image=go").unwrap();
+        let b = parse("go {run session=gc image=go}").unwrap();
+        let c = parse("go{run, session=gc, image=go}").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert!(a.attrs.run);
+        assert_eq!(a.attrs.session.as_deref(), Some("gc"));
+        assert_eq!(a.attrs.image.as_deref(), Some("go"));
+    }
+
+    #[test]
+    fn every_attribute_parses_to_its_typed_value() {
+        let f = parse(
+            r#"c run output file=src/shm.c session=s image=gcc restart exit=2 timeout=1m30s caps=net_admin,CAP_SYS_ADMIN sysctl=kernel.shmmax=1024 sysctl=net.ipv4.ip_forward=1 privileged network=bridge docker hidden skip="needs kernel 3.10" id=shm-1 cmd="cc -o x {file} && ./x""#,
+        );
+        // `1m30s` is not a supported duration: the error names the value.
+        let e = f.unwrap_err();
+        assert!(e.message.contains("timeout=1m30s"), "{e}");
+
+        let f = parse(
+            r#"c run output file=src/shm.c session=s image=gcc restart exit=2 timeout=90s caps=net_admin,CAP_SYS_ADMIN sysctl=kernel.shmmax=1024 sysctl=net.ipv4.ip_forward=1 privileged network=bridge docker hidden skip="needs kernel 3.10" id=shm-1 cmd="cc -o x {file} && ./x""#,
+        )
+        .unwrap();
+        let a = f.attrs;
+        assert_eq!(f.lang, Some(Lang::C));
+        assert!(a.run && a.output && a.restart && a.privileged && a.docker && a.hidden);
+        assert_eq!(a.file.as_deref(), Some("src/shm.c"));
+        assert_eq!(a.exit, Some(2));
+        assert_eq!(a.timeout, Some(Duration::from_secs(90)));
+        assert_eq!(a.caps, vec!["NET_ADMIN", "SYS_ADMIN"]);
+        assert_eq!(
+            a.sysctl,
+            vec![("kernel.shmmax".into(), "1024".into()), ("net.ipv4.ip_forward".into(), "1".into())]
+        );
+        assert_eq!(a.network, Some(Network::Bridge));
+        assert_eq!(a.skip, Some(Skip { reason: Some("needs kernel 3.10".into()) }));
+        assert_eq!(a.id.as_deref(), Some("shm-1"));
+        assert_eq!(a.cmd.as_deref(), Some("cc -o x {file} && ./x"));
+    }
+
+    #[test]
+    fn bare_skip_has_no_reason() {
+        assert_eq!(parse("sh skip").unwrap().attrs.skip, Some(Skip { reason: None }));
+    }
+
+    #[test]
+    fn unknown_attribute_suggests_the_closest_known_one() {
+        let e = parse("go run sesion=x").unwrap_err();
+        assert_eq!(e.column, 8);
+        assert!(e.message.contains("unknown snippet attribute `sesion`"));
+        assert!(e.hint.contains("did you mean `session`"));
+    }
+
+    #[test]
+    fn file_paths_must_stay_inside_the_work_dir() {
+        assert!(parse("go file=../x.go").unwrap_err().message.contains("escapes"));
+        assert!(parse("go file=/etc/passwd").unwrap_err().message.contains("absolute"));
+        assert!(parse("go file=a/b.go").is_ok());
+    }
+
+    #[test]
+    fn flags_reject_values_and_keys_require_them() {
+        assert!(parse("go run=yes").unwrap_err().message.contains("flag"));
+        assert!(parse("go session").unwrap_err().message.contains("needs a value"));
+        assert!(parse("go exit=two").unwrap_err().message.contains("not an integer"));
+        assert!(parse(r#"go cmd="unterminated"#).unwrap_err().message.contains("unterminated"));
+        assert!(parse("go {run").unwrap_err().message.contains("unclosed"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("15"), Some(Duration::from_secs(15)));
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn language_aliases() {
+        assert_eq!(Lang::parse("Golang"), Lang::Go);
+        assert_eq!(Lang::parse("shell-session"), Lang::Console);
+        assert_eq!(Lang::parse("yaml"), Lang::Other("yaml".into()));
+    }
+}

@@ -1,0 +1,11 @@
+//! Snippets: the tagged code blocks of a note.
+//!
+//! [`info`] parses a fence's info string into a language and typed attributes; [`extract`] finds
+//! every fenced code block of a note with its file line, so the markdown stage (highlighting,
+//! badges) and the verify stage (planning runs, `--update`) see the same blocks with the same keys.
+
+pub mod extract;
+pub mod info;
+
+pub use extract::{extract, BlockError, CodeBlock, SnippetKey};
+pub use info::{Attrs, FenceInfo, Lang, Network, Skip};

@@ -1,0 +1,139 @@
+//! The verify results file: written by `kb verify`, read by `kb build` to put a badge on every
+//! verified block and to render the snippet status page.
+//!
+//! Lives at `.kb/verify-results.json` under the knowledge base root (see
+//! [`crate::config::Config::verify_results_path`]). Keyed by [`SnippetKey`] rendered as text, so
+//! the JSON stays readable and diffable.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::snippet::SnippetKey;
+
+/// Outcome of one verified block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// What happened to one block the last time it ran (or was skipped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockResult {
+    /// `id=` or the default `note#ordinal`.
+    pub id: String,
+    /// Note path relative to the root, `/`-separated.
+    pub note: String,
+    /// 1-based ordinal of the block in the note.
+    pub ordinal: usize,
+    /// 1-based line of the fence in the note.
+    pub line: usize,
+    pub status: Status,
+    /// Skip reason, or a one-line failure summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the block last ran (for a cached result: when it ran for real).
+    pub date: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// Image reference the session ran in.
+    #[serde(default)]
+    pub image: String,
+    /// What the block actually printed (capped), shown on the site on demand.
+    #[serde(default)]
+    pub observed: String,
+}
+
+/// Every block's latest result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VerifyResults {
+    /// Keyed by `SnippetKey::to_string()` (`content/go/panic.md#3`).
+    pub blocks: BTreeMap<String, BlockResult>,
+}
+
+impl VerifyResults {
+    /// Load the results file; a missing file is an empty set (nothing verified yet).
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+                format!("`{}` is not a kb verify results file; delete it and run `kb verify` again", path.display())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e).with_context(|| format!("couldn't read `{}`", path.display())),
+        }
+    }
+
+    /// Write atomically (temp file + rename) so a killed run never leaves half a file.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).with_context(|| format!("couldn't create `{}`", dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("couldn't create a temp file in `{}`", dir.display()))?;
+        serde_json::to_writer_pretty(&mut tmp, self)?;
+        tmp.persist(path).with_context(|| format!("couldn't write `{}`", path.display()))?;
+        Ok(())
+    }
+
+    pub fn get(&self, key: &SnippetKey) -> Option<&BlockResult> {
+        self.blocks.get(&key.to_string())
+    }
+
+    pub fn insert(&mut self, key: &SnippetKey, result: BlockResult) {
+        self.blocks.insert(key.to_string(), result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_the_file_and_missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".kb/verify-results.json");
+        assert_eq!(VerifyResults::load(&path).unwrap(), VerifyResults::default());
+        let key = SnippetKey { note: "content/a.md".into(), ordinal: 2 };
+        let mut r = VerifyResults::default();
+        r.insert(
+            &key,
+            BlockResult {
+                id: "a".into(),
+                note: key.note.clone(),
+                ordinal: 2,
+                line: 7,
+                status: Status::Passed,
+                reason: None,
+                date: Utc::now(),
+                duration_ms: 12,
+                image: "kb-go".into(),
+                observed: "hello\n".into(),
+            },
+        );
+        r.save(&path).unwrap();
+        assert_eq!(VerifyResults::load(&path).unwrap(), r);
+    }
+
+    #[test]
+    fn a_corrupt_file_names_itself_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let e = format!("{:#}", VerifyResults::load(&path).unwrap_err());
+        assert!(e.contains("r.json") && e.contains("run `kb verify` again"), "{e}");
+    }
+}
