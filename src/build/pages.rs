@@ -28,6 +28,8 @@ struct Lookup {
     tags: BTreeMap<String, (String, Vec<usize>)>,
     /// Notes in display order (weight, newest first, title).
     order: Vec<usize>,
+    /// Every section (nested ones too), with note counts.
+    sections: Vec<SectionLink>,
 }
 
 fn tag_url(base: &str, slug: &str) -> String {
@@ -125,7 +127,7 @@ fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
         built_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         search_enabled: cfg.search.enabled,
     };
-    Lookup { site: site_view, cards, tags, order }
+    Lookup { site: site_view, cards, tags, order, sections }
 }
 
 /// Fill every template and write every file; returns the number of files written.
@@ -229,11 +231,11 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
     // Sections.
     for s in &site.sections {
         let notes: Vec<NoteCard> = lk.order.iter().filter(|&&i| site.notes[i].section == s.path).map(|&i| lk.cards[i].clone()).collect();
-        let subs: Vec<SectionLink> = site
+        let subs: Vec<SectionLink> = lk
             .sections
             .iter()
             .filter(|c| c.path.rsplit_once('/').map(|(p, _)| p) == Some(s.path.as_str()))
-            .filter_map(|c| lk.site.sections.iter().chain(std::iter::empty()).find(|x| x.path == c.path).cloned().or_else(|| Some(SectionLink { path: c.path.clone(), title: c.title.clone(), description: c.description.clone(), url: c.url.clone(), count: 0 })))
+            .cloned()
             .collect();
         let page = ListPage { site: &lk.site, kind: ListKind::Section, title: s.title.clone(), description: s.description.clone(), url: s.url.clone(), notes, sections: subs };
         sink.write(&format!("sections/{}/index.html", s.path), theme.render("list.html", &page)?.as_bytes())?;
