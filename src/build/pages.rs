@@ -1,4 +1,9 @@
 //! Stage 5-6 for the whole site: build view structs, fill templates, write every file.
+//!
+//! Each output page is a [`Page`] value rendered by [`render_page`] from the loaded site, the
+//! rendered notes and a [`Lookup`] (cards, tags, display order); [`write_site`] renders them all
+//! in parallel. `kb serve` keeps those three in memory and calls [`render_page`] for just the
+//! pages a change affects, so a full build and an incremental update share every line here.
 
 use std::collections::BTreeMap;
 
@@ -6,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::highlight;
 use crate::markdown::render::SnippetInfo;
+use crate::content::Note;
 use crate::markdown::RenderedNote;
 use crate::output::feeds::{self, FeedEntry};
 use crate::output::Sink;
@@ -19,17 +25,24 @@ use super::Site;
 /// How many notes the home page lists.
 const HOME_RECENT: usize = 30;
 
-/// Everything derived once per build for the views.
-struct Lookup {
-    site: SiteView,
+/// How many notes the Atom feed holds.
+const FEED_ENTRIES: usize = 50;
+
+/// Everything derived once per build (or per `kb serve` update) for the views.
+pub(crate) struct Lookup {
+    pub(crate) site: SiteView,
     /// Per note: its card (for lists, backlinks, prev/next).
-    cards: Vec<NoteCard>,
+    pub(crate) cards: Vec<NoteCard>,
     /// Tag slug -> (display name, note indexes).
-    tags: BTreeMap<String, (String, Vec<usize>)>,
+    pub(crate) tags: BTreeMap<String, (String, Vec<usize>)>,
     /// Notes in display order (weight, newest first, title).
-    order: Vec<usize>,
+    pub(crate) order: Vec<usize>,
+    /// `rank[i]`: position of note i in `order`.
+    pub(crate) rank: Vec<usize>,
+    /// Per note: previous and next note in display order within its section.
+    pub(crate) neighbours: Vec<(Option<usize>, Option<usize>)>,
     /// Every section (nested ones too), with note counts.
-    sections: Vec<SectionLink>,
+    pub(crate) sections: Vec<SectionLink>,
 }
 
 fn tag_url(base: &str, slug: &str) -> String {
@@ -59,7 +72,8 @@ fn counts(snippets: &[SnippetInfo]) -> VerifyCounts {
     c
 }
 
-fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
+/// Cards, tags, display order and site-wide values for the views.
+pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
     let cfg = &site.config;
     let base = cfg.base_path.as_str();
     let mut tags: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
@@ -127,20 +141,13 @@ fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
         built_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         search_enabled: cfg.search.enabled,
     };
-    Lookup { site: site_view, cards, tags, order, sections }
-}
-
-/// Fill every template and write every file; returns the number of files written.
-pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &dyn Sink) -> anyhow::Result<usize> {
-    let lk = lookup(site, rendered);
-    let cfg = &site.config;
-    let base = cfg.base_path.as_str();
-    let abs = |url: &str| format!("{}{}", cfg.base_url.trim_end_matches('/'), url.strip_prefix(base).unwrap_or(url));
-    let mut written = 0usize;
-
-    // Notes (parallel). Prev/next follow display order within the note's section.
+    let mut rank = vec![0; site.notes.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        rank[i] = pos;
+    }
+    // Prev/next follow display order within the note's section.
     let mut by_section: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &i in &lk.order {
+    for &i in &order {
         by_section.entry(site.notes[i].section.as_str()).or_default().push(i);
     }
     let mut neighbours: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); site.notes.len()];
@@ -149,11 +156,102 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
             neighbours[i] = (pos.checked_sub(1).map(|p| list[p]), list.get(pos + 1).copied());
         }
     }
-    let note_count = (0..site.notes.len())
-        .into_par_iter()
-        .map(|i| -> anyhow::Result<usize> {
+    Lookup { site: site_view, cards, tags, order, rank, neighbours, sections }
+}
+
+/// One output page of the site. A full build renders them all; `kb serve` re-renders only the
+/// pages a change affects, so every page is produced by [`render_page`] alone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Page {
+    /// A note (by index into `site.notes`), plus a redirect page per front matter alias.
+    Note(usize),
+    Home,
+    /// The list of all tags.
+    TagIndex,
+    /// One tag, by slug.
+    Tag(String),
+    /// One section, by path (`go`, `network/k8s`).
+    Section(String),
+    /// The snippet status page.
+    Verify,
+    NotFound,
+    Sitemap,
+    Feed,
+}
+
+impl Page {
+    /// Site-relative output path of the page itself (alias redirects not included).
+    pub(crate) fn path(&self, site: &Site) -> String {
+        match self {
+            Page::Note(i) => format!("notes/{}/index.html", site.notes[*i].slug),
+            Page::Home => "index.html".into(),
+            Page::TagIndex => "tags/index.html".into(),
+            Page::Tag(slug) => format!("tags/{slug}/index.html"),
+            Page::Section(path) => format!("sections/{path}/index.html"),
+            Page::Verify => "verify/index.html".into(),
+            Page::NotFound => "404.html".into(),
+            Page::Sitemap => "sitemap.xml".into(),
+            Page::Feed => "atom.xml".into(),
+        }
+    }
+}
+
+/// Every page of the site: notes first (in `site.notes` order), then the list pages.
+pub(crate) fn pages(site: &Site, lk: &Lookup) -> Vec<Page> {
+    let mut out: Vec<Page> = (0..site.notes.len()).map(Page::Note).collect();
+    out.extend([Page::Home, Page::TagIndex]);
+    out.extend(lk.tags.keys().map(|slug| Page::Tag(slug.clone())));
+    out.extend(site.sections.iter().map(|s| Page::Section(s.path.clone())));
+    out.extend([Page::Verify, Page::NotFound, Page::Sitemap, Page::Feed]);
+    out
+}
+
+/// Site-relative paths of the redirect pages for a note's front matter `aliases`.
+pub(crate) fn alias_paths(note: &Note) -> Vec<String> {
+    note.meta
+        .redirect_aliases
+        .iter()
+        .filter(|alias| !alias.contains("://"))
+        .map(|alias| {
+            let path = alias.trim_start_matches('/');
+            if path.ends_with(".html") {
+                path.to_string()
+            } else {
+                format!("{}/index.html", path.trim_end_matches('/'))
+            }
+        })
+        .collect()
+}
+
+/// Fill every template and write every file; returns the number of files written.
+pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &dyn Sink) -> anyhow::Result<usize> {
+    let lk = lookup(site, rendered);
+    let written = pages(site, &lk)
+        .par_iter()
+        .map(|page| -> anyhow::Result<usize> {
+            let files = render_page(site, rendered, &lk, theme, page)?;
+            for (path, bytes) in &files {
+                sink.write(path, bytes)?;
+            }
+            Ok(files.len())
+        })
+        .collect::<anyhow::Result<Vec<usize>>>()?;
+    Ok(written.iter().sum::<usize>() + write_statics(site, theme, sink)?)
+}
+
+/// Render one page: its output files as (site-relative path, bytes). A note gives its page and
+/// one redirect per alias; every other page gives one file.
+pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, theme: &Theme, page: &Page) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let cfg = &site.config;
+    let base = cfg.base_path.as_str();
+    let abs = |url: &str| format!("{}{}", cfg.base_url.trim_end_matches('/'), url.strip_prefix(base).unwrap_or(url));
+    let one = |text: String| Ok(vec![(page.path(site), text.into_bytes())]);
+    match page {
+        Page::Note(i) => {
+            let i = *i;
             let n = &site.notes[i];
             let r = &rendered[i];
+            let neighbours = lk.neighbours[i];
             let view = NoteView {
                 title: lk.cards[i].title.clone(),
                 url: n.url.clone(),
@@ -166,140 +264,138 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
                 toc: r.toc.clone(),
                 content: r.html.clone(),
                 backlinks: site.backlinks[i].iter().map(|&b| lk.cards[b].clone()).collect(),
-                prev: neighbours[i].0.map(|p| lk.cards[p].clone()),
-                next: neighbours[i].1.map(|p| lk.cards[p].clone()),
+                prev: neighbours.0.map(|p| lk.cards[p].clone()),
+                next: neighbours.1.map(|p| lk.cards[p].clone()),
                 verify: lk.cards[i].verify,
                 reading_minutes: (r.chars / 400).max(1),
                 source: n.rel.clone(),
                 extra: n.meta.extra.clone(),
             };
             let html = theme.render("note.html", &NotePage { site: &lk.site, page: view })?;
-            sink.write(&format!("notes/{}/index.html", n.slug), html.as_bytes())?;
-            let mut count = 1;
-            for alias in &n.meta.redirect_aliases {
-                if alias.contains("://") {
-                    continue;
-                }
-                let path = alias.trim_start_matches('/');
-                let path = if path.ends_with(".html") { path.to_string() } else { format!("{}/index.html", path.trim_end_matches('/')) };
-                sink.write(&path, feeds::redirect(&n.url).as_bytes())?;
-                count += 1;
-            }
-            Ok(count)
-        })
-        .collect::<anyhow::Result<Vec<usize>>>()?;
-    written += note_count.iter().sum::<usize>();
-
-    // Home.
-    let recent: Vec<NoteCard> = {
-        let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
-        by_date.sort_by(|&a, &b| site.notes[b].meta.date.cmp(&site.notes[a].meta.date).then_with(|| lk.cards[a].title.cmp(&lk.cards[b].title)));
-        by_date.into_iter().take(HOME_RECENT).map(|i| lk.cards[i].clone()).collect()
-    };
-    let home = ListPage {
-        site: &lk.site,
-        kind: ListKind::Home,
-        title: cfg.title.clone(),
-        description: cfg.description.clone(),
-        url: format!("{base}/"),
-        notes: recent,
-        sections: lk.site.sections.clone(),
-    };
-    sink.write("index.html", theme.render("index.html", &home)?.as_bytes())?;
-    written += 1;
-
-    // Tags.
-    let tags_page = ListPage { site: &lk.site, kind: ListKind::Tags, title: "标签".into(), description: String::new(), url: format!("{base}/tags/"), notes: vec![], sections: vec![] };
-    sink.write("tags/index.html", theme.render("tags.html", &tags_page)?.as_bytes())?;
-    written += 1;
-    for (slug, (name, notes)) in &lk.tags {
-        let mut notes = notes.clone();
-        notes.sort_by_key(|i| lk.order.iter().position(|o| o == i));
-        let page = ListPage {
-            site: &lk.site,
-            kind: ListKind::Tag,
-            title: name.clone(),
-            description: format!("{} 篇笔记", notes.len()),
-            url: tag_url(base, slug),
-            notes: notes.iter().map(|&i| lk.cards[i].clone()).collect(),
-            sections: vec![],
-        };
-        sink.write(&format!("tags/{slug}/index.html"), theme.render("list.html", &page)?.as_bytes())?;
-        written += 1;
-    }
-
-    // Sections.
-    for s in &site.sections {
-        let notes: Vec<NoteCard> = lk.order.iter().filter(|&&i| site.notes[i].section == s.path).map(|&i| lk.cards[i].clone()).collect();
-        let subs: Vec<SectionLink> = lk
-            .sections
-            .iter()
-            .filter(|c| c.path.rsplit_once('/').map(|(p, _)| p) == Some(s.path.as_str()))
-            .cloned()
-            .collect();
-        let page = ListPage { site: &lk.site, kind: ListKind::Section, title: s.title.clone(), description: s.description.clone(), url: s.url.clone(), notes, sections: subs };
-        sink.write(&format!("sections/{}/index.html", s.path), theme.render("list.html", &page)?.as_bytes())?;
-        written += 1;
-    }
-
-    // Snippet status page.
-    let verify_rows: Vec<VerifyNoteRow> = lk
-        .order
-        .iter()
-        .filter(|&&i| !rendered[i].snippets.is_empty())
-        .map(|&i| VerifyNoteRow {
-            note: lk.cards[i].clone(),
-            source: site.notes[i].rel.clone(),
-            blocks: rendered[i]
-                .snippets
+            let mut files = vec![(page.path(site), html.into_bytes())];
+            let redirect = feeds::redirect(&n.url);
+            files.extend(alias_paths(n).into_iter().map(|path| (path, redirect.clone().into_bytes())));
+            Ok(files)
+        }
+        Page::Home => {
+            let recent: Vec<NoteCard> = recent_notes(site, lk).into_iter().map(|i| lk.cards[i].clone()).collect();
+            let home = ListPage {
+                site: &lk.site,
+                kind: ListKind::Home,
+                title: cfg.title.clone(),
+                description: cfg.description.clone(),
+                url: format!("{base}/"),
+                notes: recent,
+                sections: lk.site.sections.clone(),
+            };
+            one(theme.render("index.html", &home)?)
+        }
+        Page::TagIndex => {
+            let tags_page = ListPage { site: &lk.site, kind: ListKind::Tags, title: "标签".into(), description: String::new(), url: format!("{base}/tags/"), notes: vec![], sections: vec![] };
+            one(theme.render("tags.html", &tags_page)?)
+        }
+        Page::Tag(slug) => {
+            let (name, notes) = lk.tags.get(slug).ok_or_else(|| anyhow::anyhow!("no tag `{slug}`"))?;
+            let mut notes = notes.clone();
+            notes.sort_by_key(|&i| lk.rank[i]);
+            let page = ListPage {
+                site: &lk.site,
+                kind: ListKind::Tag,
+                title: name.clone(),
+                description: format!("{} 篇笔记", notes.len()),
+                url: tag_url(base, slug),
+                notes: notes.iter().map(|&i| lk.cards[i].clone()).collect(),
+                sections: vec![],
+            };
+            one(theme.render("list.html", &page)?)
+        }
+        Page::Section(path) => {
+            let s = site.sections.iter().find(|s| &s.path == path).ok_or_else(|| anyhow::anyhow!("no section `{path}`"))?;
+            let notes: Vec<NoteCard> = lk.order.iter().filter(|&&i| site.notes[i].section == s.path).map(|&i| lk.cards[i].clone()).collect();
+            let subs: Vec<SectionLink> = lk
+                .sections
                 .iter()
-                .map(|s| VerifyBlockRow {
-                    id: s.id.clone(),
-                    url: format!("{}#{}", site.notes[i].url, s.anchor),
-                    line: s.line,
-                    lang: s.lang.clone(),
-                    status: s.status.map(Status::as_str).unwrap_or("unknown"),
-                    reason: s.reason.clone(),
-                    date: s.result.as_ref().map(|r| r.date.format("%Y-%m-%d %H:%M").to_string()),
-                    duration: s.result.as_ref().map(|r| format!("{:.1} s", r.duration_ms as f64 / 1000.0)),
-                    image: s.result.as_ref().map(|r| r.image.clone()).filter(|i| !i.is_empty()),
+                .filter(|c| c.path.rsplit_once('/').map(|(p, _)| p) == Some(s.path.as_str()))
+                .cloned()
+                .collect();
+            let page = ListPage { site: &lk.site, kind: ListKind::Section, title: s.title.clone(), description: s.description.clone(), url: s.url.clone(), notes, sections: subs };
+            one(theme.render("list.html", &page)?)
+        }
+        Page::Verify => {
+            let verify_rows: Vec<VerifyNoteRow> = lk
+                .order
+                .iter()
+                .filter(|&&i| !rendered[i].snippets.is_empty())
+                .map(|&i| VerifyNoteRow {
+                    note: lk.cards[i].clone(),
+                    source: site.notes[i].rel.clone(),
+                    blocks: rendered[i]
+                        .snippets
+                        .iter()
+                        .map(|s| VerifyBlockRow {
+                            id: s.id.clone(),
+                            url: format!("{}#{}", site.notes[i].url, s.anchor),
+                            line: s.line,
+                            lang: s.lang.clone(),
+                            status: s.status.map(Status::as_str).unwrap_or("unknown"),
+                            reason: s.reason.clone(),
+                            date: s.result.as_ref().map(|r| r.date.format("%Y-%m-%d %H:%M").to_string()),
+                            duration: s.result.as_ref().map(|r| format!("{:.1} s", r.duration_ms as f64 / 1000.0)),
+                            image: s.result.as_ref().map(|r| r.image.clone()).filter(|i| !i.is_empty()),
+                        })
+                        .collect(),
                 })
-                .collect(),
-        })
-        .collect();
-    let vp = VerifyPage { site: &lk.site, title: "代码验证状态".into(), url: format!("{base}/verify/"), notes: verify_rows };
-    sink.write("verify/index.html", theme.render("verify.html", &vp)?.as_bytes())?;
-    written += 1;
+                .collect();
+            let vp = VerifyPage { site: &lk.site, title: "代码验证状态".into(), url: format!("{base}/verify/"), notes: verify_rows };
+            one(theme.render("verify.html", &vp)?)
+        }
+        Page::NotFound => {
+            let nf = SimplePage { site: &lk.site, title: "页面不存在".into(), url: format!("{base}/404.html") };
+            one(theme.render("404.html", &nf)?)
+        }
+        Page::Sitemap => {
+            let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> = vec![(cfg.base_url.clone(), None)];
+            urls.extend(site.notes.iter().map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))));
+            urls.extend(site.sections.iter().map(|s| (abs(&s.url), None)));
+            urls.extend(lk.tags.keys().map(|slug| (abs(&tag_url(base, slug)), None)));
+            one(feeds::sitemap(&urls))
+        }
+        Page::Feed => {
+            let entries: Vec<FeedEntry<'_>> = feed_notes(site)
+                .into_iter()
+                .map(|i| FeedEntry {
+                    title: &lk.cards[i].title,
+                    url: abs(&site.notes[i].url),
+                    date: site.notes[i].meta.date,
+                    updated: site.notes[i].meta.updated,
+                    summary: &lk.cards[i].summary,
+                    html: Some(&rendered[i].html),
+                })
+                .collect();
+            one(feeds::atom(&cfg.title, &cfg.base_url, &format!("{}atom.xml", cfg.base_url), &entries))
+        }
+    }
+}
 
-    // 404.
-    let nf = SimplePage { site: &lk.site, title: "页面不存在".into(), url: format!("{base}/404.html") };
-    sink.write("404.html", theme.render("404.html", &nf)?.as_bytes())?;
-    written += 1;
+/// The notes the home page lists: newest first, at most [`HOME_RECENT`].
+pub(crate) fn recent_notes(site: &Site, lk: &Lookup) -> Vec<usize> {
+    let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
+    by_date.sort_by(|&a, &b| site.notes[b].meta.date.cmp(&site.notes[a].meta.date).then_with(|| lk.cards[a].title.cmp(&lk.cards[b].title)));
+    by_date.truncate(HOME_RECENT);
+    by_date
+}
 
-    // Sitemap and feed.
-    let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> = vec![(cfg.base_url.clone(), None)];
-    urls.extend(site.notes.iter().map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))));
-    urls.extend(site.sections.iter().map(|s| (abs(&s.url), None)));
-    urls.extend(lk.tags.keys().map(|slug| (abs(&tag_url(base, slug)), None)));
-    sink.write("sitemap.xml", feeds::sitemap(&urls).as_bytes())?;
+/// The notes in the Atom feed: newest first, at most [`FEED_ENTRIES`].
+pub(crate) fn feed_notes(site: &Site) -> Vec<usize> {
     let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
     by_date.sort_by(|&a, &b| site.notes[b].meta.date.cmp(&site.notes[a].meta.date));
-    let entries: Vec<FeedEntry<'_>> = by_date
-        .iter()
-        .take(50)
-        .map(|&i| FeedEntry {
-            title: &lk.cards[i].title,
-            url: abs(&site.notes[i].url),
-            date: site.notes[i].meta.date,
-            updated: site.notes[i].meta.updated,
-            summary: &lk.cards[i].summary,
-            html: Some(&rendered[i].html),
-        })
-        .collect();
-    sink.write("atom.xml", feeds::atom(&cfg.title, &cfg.base_url, &format!("{}atom.xml", cfg.base_url), &entries).as_bytes())?;
-    written += 2;
+    by_date.truncate(FEED_ENTRIES);
+    by_date
+}
 
-    // Static files: theme assets, highlight stylesheets, content assets.
+/// Static files: theme assets, highlight stylesheets, content assets. Returns how many.
+pub(crate) fn write_statics(site: &Site, theme: &Theme, sink: &dyn Sink) -> anyhow::Result<usize> {
+    let mut written = 0;
     for (path, bytes) in &theme.statics {
         sink.write(path, bytes)?;
         written += 1;
@@ -308,7 +404,7 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
     sink.write("highlight.css", format!("{light}\n{dark}").as_bytes())?;
     written += 1;
     for asset in &site.assets {
-        let rel = crate::output::sink::rel_slash(asset, &cfg.content_dir());
+        let rel = crate::output::sink::rel_slash(asset, &site.config.content_dir());
         let bytes = std::fs::read(asset).map_err(|e| anyhow::anyhow!("couldn't read `{}`: {e}", asset.display()))?;
         sink.write(&rel, &bytes)?;
         written += 1;
