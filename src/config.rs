@@ -74,11 +74,14 @@ impl Default for VerifyConfig {
 pub struct ServeConfig {
     pub port: u16,
     pub bind: String,
+    /// How long the sources must be quiet before `kb serve` rebuilds (`"10ms"`): long enough
+    /// to fold an editor's save (temp file, rename) into one rebuild.
+    pub debounce: String,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { port: 1111, bind: "127.0.0.1".into() }
+        ServeConfig { port: 1111, bind: "127.0.0.1".into(), debounce: "10ms".into() }
     }
 }
 

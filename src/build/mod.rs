@@ -125,7 +125,7 @@ impl Site {
 }
 
 /// Snippet tag problems of one note: bad attributes, `output` with nothing to compare.
-fn snippet_diagnostics(note: &Note) -> Vec<Diagnostic> {
+pub(crate) fn snippet_diagnostics(note: &Note) -> Vec<Diagnostic> {
     let (blocks, errors) = crate::snippet::extract(&note.body, note.body_line);
     let mut out: Vec<Diagnostic> = errors
         .into_iter()
@@ -170,7 +170,7 @@ pub fn build(config: Config, opts: LoadOptions, out: &Path, strict: bool) -> any
         return Err(ContentErrors(blocking).into());
     }
     let mut timings = site.timings.clone();
-    let cache_file = site.config.cache_dir().join("cache/highlight.bin");
+    let cache_file = highlight_cache_file(&site.config);
     let highlighter = timings.time("hl-cache", || Highlighter::with_cache_file(&cache_file));
     let rendered = timings.time("render", || site.render(&highlighter));
     let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
@@ -191,6 +191,11 @@ pub fn build(config: Config, opts: LoadOptions, out: &Path, strict: bool) -> any
         highlight_misses: highlighter.misses.load(std::sync::atomic::Ordering::Relaxed),
         out: out.to_path_buf(),
     })
+}
+
+/// Where highlighted code blocks are cached between runs.
+pub(crate) fn highlight_cache_file(config: &Config) -> PathBuf {
+    config.cache_dir().join("cache/highlight.bin")
 }
 
 /// The theme override dir: kb.toml `theme`, else `themes/default` in the knowledge base.

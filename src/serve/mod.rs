@@ -1,16 +1,199 @@
-//! `kb serve`: local server with incremental rebuilds and browser live reload.
+//! `kb serve`: the site from memory, rebuilt incrementally as the sources change, with the
+//! browser told to reload over a WebSocket.
+//!
+//! 1. [`live`] loads and renders the site once and keeps it in memory ([`files`] holds the
+//!    served bytes with their validators).
+//! 2. [`watch`] reports changed paths (debounced); [`change`] classifies each one.
+//! 3. The rebuild loop applies a batch with the smallest rebuild that covers it
+//!    ([`live::LiveSite::apply`]), prints problems, and broadcasts [`reload`] messages.
+//! 4. [`http`] serves files, the live-reload socket and script, and the search API
+//!    ([`search`]).
+
+pub(crate) mod change;
+pub(crate) mod files;
+pub(crate) mod http;
+pub(crate) mod live;
+pub(crate) mod reload;
+pub(crate) mod search;
+pub(crate) mod watch;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 use crate::cli::GlobalOpts;
+use crate::config::Config;
+use crate::content::LoadOptions;
 use crate::diagnostics::Exit;
+
+use change::Layout;
+use files::LiveFiles;
+use http::Shared;
+use live::LiveSite;
+use reload::{Problem, ServerMsg};
+use watch::{WatchEvent, Watcher};
 
 /// Arguments of `kb serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Port to listen on.
-    #[arg(long)]
+    /// Port to listen on (default: kb.toml `[serve] port`, else 1111); 0 picks a free port.
+    #[arg(long, short)]
     pub port: Option<u16>,
+    /// Address to listen on (default: kb.toml `[serve] bind`, else 127.0.0.1). Anything but a
+    /// loopback address shows the site to the network.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<IpAddr>,
+    /// Include notes marked `draft: true`.
+    #[arg(long)]
+    pub drafts: bool,
+    /// How long the sources must be quiet before a rebuild, e.g. `10ms` (default: kb.toml
+    /// `[serve] debounce`, else 10ms).
+    #[arg(long, value_name = "DURATION")]
+    pub debounce: Option<String>,
 }
 
-pub fn run(_global: &GlobalOpts, _args: ServeArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("kb serve is not implemented yet")
+/// `kb serve`
+pub fn run(global: &GlobalOpts, args: ServeArgs) -> anyhow::Result<Exit> {
+    let config = Config::load(&global.root)?;
+    let bind: IpAddr = match args.bind {
+        Some(b) => b,
+        None => config.serve.bind.parse().with_context(|| format!("kb.toml [serve] bind `{}` is not an IP address; use e.g. \"127.0.0.1\"", config.serve.bind))?,
+    };
+    let debounce_text = args.debounce.clone().unwrap_or_else(|| config.serve.debounce.clone());
+    let debounce = crate::snippet::info::parse_duration(&debounce_text)
+        .with_context(|| format!("debounce `{debounce_text}` is not a duration; use e.g. `10ms`"))?;
+    let opts = Options { addr: SocketAddr::new(bind, args.port.unwrap_or(config.serve.port)), drafts: args.drafts, debounce };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("couldn't start the async runtime")?;
+    runtime.block_on(serve(config, opts))
+}
+
+/// How to serve.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    pub(crate) addr: SocketAddr,
+    pub(crate) drafts: bool,
+    pub(crate) debounce: Duration,
+}
+
+async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .with_context(|| format!("couldn't listen on {}; is another server using the port? pick another with --port (0 picks a free one)", opts.addr))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}/");
+    // Links are rooted at `/` whatever kb.toml's base_url says: the site is served at the root.
+    let config = config.with_base_url(&url)?;
+    let layout = Layout::new(&config);
+
+    // Watch before loading, so an edit made during the first load is not missed.
+    let (tx, rx) = mpsc::channel();
+    let watcher = Watcher::start(&layout, opts.debounce, tx)?;
+    let started = Instant::now();
+    let files = Arc::new(LiveFiles::default());
+    let load_opts = LoadOptions { drafts: opts.drafts };
+    let live = {
+        let files = files.clone();
+        tokio::task::spawn_blocking(move || LiveSite::load(config, load_opts, files)).await.context("the first build panicked")??
+    };
+    let problems = live.problems();
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    let search = search_for(&live);
+    let notes = live.site.notes.len();
+    let (events, _) = tokio::sync::broadcast::channel(64);
+    let shared = Arc::new(Shared {
+        live: RwLock::new(live),
+        files,
+        events,
+        problems: RwLock::new(ServerMsg::Problems { generation: 0, problems: problems.clone() }.to_json()),
+        generation: Default::default(),
+        search,
+    });
+    println!("kb serve: {url} ({notes} notes, ready in {:.0} ms; Ctrl-C to stop)", started.elapsed().as_secs_f64() * 1000.0);
+
+    let loop_shared = shared.clone();
+    std::thread::Builder::new()
+        .name("kb-rebuild".into())
+        .spawn(move || rebuild_loop(&loop_shared, rx, watcher, layout, problems))
+        .context("couldn't start the rebuild thread")?;
+
+    let app = http::router(shared.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the server stopped")?;
+    shared.live.read().unwrap_or_else(|e| e.into_inner()).save_caches();
+    Ok(Exit::Ok)
+}
+
+/// The search index for `/_kb/search`, if the site has search enabled and an index exists.
+fn search_for(live: &LiveSite) -> Option<search::LiveSearch> {
+    if !live.config().search.enabled {
+        return None;
+    }
+    None
+}
+
+/// Apply each batch of changes as it comes, folding batches that arrived during a rebuild into
+/// the next one, so a burst of saves costs one or two rebuilds, never a queue of them.
+fn rebuild_loop(shared: &Shared, rx: mpsc::Receiver<WatchEvent>, mut watcher: Watcher, mut layout: Layout, mut shown: Vec<Problem>) {
+    while let Ok(first) = rx.recv() {
+        let mut rescan = false;
+        let mut paths = BTreeSet::new();
+        for event in std::iter::once(first).chain(rx.try_iter()) {
+            match event {
+                WatchEvent::Paths(p, _) => paths.extend(p),
+                WatchEvent::Rescan => rescan = true,
+            }
+        }
+        let changes: BTreeSet<change::Change> = paths.iter().filter_map(|p| layout.classify(p)).collect();
+        if changes.is_empty() && !rescan {
+            continue;
+        }
+        let (update, problems) = {
+            let mut live = shared.live.write().unwrap_or_else(|e| e.into_inner());
+            let update = if rescan {
+                let mut up = live::Update::default();
+                live.reload_content(&mut up, "the file watcher lost events");
+                up
+            } else {
+                live.apply(&changes)
+            };
+            layout = Layout::new(live.config());
+            (update, live.problems())
+        };
+        let generation = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        for line in &update.log {
+            eprintln!("{line}");
+        }
+        if problems != shown {
+            for p in problems.iter().filter(|p| !shown.contains(p)) {
+                eprintln!("{p}");
+            }
+            let fixed = shown.iter().filter(|p| !problems.contains(p)).count();
+            if fixed > 0 {
+                eprintln!("{fixed} problem{} fixed", if fixed == 1 { "" } else { "s" });
+            }
+            let msg = ServerMsg::Problems { generation, problems: problems.clone() }.to_json();
+            *shared.problems.write().unwrap_or_else(|e| e.into_inner()) = msg.clone();
+            let _ = shared.events.send(msg);
+            shown = problems;
+        }
+        for msg in update.reload.messages(generation) {
+            let _ = shared.events.send(msg.to_json());
+        }
+        if let (Some(search), Some(delta)) = (&shared.search, update.search) {
+            search.send(delta);
+        }
+        if let Err(e) = watcher.refresh(&layout) {
+            eprintln!("kb: {e:#}");
+        }
+    }
 }
