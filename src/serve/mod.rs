@@ -19,6 +19,7 @@ pub(crate) mod watch;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -153,6 +154,9 @@ fn rebuild_loop(shared: &Shared, rx: mpsc::Receiver<WatchEvent>, mut watcher: Wa
                 WatchEvent::Rescan => rescan = true,
             }
         }
+        // A source folder that appeared (`.kb/` from a first `kb verify`, a theme folder) is
+        // watched from now on; what it already holds counts as changed.
+        paths.extend(newly_watched(&mut watcher, &layout));
         let changes: BTreeSet<change::Change> = paths.iter().filter_map(|p| layout.classify(p)).collect();
         if changes.is_empty() && !rescan {
             continue;
@@ -192,8 +196,26 @@ fn rebuild_loop(shared: &Shared, rx: mpsc::Receiver<WatchEvent>, mut watcher: Wa
         if let (Some(search), Some(delta)) = (&shared.search, update.search) {
             search.send(delta);
         }
-        if let Err(e) = watcher.refresh(&layout) {
+    }
+}
+
+/// Start watching source folders that appeared; returns paths to treat as changed: the folder
+/// itself, and the verify results file if it is in it.
+fn newly_watched(watcher: &mut Watcher, layout: &Layout) -> Vec<PathBuf> {
+    let added = match watcher.refresh(layout) {
+        Ok(a) => a,
+        Err(e) => {
             eprintln!("kb: {e:#}");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for dir in added {
+        if layout.results_file.parent() == Some(dir.as_path()) {
+            out.push(layout.results_file.clone());
+        } else if dir != layout.root {
+            out.push(dir);
         }
     }
+    out
 }

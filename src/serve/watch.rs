@@ -74,9 +74,11 @@ impl Watcher {
         Ok(watcher)
     }
 
-    /// Watch any source directory that appeared since the last call (a `content/` or theme
-    /// folder created after `kb serve` started).
-    pub(crate) fn refresh(&mut self, layout: &Layout) -> anyhow::Result<()> {
+    /// Watch any source directory that appeared since the last call (a `.kb/` folder created by
+    /// the first `kb verify`, a theme folder created after `kb serve` started). Returns the
+    /// directories newly watched: what was written into them before the watch began was missed.
+    pub(crate) fn refresh(&mut self, layout: &Layout) -> anyhow::Result<Vec<PathBuf>> {
+        let mut added = Vec::new();
         let (recursive, flat) = layout.watch_dirs();
         for (dirs, mode) in [(recursive, RecursiveMode::Recursive), (flat, RecursiveMode::NonRecursive)] {
             for dir in dirs {
@@ -84,11 +86,12 @@ impl Watcher {
                     continue;
                 }
                 self.debouncer.watch(&dir, mode).with_context(|| format!("couldn't watch `{}`", dir.display()))?;
-                self.watched.insert(dir);
+                self.watched.insert(dir.clone());
+                added.push(dir);
             }
         }
         // Forget directories that vanished, so they are watched again when they come back.
         self.watched.retain(|d| d.is_dir());
-        Ok(())
+        Ok(added)
     }
 }
