@@ -43,10 +43,6 @@ impl LiveFiles {
         Some(Served { bytes, meta })
     }
 
-    pub(crate) fn contains(&self, rel_path: &str) -> bool {
-        self.mem.get(rel_path).is_some()
-    }
-
     /// Remove a file; returns whether it existed.
     pub(crate) fn remove(&self, rel_path: &str) -> bool {
         let existed = self.mem.get(rel_path).is_some();

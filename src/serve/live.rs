@@ -162,11 +162,6 @@ impl LiveSite {
         Ok(true)
     }
 
-    /// Number of pages waiting to be rendered on request.
-    pub(crate) fn stale_count(&self) -> usize {
-        self.stale.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
     /// Apply one batch of changes (already classified and deduplicated).
     pub(crate) fn apply(&mut self, changes: &BTreeSet<Change>) -> Update {
         let mut up = Update::default();

@@ -150,7 +150,7 @@ fn rebuild_loop(shared: &Shared, rx: mpsc::Receiver<WatchEvent>, mut watcher: Wa
         let mut paths = BTreeSet::new();
         for event in std::iter::once(first).chain(rx.try_iter()) {
             match event {
-                WatchEvent::Paths(p, _) => paths.extend(p),
+                WatchEvent::Paths(p) => paths.extend(p),
                 WatchEvent::Rescan => rescan = true,
             }
         }

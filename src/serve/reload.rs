@@ -109,17 +109,6 @@ pub(crate) struct Reload {
 }
 
 impl Reload {
-    pub(crate) fn is_empty(&self) -> bool {
-        !self.all && self.pages.is_empty() && self.css.is_empty() && self.assets.is_empty()
-    }
-
-    pub(crate) fn merge(&mut self, other: Reload) {
-        self.all |= other.all;
-        self.pages.extend(other.pages);
-        self.css.extend(other.css);
-        self.assets.extend(other.assets);
-    }
-
     /// Record a changed output file by its site-relative path.
     pub(crate) fn file(&mut self, rel_path: &str) {
         let url = url_of(rel_path);

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use notify_debouncer_full::notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
@@ -21,9 +21,8 @@ use super::change::Layout;
 /// What the watcher hands to the rebuild loop.
 #[derive(Debug)]
 pub(crate) enum WatchEvent {
-    /// Paths that changed (created, modified, removed, renamed from or to), with the time the
-    /// debouncer released them.
-    Paths(BTreeSet<PathBuf>, Instant),
+    /// Paths that changed (created, modified, removed, renamed from or to).
+    Paths(BTreeSet<PathBuf>),
     /// The OS dropped events (queue overflow): only a full reload is safe.
     Rescan,
 }
@@ -57,7 +56,7 @@ impl Watcher {
                     if paths.is_empty() {
                         return;
                     }
-                    WatchEvent::Paths(paths, Instant::now())
+                    WatchEvent::Paths(paths)
                 }
                 Err(errors) => {
                     for e in errors {
