@@ -10,17 +10,78 @@ use std::path::Path;
 use anyhow::Context;
 
 const WORDS: &[&str] = &[
-    "垃圾回收", "三色标记", "写屏障", "内存", "容器", "命名空间", "网络", "延迟", "调度", "信号", "进程", "内核",
-    "共享内存", "文件系统", "缓存", "页面", "中断", "软中断", "队列", "连接", "超时", "重试", "日志", "监控",
-    "分配", "回收", "标记", "清除", "对象", "指针", "引用", "计数", "线程", "协程", "锁", "竞争", "吞吐", "性能",
+    "垃圾回收",
+    "三色标记",
+    "写屏障",
+    "内存",
+    "容器",
+    "命名空间",
+    "网络",
+    "延迟",
+    "调度",
+    "信号",
+    "进程",
+    "内核",
+    "共享内存",
+    "文件系统",
+    "缓存",
+    "页面",
+    "中断",
+    "软中断",
+    "队列",
+    "连接",
+    "超时",
+    "重试",
+    "日志",
+    "监控",
+    "分配",
+    "回收",
+    "标记",
+    "清除",
+    "对象",
+    "指针",
+    "引用",
+    "计数",
+    "线程",
+    "协程",
+    "锁",
+    "竞争",
+    "吞吐",
+    "性能",
 ];
 const TERMS: &[&str] = &[
-    "GODEBUG=gctrace=1", "runtime.MemStats", "ENTRYPOINT", "CMD", "kube-proxy", "iptables", "KUBE-SVC-XXXX",
-    "memory.numa_stat", "cfs_quota_us", "cpu.shares", "shmget", "mmap", "veth", "netns", "NAPI", "GRO", "RPS",
-    "PID 1", "SIGTERM", "overlay2", "cgroup v2", "docker run", "softirq", "proxy_arp",
+    "GODEBUG=gctrace=1",
+    "runtime.MemStats",
+    "ENTRYPOINT",
+    "CMD",
+    "kube-proxy",
+    "iptables",
+    "KUBE-SVC-XXXX",
+    "memory.numa_stat",
+    "cfs_quota_us",
+    "cpu.shares",
+    "shmget",
+    "mmap",
+    "veth",
+    "netns",
+    "NAPI",
+    "GRO",
+    "RPS",
+    "PID 1",
+    "SIGTERM",
+    "overlay2",
+    "cgroup v2",
+    "docker run",
+    "softirq",
+    "proxy_arp",
 ];
-const TAGS: &[&str] = &["go", "docker", "linux", "network", "cgroup", "iptables", "gc", "memory", "kernel", "k8s", "signal", "ipc"];
-const SECTIONS: &[&str] = &["go", "docker", "linux", "network", "cgroup", "kernel", "k8s", "storage", "security", "runtime"];
+const TAGS: &[&str] = &[
+    "go", "docker", "linux", "network", "cgroup", "iptables", "gc", "memory", "kernel", "k8s",
+    "signal", "ipc",
+];
+const SECTIONS: &[&str] = &[
+    "go", "docker", "linux", "network", "cgroup", "kernel", "k8s", "storage", "security", "runtime",
+];
 
 /// Tiny deterministic PRNG (xorshift64*), so the corpus needs no extra dependency.
 struct Rng(u64);
@@ -60,7 +121,10 @@ fn sentence(rng: &mut Rng) -> String {
 }
 
 fn paragraph(rng: &mut Rng) -> String {
-    (0..3 + rng.below(3)).map(|_| sentence(rng)).collect::<Vec<_>>().join("")
+    (0..3 + rng.below(3))
+        .map(|_| sentence(rng))
+        .collect::<Vec<_>>()
+        .join("")
 }
 
 /// The markdown of note `i` of `n`.
@@ -78,7 +142,12 @@ pub fn note(i: usize, n: usize, seed: u64) -> String {
         sentence(&mut rng)
     );
     for h in 0..5 {
-        s.push_str(&format!("## {}{} {h}\n\n{}\n\n", rng.pick(WORDS), rng.pick(WORDS), paragraph(&mut rng)));
+        s.push_str(&format!(
+            "## {}{} {h}\n\n{}\n\n",
+            rng.pick(WORDS),
+            rng.pick(WORDS),
+            paragraph(&mut rng)
+        ));
         match h {
             0 => s.push_str(&format!(
                 "```go\npackage main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() {{\n\tvar m runtime.MemStats\n\tfor i := 0; i < {}; i++ {{\n\t\t_ = make([]byte, 1<<10)\n\t}}\n\truntime.ReadMemStats(&m)\n\tfmt.Println(\"NumGC\", m.NumGC, \"HeapAlloc\", m.HeapAlloc)\n}}\n```\n\n",
@@ -108,7 +177,8 @@ pub fn generate(root: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
     for i in 0..n {
         let section = SECTIONS[i % SECTIONS.len()];
         let dir = root.join("content").join(section);
-        std::fs::create_dir_all(&dir).with_context(|| format!("couldn't create `{}`", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("couldn't create `{}`", dir.display()))?;
         std::fs::write(dir.join(format!("note-{i}.md")), note(i, n, seed))?;
     }
     std::fs::write(root.join("kb.toml"), "title = \"synthetic\"\n")?;
