@@ -309,13 +309,15 @@ impl Engine {
         let binds = match (spec.docker, &self.socket) {
             (false, _) => None,
             (true, Some(sock)) => Some(vec![format!("{}:/var/run/docker.sock", sock.display())]),
-            (true, None) => return Err(DockerError::Exited {
-                status: -1,
-                output: format!(
+            (true, None) => {
+                return Err(DockerError::Exited {
+                    status: -1,
+                    output: format!(
                     "`docker` sessions need an engine on a Unix socket to mount; DOCKER_HOST is {}",
                     self.host
                 ),
-            }),
+                })
+            }
         };
         let host_config = HostConfig {
             cap_add: (!spec.caps.is_empty()).then(|| spec.caps.iter().cloned().collect()),
