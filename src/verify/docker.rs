@@ -7,7 +7,7 @@
 //! remove its own containers on any exit path and lets the next run sweep away the containers of
 //! a run that was killed outright.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,8 @@ const LABEL_RUN: &str = "kb.run";
 const LABEL_HOST: &str = "kb.host";
 const LABEL_PID: &str = "kb.pid";
 const LABEL_STARTED: &str = "kb.pid-started";
+/// Label with the knowledge base root, to find a run's containers from outside.
+pub(crate) const LABEL_ROOT: &str = "kb.root";
 /// Label on images kb builds from `snippets/images/NAME`.
 pub(crate) const LABEL_IMAGE: &str = "kb.image";
 
@@ -81,7 +83,8 @@ pub(crate) struct ExecResult {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Snapshot {
     containers: BTreeSet<String>,
-    images: BTreeSet<String>,
+    /// Image id -> its tags (images kb built are left out).
+    images: BTreeMap<String, Vec<String>>,
     networks: BTreeSet<String>,
     volumes: BTreeSet<String>,
 }
@@ -93,6 +96,7 @@ struct Owner {
     host: String,
     pid: u32,
     started: String,
+    root: String,
 }
 
 /// A connected engine.
@@ -110,8 +114,8 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// Connect (DOCKER_HOST, else the default socket, else Podman's), negotiate the API version
-    /// and check that the engine answers.
-    pub(crate) async fn connect() -> Result<Engine, DockerError> {
+    /// and check that the engine answers. `root` (the knowledge base) goes into the labels.
+    pub(crate) async fn connect(root: &Path) -> Result<Engine, DockerError> {
         let (host, docker) = match std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()) {
             Some(h) => (h.clone(), Docker::connect_with_host(&h)),
             None => {
@@ -134,6 +138,7 @@ impl Engine {
             host: hostname(),
             pid,
             started: process_start_time(pid).unwrap_or_default(),
+            root: root.display().to_string(),
         };
         Ok(Engine {
             docker,
@@ -304,6 +309,7 @@ impl Engine {
             (LABEL_HOST.to_string(), o.host.clone()),
             (LABEL_PID.to_string(), o.pid.to_string()),
             (LABEL_STARTED.to_string(), o.started.clone()),
+            (LABEL_ROOT.to_string(), o.root.clone()),
             ("kb.session".to_string(), name_hint.to_string()),
         ]);
         let binds = match (spec.docker, &self.socket) {
@@ -573,7 +579,8 @@ impl Engine {
             }))
             .await?
             .into_iter()
-            .map(|i| i.id)
+            .filter(|i| !i.labels.contains_key(LABEL_IMAGE))
+            .map(|i| (i.id, i.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect()))
             .collect();
         let networks = self
             .docker
@@ -599,8 +606,13 @@ impl Engine {
         })
     }
 
-    /// Remove what appeared since `before` (except kb's own containers): containers first, then
-    /// networks and volumes they used, then images. Returns what was removed, for the log.
+    /// Remove what appeared since `before` (except kb's own containers and images): containers
+    /// first, then networks and volumes they used, then images. Returns what was removed, for
+    /// the log.
+    ///
+    /// Attribution is by difference, so this must not overlap another `docker` session on the
+    /// same engine: kb runs them one at a time, and objects other programs create on the engine
+    /// during such a session are removed too.
     pub(crate) async fn remove_new(&self, before: &Snapshot) -> Result<Vec<String>, DockerError> {
         let now = self.snapshot().await?;
         let mut removed = Vec::new();
@@ -629,19 +641,18 @@ impl Engine {
             }
             removed.push(format!("volume {}", short(name)));
         }
-        for id in now.images.difference(&before.images) {
-            let opts = q::RemoveImageOptions {
-                force: true,
-                ..Default::default()
-            };
-            match self.docker.remove_image(id, Some(opts), None).await {
-                // 404: already removed as the parent of another; 409: still in use elsewhere.
-                Ok(_)
-                | Err(ApiError::DockerResponseServerError {
-                    status_code: 404 | 409,
-                    ..
-                }) => {}
-                Err(e) => return Err(e.into()),
+        for (id, tags) in &now.images {
+            if before.images.contains_key(id) {
+                continue;
+            }
+            // Untag first, then remove the image itself. Never forced: an image another
+            // container still uses stays (409), and so does one that was only re-tagged.
+            for name in tags.iter().map(String::as_str).chain(std::iter::once(id.as_str())) {
+                let opts = q::RemoveImageOptions { force: false, ..Default::default() };
+                match self.docker.remove_image(name, Some(opts), None).await {
+                    Ok(_) | Err(ApiError::DockerResponseServerError { status_code: 404 | 409, .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             removed.push(format!("image {}", short(id)));
         }

@@ -172,8 +172,8 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
             out.push_str(&report::render_failure(o, style));
         }
     }
-    for (loc, note) in &updated {
-        out.push_str(&format!("updated {loc} in {note}\n"));
+    for loc in &updated {
+        out.push_str(&format!("updated the expected output at {loc}\n"));
     }
     let counts = Counts::of(&outcomes);
     let cached = outcomes
@@ -268,7 +268,7 @@ async fn verify_sessions(
             sessions_cached: 0,
         });
     }
-    let engine = Engine::connect().await.map_err(|e| {
+    let engine = Engine::connect(&opts.root).await.map_err(|e| {
         anyhow!(e).context(
             "kb verify runs snippets in Docker and no engine answered: start dockerd (or Podman's socket), or point DOCKER_HOST at one; on a fresh machine, scripts/setup-machine.sh sets one up",
         )
@@ -515,7 +515,7 @@ async fn prepare_images(
             continue;
         }
         let result = match (&s.image, identity.get(&s.image)) {
-            (_, Some(Err(e))) => Err(e.clone()),
+            (_, Some(Err(e))) => Err((e.clone(), e.clone())),
             (ImageRef::Local(name), Some(Ok(Some(tag)))) => {
                 let built = match engine.image_id(tag).await {
                     Ok(Some(_)) => Ok(()),
@@ -547,29 +547,39 @@ async fn prepare_images(
                 })
                 .map_err(|e| image_error(e, &s.image)),
             (ImageRef::Local(name), _) => {
-                Err(format!("snippets/images/{name} could not be hashed"))
+                let e = format!("snippets/images/{name} could not be read");
+                Err((e.clone(), e))
             }
         };
-        if let Err(e) = &result {
-            // Shown once here; each affected block says the image is the reason.
-            eprintln!("kb: {e}");
-        }
+        let result = result.map_err(|(short, long)| {
+            // The full story (build log tail, hint) once; each affected block names the image.
+            eprintln!("kb: {long}");
+            short
+        });
         ready.insert(s.image.clone(), result);
     }
     ready
 }
 
-/// An image problem as a message with the build log tail and a hint.
-fn image_error(e: DockerError, image: &ImageRef) -> String {
-    match (e, image) {
-        (DockerError::BuildFailed { image, message, log_tail }, _) => {
+/// An image problem: a short message for each affected block, and the long one (build log
+/// tail, hint) printed once.
+fn image_error(e: DockerError, image: &ImageRef) -> (String, String) {
+    match e {
+        DockerError::BuildFailed { image, message, log_tail } => {
             let tail: String = log_tail.lines().map(|l| format!("\n    | {l}")).collect();
-            format!("{image} failed to build: {message}\n  last lines of the build log:{tail}\n  hint: fix {image}/Dockerfile (build it by hand with `docker build {image}`)")
+            (
+                format!("{image} failed to build: {message} (build log above)"),
+                format!("{image} failed to build: {message}\n  last lines of the build log:{tail}\n  hint: fix {image}/Dockerfile; `docker build {image}` shows the whole log"),
+            )
         }
-        (DockerError::ImageUnavailable { reference, message }, _) => format!(
-            "image `{reference}` is neither snippets/images/{reference}/Dockerfile nor available to the engine ({message})\n  hint: create snippets/images/{reference}/Dockerfile, or pull or build the image first"
+        DockerError::ImageUnavailable { reference, message } => (
+            format!("image `{reference}` is not available (see above)"),
+            format!("image `{reference}` is neither snippets/images/{reference}/Dockerfile nor available to the engine ({message})\n  hint: create snippets/images/{reference}/Dockerfile, or pull or build the image first"),
         ),
-        (other, img) => format!("image {img}: {other}"),
+        other => {
+            let e = format!("image {image}: {other}");
+            (e.clone(), e)
+        }
     }
 }
 
@@ -700,14 +710,14 @@ fn split_front_matter(text: &str) -> (usize, usize) {
 }
 
 /// `--update`: rewrite the expected output of blocks whose output no longer matches. Returns
-/// (location, note) of each updated block; their outcomes become passed when nothing else
+/// the `path:line` of each updated block; their outcomes become passed when nothing else
 /// (an exit status) still fails.
 fn update_notes(
     config: &Config,
     notes: &[Note],
     sessions: &[Session],
     outcomes: &mut [BlockOutcome],
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> anyhow::Result<Vec<String>> {
     let steps: HashMap<&SnippetKey, &plan::RunStep> = sessions
         .iter()
         .flat_map(|s| s.steps.iter())
@@ -766,7 +776,7 @@ fn update_notes(
                 fence_line: b.line,
                 new_text,
             });
-        updated.push((format!("{}:{}", note.path, b.line), note.path.clone()));
+        updated.push(format!("{}:{}", note.path, b.line));
         if passes {
             o.verdict = Verdict::Passed;
         }
