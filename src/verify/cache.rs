@@ -1,9 +1,8 @@
 //! The verify cache: a session that passed is not run again until something it depends on changes.
 //!
 //! Caching is per session, because a block's result depends on everything run before it in the
-//! same container. The key hashes the image's identity (the content-hash tag of a
-//! `snippets/images` image, the image id of any other reference), the container settings, and
-//! every step in order: files written, commands, expected outputs and statuses, restarts and
+//! same container. The key hashes the image id (so a rebuilt image or a newer base image reruns
+//! everything that used it), the container settings, and every step in order: files written, commands, expected outputs and statuses, restarts and
 //! timeouts. Note paths and line numbers are not part of it, so adding a paragraph above a block
 //! does not rerun it. Only sessions whose every block passed are stored: a failure always reruns.
 //! The cache lives in `.kb/verify-cache.json`; entries unused for 30 days are dropped.
@@ -110,7 +109,7 @@ impl KeyHasher {
     }
 }
 
-/// The cache key of a session run in the image identified by `image_identity`.
+/// The cache key of a session run in the image with id `image_identity`.
 pub(crate) fn session_key(s: &Session, image_identity: &str) -> SessionKey {
     let mut h = KeyHasher(blake3::Hasher::new());
     h.str(KEY_VERSION).str(image_identity);

@@ -580,7 +580,15 @@ impl Engine {
             .await?
             .into_iter()
             .filter(|i| !i.labels.contains_key(LABEL_IMAGE))
-            .map(|i| (i.id, i.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect()))
+            .map(|i| {
+                (
+                    i.id,
+                    i.repo_tags
+                        .into_iter()
+                        .filter(|t| t != "<none>:<none>")
+                        .collect(),
+                )
+            })
             .collect();
         let networks = self
             .docker
@@ -647,10 +655,21 @@ impl Engine {
             }
             // Untag first, then remove the image itself. Never forced: an image another
             // container still uses stays (409), and so does one that was only re-tagged.
-            for name in tags.iter().map(String::as_str).chain(std::iter::once(id.as_str())) {
-                let opts = q::RemoveImageOptions { force: false, ..Default::default() };
+            for name in tags
+                .iter()
+                .map(String::as_str)
+                .chain(std::iter::once(id.as_str()))
+            {
+                let opts = q::RemoveImageOptions {
+                    force: false,
+                    ..Default::default()
+                };
                 match self.docker.remove_image(name, Some(opts), None).await {
-                    Ok(_) | Err(ApiError::DockerResponseServerError { status_code: 404 | 409, .. }) => {}
+                    Ok(_)
+                    | Err(ApiError::DockerResponseServerError {
+                        status_code: 404 | 409,
+                        ..
+                    }) => {}
                     Err(e) => return Err(e.into()),
                 }
             }

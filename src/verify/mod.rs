@@ -41,7 +41,7 @@ use crate::config::Config;
 use crate::diagnostics::{ContentErrors, Exit};
 use crate::snippet::SnippetKey;
 
-use self::cache::{Cache, CachedBlock, SessionKey};
+use self::cache::{Cache, CachedBlock};
 use self::docker::{DockerError, Engine};
 use self::plan::{Action, ImageRef, Note, PlanConfig, Session, Step};
 use self::report::{Counts, Style};
@@ -281,37 +281,44 @@ async fn verify_sessions(
         tracing::info!("removed {swept} container(s) left by an interrupted kb verify");
     }
 
-    // Image identities and the cache.
-    let mut identity: HashMap<ImageRef, Result<Option<String>, String>> = HashMap::new();
+    // What each image is (a tag or reference, and its id if the engine has it), then the cache.
+    let mut known: HashMap<ImageRef, Result<KnownImage, String>> = HashMap::new();
     for s in &needs {
-        if identity.contains_key(&s.image) {
+        if known.contains_key(&s.image) {
             continue;
         }
-        let id = match &s.image {
+        let reference = match &s.image {
             ImageRef::Local(name) => run::local_image_tag(name, &image_dir(&opts.root, name))
-                .map(Some)
-                .map_err(|e| format!("{e:#}")),
-            ImageRef::Reference(r) => engine.image_id(r).await.map_err(|e| e.to_string()),
+                .map_err(|e| format!("snippets/images/{name}: {e:#}")),
+            ImageRef::Reference(r) => Ok(r.clone()),
         };
-        identity.insert(s.image.clone(), id);
+        let info = match reference {
+            Ok(reference) => match engine.image_id(&reference).await {
+                Ok(id) => Ok(KnownImage { reference, id }),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e),
+        };
+        known.insert(s.image.clone(), info);
     }
-    let mut to_run: Vec<(&Session, Option<SessionKey>)> = Vec::new();
+    let mut to_run: Vec<&Session> = Vec::new();
     let mut sessions_cached = 0;
     for s in needs {
-        let key = match identity.get(&s.image) {
-            Some(Ok(Some(id))) => Some(cache::session_key(s, id)),
+        let hit = match known.get(&s.image) {
+            Some(Ok(KnownImage {
+                reference,
+                id: Some(id),
+            })) if !opts.no_cache => cache
+                .get(&cache::session_key(s, id))
+                .and_then(|blocks| cached_outcomes(s, reference, blocks)),
             _ => None,
         };
-        let hit = key
-            .as_ref()
-            .filter(|_| !opts.no_cache)
-            .and_then(|k| cache.get(k));
-        match hit.and_then(|blocks| cached_outcomes(s, &image_name(&identity, s), blocks)) {
+        match hit {
             Some(o) => {
                 sessions_cached += 1;
                 outcomes.extend(o);
             }
-            None => to_run.push((s, key)),
+            None => to_run.push(s),
         }
     }
     if to_run.is_empty() {
@@ -322,17 +329,15 @@ async fn verify_sessions(
         });
     }
 
-    let progress = progress_bar(to_run.iter().map(|(s, _)| run_steps(s)).sum());
+    let progress = progress_bar(to_run.iter().map(|s| run_steps(s)).sum());
     let snapshot = run::DockerSnapshot::default();
     let work = async {
-        let images = prepare_images(&engine, &to_run, &identity, &opts.root, &progress).await;
+        let images = prepare_images(&engine, &to_run, &known, &opts.root, &progress).await;
         let ctx = RunCtx::new(engine.clone(), images, progress.clone(), snapshot.clone());
-        let (dockerish, plain): (Vec<_>, Vec<_>) = to_run
-            .iter()
-            .enumerate()
-            .partition(|(_, (s, _))| s.spec.docker);
+        let (dockerish, plain): (Vec<_>, Vec<_>) =
+            to_run.iter().enumerate().partition(|(_, s)| s.spec.docker);
         let mut ran: Vec<(usize, Vec<BlockOutcome>)> = futures_util::stream::iter(plain)
-            .map(|(i, (s, _))| {
+            .map(|(i, s)| {
                 let ctx = &ctx;
                 async move { (i, run::run_session(ctx, s).await) }
             })
@@ -340,10 +345,10 @@ async fn verify_sessions(
             .collect()
             .await;
         // `docker` sessions one at a time: what appears on the engine while one runs is its own.
-        for (i, (s, _)) in dockerish {
+        for (i, s) in dockerish {
             ran.push((i, run::run_session(&ctx, s).await));
         }
-        ran
+        (ran, ctx.images)
     };
     enum Ended<T> {
         Done(T),
@@ -355,7 +360,7 @@ async fn verify_sessions(
     };
     progress.finish_and_clear();
     let removed = engine.remove_run().await;
-    let ran = match ended {
+    let (ran, images) = match ended {
         Ended::Done(r) => r,
         Ended::Signal(sig) => {
             // The session futures are dropped; remove what they left, including what a `docker`
@@ -377,7 +382,11 @@ async fn verify_sessions(
     }
     let sessions_run = ran.len();
     for (i, o) in ran {
-        let (s, key) = &to_run[i];
+        let s = to_run[i];
+        let key = match images.get(&s.image) {
+            Some(Ok(ready)) => Some(cache::session_key(s, &ready.id)),
+            _ => None,
+        };
         let all_passed = o
             .iter()
             .filter(|b| is_run_step(s, b))
@@ -392,7 +401,7 @@ async fn verify_sessions(
                     observed: b.observed.clone(),
                 })
                 .collect();
-            cache.insert(key.clone(), blocks);
+            cache.insert(key, blocks);
         }
         outcomes.extend(o);
     }
@@ -442,13 +451,11 @@ fn run_steps(s: &Session) -> u64 {
         .count() as u64
 }
 
-/// The reference a session's image is known by in reports.
-fn image_name(identity: &HashMap<ImageRef, Result<Option<String>, String>>, s: &Session) -> String {
-    match (&s.image, identity.get(&s.image)) {
-        (ImageRef::Local(_), Some(Ok(Some(tag)))) => tag.clone(),
-        (ImageRef::Reference(r), _) => r.clone(),
-        (other, _) => other.to_string(),
-    }
+/// An image as found before building: the reference to run (the content-hash tag of a
+/// `snippets/images` image) and its id when the engine already has it.
+struct KnownImage {
+    reference: String,
+    id: Option<String>,
 }
 
 /// Outcomes of a session served from the cache (`None` if the entry doesn't fit the session).
@@ -504,50 +511,59 @@ fn cached_outcomes(
 /// sessions using a broken image fail and the others run.
 async fn prepare_images(
     engine: &Engine,
-    to_run: &[(&Session, Option<SessionKey>)],
-    identity: &HashMap<ImageRef, Result<Option<String>, String>>,
+    to_run: &[&Session],
+    known: &HashMap<ImageRef, Result<KnownImage, String>>,
     root: &Path,
     progress: &indicatif::ProgressBar,
 ) -> HashMap<ImageRef, Result<ReadyImage, String>> {
     let mut ready = HashMap::new();
-    for (s, _) in to_run {
+    for s in to_run {
         if ready.contains_key(&s.image) {
             continue;
         }
-        let result = match (&s.image, identity.get(&s.image)) {
+        let result = match (&s.image, known.get(&s.image)) {
             (_, Some(Err(e))) => Err((e.clone(), e.clone())),
-            (ImageRef::Local(name), Some(Ok(Some(tag)))) => {
-                let built = match engine.image_id(tag).await {
-                    Ok(Some(_)) => Ok(()),
-                    Ok(None) => {
-                        progress.set_message(format!("building snippets/images/{name}"));
-                        tracing::info!("building snippets/images/{name} as {tag}");
-                        let p = progress.clone();
-                        let log = move |line: &str| {
-                            p.set_message(format!("building {name}: {}", line.trim()))
-                        };
-                        engine
-                            .build(name, &image_dir(root, name), tag, &log)
-                            .await
-                            .map(|_| ())
-                    }
-                    Err(e) => Err(e),
-                };
-                built
-                    .map(|()| ReadyImage {
+            (
+                _,
+                Some(Ok(KnownImage {
+                    reference,
+                    id: Some(id),
+                })),
+            ) => Ok(ReadyImage {
+                reference: reference.clone(),
+                id: id.clone(),
+            }),
+            (
+                ImageRef::Local(name),
+                Some(Ok(KnownImage {
+                    reference: tag,
+                    id: None,
+                })),
+            ) => {
+                progress.set_message(format!("building snippets/images/{name}"));
+                tracing::info!("building snippets/images/{name} as {tag}");
+                let p = progress.clone();
+                let log =
+                    move |line: &str| p.set_message(format!("building {name}: {}", line.trim()));
+                engine
+                    .build(name, &image_dir(root, name), tag, &log)
+                    .await
+                    .map(|id| ReadyImage {
                         reference: tag.clone(),
+                        id,
                     })
                     .map_err(|e| image_error(e, &s.image))
             }
             (ImageRef::Reference(r), _) => engine
                 .ensure_reference(r)
                 .await
-                .map(|_| ReadyImage {
+                .map(|id| ReadyImage {
                     reference: r.clone(),
+                    id,
                 })
                 .map_err(|e| image_error(e, &s.image)),
-            (ImageRef::Local(name), _) => {
-                let e = format!("snippets/images/{name} could not be read");
+            (ImageRef::Local(name), None) => {
+                let e = format!("snippets/images/{name} was not looked at");
                 Err((e.clone(), e))
             }
         };

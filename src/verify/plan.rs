@@ -794,10 +794,10 @@ impl<'a> NotePlanner<'a> {
                     r.writes.append(&mut later);
                     if let Action::Program(p) = &r.action {
                         // A `file=` run block's text is already among the writes.
-                        if !file_blocks
+                        let is_file_block = file_blocks
                             .last()
-                            .is_some_and(|f: &BlockRef| f.key == r.block.key)
-                        {
+                            .is_some_and(|f: &BlockRef| f.key == r.block.key);
+                        if !is_file_block {
                             let executable = p.text.starts_with("#!");
                             r.writes.push(FileWrite {
                                 path: p.file.clone(),

@@ -87,6 +87,8 @@ pub(crate) struct Observation {
 pub(crate) struct ReadyImage {
     /// Reference to create containers from (`kb-go:1a2b3c4d5e6f`, `debian:bookworm-slim`).
     pub(crate) reference: String,
+    /// The image id (part of the cache key).
+    pub(crate) id: String,
 }
 
 /// Shared by all sessions of a run.
