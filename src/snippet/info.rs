@@ -157,7 +157,10 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
         .find(|c: char| c.is_whitespace() || c == '{')
         .unwrap_or(info.len());
     let lang_word = &info[..lang_end];
-    let lang = if lang_word.is_empty() { None } else { Some(Lang::parse(lang_word)) };
+    // ```output is the common way to write an expected-output block: `output` is then the
+    // attribute, not a language.
+    let bare_output = lang_word == "output";
+    let lang = if lang_word.is_empty() || bare_output { None } else { Some(Lang::parse(lang_word)) };
     let mut rest_start = lang_end;
     let mut rest = &info[lang_end..];
     // Optional `{ ... }` wrapper around the attributes.
@@ -175,9 +178,7 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
             }
         }
     }
-    // ```` ```output ```` is the usual way to write an expected-output block: the word is both
-    // its "language" (nothing to highlight) and the `output` attribute.
-    let mut attrs = Attrs { output: lang_word.eq_ignore_ascii_case("output"), ..Attrs::default() };
+    let mut attrs = Attrs { output: bare_output, ..Attrs::default() };
     for token in tokenize(rest, rest_start)? {
         apply(&mut attrs, token)?;
     }
@@ -476,11 +477,13 @@ mod tests {
     }
 
     #[test]
-    fn output_as_the_language_word_marks_an_output_block() {
+    fn a_fence_named_output_is_the_output_attribute() {
         let f = parse("output").unwrap();
+        assert_eq!(f.lang, None);
         assert!(f.attrs.output && f.attrs.is_verified());
-        assert!(parse("text output").unwrap().attrs.output);
-        assert!(!parse("text").unwrap().attrs.output);
+        let f = parse("text output").unwrap();
+        assert_eq!(f.lang, Some(Lang::Other("text".into())));
+        assert!(f.attrs.output);
     }
 
     #[test]
