@@ -169,7 +169,6 @@ mod tests {
             path: "content/a.md".into(),
             body: body.into(),
             body_line: 1,
-            body_offset: 0,
         };
         let cfg = PlanConfig {
             images: Default::default(),

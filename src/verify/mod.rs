@@ -2,7 +2,7 @@
 //! output, like a test runner.
 //!
 //! The pipeline, one module per stage:
-//! 1. read notes (front matter split here until the content loader is shared) and extract blocks
+//! 1. read notes with the content loader ([`crate::content`]) and extract blocks
 //!    ([`crate::snippet`]);
 //! 2. [`plan`]: group blocks into sessions of steps and reject bad tags with `path:line`
 //!    ([`transcript`] parses `console` blocks);
@@ -38,7 +38,8 @@ use futures_util::StreamExt;
 
 use crate::cli::GlobalOpts;
 use crate::config::Config;
-use crate::diagnostics::{ContentErrors, Exit};
+use crate::content;
+use crate::diagnostics::{ContentErrors, Diagnostic, Exit, Severity};
 use crate::snippet::SnippetKey;
 
 use self::cache::{Cache, CachedBlock};
@@ -629,100 +630,63 @@ fn local_images(root: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Read the notes to verify: every `*.md` under the given paths (files or directories,
-/// relative to the current directory or to the root), or all of `content/`.
-///
-/// Kept to this one function (with [`split_front_matter`]) so it can be swapped for the shared
-/// content loader.
+/// Read the notes to verify with the content loader (the same notes, bodies and lines as
+/// `kb build`, drafts included): every note under the given paths (files or directories,
+/// relative to the current directory or to the root), or all of `content/`. A file given
+/// explicitly is read even outside `content/` (a README, say).
 fn load_notes(config: &Config, paths: &[PathBuf]) -> anyhow::Result<Vec<Note>> {
     let root = &config.root;
-    let targets: Vec<PathBuf> = if paths.is_empty() {
-        vec![config.content_dir()]
-    } else {
-        paths
-            .iter()
-            .map(|p| {
-                let candidate = if p.exists() { p.clone() } else { root.join(p) };
-                candidate.canonicalize().with_context(|| format!("`{}` does not exist (paths are relative to the current directory or to the root `{}`)", p.display(), root.display()))
+    let targets: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            let candidate = if p.exists() { p.clone() } else { root.join(p) };
+            candidate.canonicalize().with_context(|| {
+                format!(
+                    "`{}` does not exist (paths are relative to the current directory or to the root `{}`)",
+                    p.display(),
+                    root.display()
+                )
             })
-            .collect::<anyhow::Result<_>>()?
-    };
-    let mut files = BTreeSet::new();
-    for t in &targets {
-        if !t.starts_with(root) {
-            bail!(
-                "`{}` is outside the knowledge base root `{}`; pass --root or a path inside it",
-                t.display(),
-                root.display()
-            );
-        }
-        if t.is_file() {
-            files.insert(t.clone());
-            continue;
-        }
-        if !t.is_dir() {
-            if paths.is_empty() {
-                // No content/ at all: nothing to verify.
-                continue;
-            }
-            bail!("`{}` is neither a file nor a directory", t.display());
-        }
-        let walker = walkdir::WalkDir::new(t)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-        for e in walker {
-            let e = e.with_context(|| format!("couldn't read `{}`", t.display()))?;
-            if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md") {
-                files.insert(e.path().to_path_buf());
-            }
-        }
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if let Some(t) = targets.iter().find(|t| !t.starts_with(root)) {
+        bail!(
+            "`{}` is outside the knowledge base root `{}`; pass --root or a path inside it",
+            t.display(),
+            root.display()
+        );
     }
+    let walk = content::load::walk(config);
+    let mut files: BTreeSet<PathBuf> = walk
+        .notes
+        .into_iter()
+        .chain(walk.section_indexes)
+        .filter(|f| targets.is_empty() || targets.iter().any(|t| f.starts_with(t)))
+        .collect();
+    files.extend(targets.iter().filter(|t| t.is_file()).cloned());
+    let mut diags: Vec<Diagnostic> = walk
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     let mut notes = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f)
-            .with_context(|| format!("couldn't read `{}` as UTF-8 text", f.display()))?;
-        let rel = f
-            .strip_prefix(root)
-            .unwrap_or(&f)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let (body_offset, body_line) = split_front_matter(&text);
-        notes.push(Note {
-            path: rel,
-            body: text[body_offset..].to_string(),
-            body_line,
-            body_offset,
-        });
-    }
-    Ok(notes)
-}
-
-/// Where the body starts: after a leading `---` ... `---` (or `...`) YAML block, else at 0.
-/// Returns (byte offset, 1-based line).
-fn split_front_matter(text: &str) -> (usize, usize) {
-    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let rest = &text[bom..];
-    let first_end = rest.find('\n').map(|i| i + 1).unwrap_or(rest.len());
-    if rest[..first_end].trim_end() != "---" {
-        return (bom, 1);
-    }
-    let mut offset = bom + first_end;
-    let mut line = 2;
-    while offset < text.len() {
-        let end = text[offset..]
-            .find('\n')
-            .map(|i| offset + i + 1)
-            .unwrap_or(text.len());
-        let l = text[offset..end].trim_end();
-        if l == "---" || l == "..." {
-            return (end, line + 1);
+        match content::load::load_note(config, &f, content::LoadOptions { drafts: true }) {
+            Ok(Some(n)) => notes.push(Note {
+                path: n.rel,
+                body: n.body,
+                body_line: n.body_line,
+            }),
+            Ok(None) => {}
+            Err(d) => diags.push(d),
         }
-        offset = end;
-        line += 1;
     }
-    // Unclosed front matter: let the whole file be the body (kb build reports the problem).
-    (bom, 1)
+    if !diags.is_empty() {
+        crate::diagnostics::sort(&mut diags);
+        return Err(ContentErrors(diags).into());
+    }
+    notes.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(notes)
 }
 
 /// `--update`: rewrite the expected output of blocks whose output no longer matches. Returns
@@ -804,10 +768,11 @@ fn update_notes(
         let file = config.root.join(path);
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("couldn't read `{}`", file.display()))?;
-        if text.get(note.body_offset..) != Some(note.body.as_str()) {
+        let body_offset = text.len().saturating_sub(note.body.len());
+        if text.get(body_offset..) != Some(note.body.as_str()) {
             bail!("`{}` changed while kb verify ran; not updating it (run `kb verify --update` again)", file.display());
         }
-        update::write_note(&file, &update::apply(&text, note.body_offset, &e))?;
+        update::write_note(&file, &update::apply(&text, body_offset, &e))?;
     }
     Ok(updated)
 }
@@ -880,16 +845,6 @@ fn record_results(results: &mut VerifyResults, sessions: &[Session], outcomes: &
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn front_matter_is_skipped_and_the_body_line_counted() {
-        let text = "---\ntitle: x\ntags: [a]\n---\n# Body\n";
-        let (off, line) = split_front_matter(text);
-        assert_eq!(&text[off..], "# Body\n");
-        assert_eq!(line, 5);
-        assert_eq!(split_front_matter("# No front matter\n"), (0, 1));
-        assert_eq!(split_front_matter("---\nunclosed\n"), (0, 1));
-    }
 
     #[test]
     fn shard_parses_one_based_slices() {

@@ -29,8 +29,6 @@ pub(crate) struct Note {
     pub(crate) body: String,
     /// 1-based file line on which the body starts.
     pub(crate) body_line: usize,
-    /// Byte offset of the body in the file (for `--update` splicing).
-    pub(crate) body_offset: usize,
 }
 
 /// What planning needs from the configuration and the knowledge base.
@@ -895,7 +893,6 @@ mod tests {
             path: "content/n.md".into(),
             body: body.into(),
             body_line: 1,
-            body_offset: 0,
         };
         plan(&[note], &cfg()).map(|p| p.sessions)
     }
