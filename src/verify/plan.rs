@@ -409,7 +409,7 @@ impl<'a> NotePlanner<'a> {
         let mut prev = Prev::Nothing;
         for b in blocks {
             let a = &b.info.attrs;
-            if !a.is_verified() {
+            if !a.is_verified() && a.skip.is_none() {
                 prev = Prev::Nothing;
                 continue;
             }
