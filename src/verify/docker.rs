@@ -44,7 +44,7 @@ const BUILD_LOG_TAIL: usize = 25;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DockerError {
     /// No engine answers.
-    #[error("the Docker engine at {host} is not reachable: {source}")]
+    #[error("the Docker engine at {host} is not reachable")]
     Unavailable {
         host: String,
         #[source]

@@ -191,7 +191,8 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
         report::human_duration(started.elapsed()),
     ));
     out.push_str(&format!("{counts}\n"));
-    print!("{out}");
+    // A closed pipe (`kb verify | head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
 
     // Results for `kb build`, merged into what earlier runs recorded.
     let results_path = config.verify_results_path();

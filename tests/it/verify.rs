@@ -582,3 +582,42 @@ fn skipped_blocks_filters_and_shards_need_no_engine() {
         .stderr
         .contains("not a shard"));
 }
+
+#[test]
+fn results_file_merges_partial_runs_and_drops_notes_that_are_gone() {
+    let f = Fixture::copy("verify-skips");
+    f.kb(&["verify"]).expect_code(0);
+    let keys = |f: &Fixture| -> Vec<String> {
+        let r = results(f);
+        let mut k: Vec<String> = r["blocks"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&f).len(), 6);
+    assert_eq!(
+        results(&f)["blocks"]["content/net/a.md#1"]["reason"],
+        "needs a real NIC"
+    );
+
+    // A partial run on c.md after a.md is deleted and b.md loses a block: a.md's entries go,
+    // b.md's stay (it was not part of the run), c.md's are refreshed.
+    std::fs::remove_file(f.path("content/net/a.md")).unwrap();
+    f.write(
+        "content/net/c.md",
+        "# c\n\n```console run skip=\"changed\" id=c-nic\n$ ethtool eth0\n```\n",
+    );
+    f.kb(&["verify", "content/net/c.md"]).expect_code(0);
+    assert_eq!(
+        keys(&f),
+        [
+            "content/net/b.md#1",
+            "content/net/b.md#2",
+            "content/net/c.md#1"
+        ],
+        "c.md's second block is gone from the note, so from the results"
+    );
+    assert_eq!(
+        results(&f)["blocks"]["content/net/c.md#1"]["reason"],
+        "changed"
+    );
+}
