@@ -571,7 +571,7 @@ async fn prepare_images(
         };
         let result = result.map_err(|(short, long)| {
             // The full story (build log tail, hint) once; each affected block names the image.
-            eprintln!("kb: {long}");
+            progress.suspend(|| eprintln!("kb: {long}"));
             short
         });
         ready.insert(s.image.clone(), result);

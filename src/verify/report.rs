@@ -115,23 +115,19 @@ fn title(o: &BlockOutcome) -> String {
     }
 }
 
-/// One line per block for `-v`: `ok content/a.md:12 (…) 1.2s`.
+/// One line per block for `-v`: `ok      content/a.md:12 (content/a.md#2) [1.2s]`.
 pub(crate) fn render_line(o: &BlockOutcome, style: Style) -> String {
-    let (tag, extra) = match &o.verdict {
-        Verdict::Passed => (style.green("ok     "), String::new()),
-        Verdict::Failed(_) => (style.red("FAILED "), String::new()),
-        Verdict::Skipped(r) => (style.yellow("skipped"), format!(": {r}")),
-    };
     let when = if o.cached {
         "cached".to_string()
     } else {
         human_duration(o.duration)
     };
-    format!(
-        "{tag} {}{extra} {}",
-        title(o),
-        style.dim(&format!("[{when}]"))
-    )
+    let when = style.dim(&format!("[{when}]"));
+    match &o.verdict {
+        Verdict::Passed => format!("{} {} {when}", style.green("ok     "), title(o)),
+        Verdict::Failed(_) => format!("{} {} {when}", style.red("FAILED "), title(o)),
+        Verdict::Skipped(r) => format!("{} {}: {r}", style.yellow("skipped"), title(o)),
+    }
 }
 
 /// A failed block: where, what ran, and why, with a diff for output mismatches.
