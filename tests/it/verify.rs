@@ -13,9 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::{copy_dir, repo_root, Fixture, Run};
 
-/// `docker` sessions remove whatever appears on the engine while they run, so the test that
-/// runs one excludes every other Docker-using test of this binary (write lock); the others
-/// share (read lock).
+/// `docker` sessions remove whatever appears on the engine while they run, and every kb run
+/// sweeps the containers of dead runs, so the tests that depend on either exclude every other
+/// Docker-using test of this binary (write lock); the others share (read lock).
 static ENGINE: RwLock<()> = RwLock::new(());
 
 fn shared_engine() -> RwLockReadGuard<'static, ()> {
@@ -443,7 +443,8 @@ fn sigint_midway_removes_the_runs_containers() {
 
 #[test]
 fn sigkill_midway_leaves_containers_that_the_next_run_sweeps() {
-    let _engine = shared_engine();
+    // Exclusive: any other kb run on this host would sweep the dead run's container first.
+    let _engine = exclusive_engine();
     let f = Fixture::copy("verify-long");
     let mut child = spawn_kb(&f);
     wait_for_container(&f);
