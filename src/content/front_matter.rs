@@ -111,7 +111,7 @@ pub fn parse(front: &str, format: Format, front_line: usize) -> Result<FrontMatt
                 if value.is_null() {
                     continue;
                 }
-                let s = as_string(&value).unwrap_or_default();
+                let s = as_string(&value).unwrap_or_else(|| value.to_string());
                 let d = parse_date(&s).ok_or_else(|| {
                     err(&key, format!("`{key}: {s}` is not a date"), "use `2024-05-01`, `2024-05-01 10:30:00` or RFC 3339 `2024-05-01T10:30:00+08:00`")
                 })?;
@@ -197,9 +197,19 @@ fn parse_toml(front: &str, front_line: usize) -> Result<Map<String, Json>, Front
         message: format!("invalid TOML front matter: {}", e.message()),
         hint: "check the TOML syntax: strings need quotes, e.g. `title = \"My note\"`".into(),
     })?;
-    match serde_json::to_value(table) {
-        Ok(Json::Object(m)) => Ok(m),
-        _ => Ok(Map::new()),
+    Ok(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+}
+
+/// TOML values as JSON; datetimes become their text (serde would expose a private struct).
+fn toml_to_json(v: toml::Value) -> Json {
+    match v {
+        toml::Value::String(s) => Json::String(s),
+        toml::Value::Integer(i) => Json::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map(Json::Number).unwrap_or(Json::Null),
+        toml::Value::Boolean(b) => Json::Bool(b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(a) => Json::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Json::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
     }
 }
 

@@ -238,9 +238,9 @@ fn render_code_block(ctx: &RenderCtx<'_>, note: &Note, ordinal: usize, line: usi
     head.push_str("<button class=\"kb-copy\" type=\"button\" aria-label=\"复制代码\">复制</button>");
     let class = if attrs.output { "kb-code kb-code-output" } else { "kb-code" };
     let id_attr = if snippet.is_some() { format!(" id=\"{anchor}\"") } else { String::new() };
+    let code_class = if lang.is_empty() { String::new() } else { format!(" class=\"language-{}\"", escape(&lang)) };
     let mut html = format!(
-        "<div class=\"{class}\"{id_attr} data-lang=\"{}\"><div class=\"kb-code-head\">{head}</div><pre class=\"hl-code\"><code class=\"language-{}\">{body}</code></pre>",
-        escape(&lang),
+        "<div class=\"{class}\"{id_attr} data-lang=\"{}\"><div class=\"kb-code-head\">{head}</div><pre class=\"hl-code\"><code{code_class}>{body}</code></pre>",
         escape(&lang)
     );
     if let Some(SnippetInfo { result: Some(r), .. }) = &snippet {
@@ -281,10 +281,8 @@ fn badge(s: &SnippetInfo) -> String {
     } else {
         String::new()
     };
-    format!(
-        "<span class=\"kb-badge kb-badge-{class}\" title=\"{}\">{label}{detail}</span>",
-        escape(&title.join(" · "))
-    )
+    let title = if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape(&title.join(" · "))) };
+    format!("<span class=\"kb-badge kb-badge-{class}\"{title}>{label}{detail}</span>")
 }
 
 /// A console transcript: prompts and commands distinct from output, `? N` exit lines and
