@@ -272,6 +272,10 @@ fn tokenize(s: &str, offset: usize) -> Result<Vec<Token>, AttrError> {
                     v.push(chars[i].1);
                     i += 1;
                 }
+                // A comma at the end separates this attribute from the next (`{run, session=a, x}`).
+                while v.ends_with(',') {
+                    v.pop();
+                }
             }
             value = Some(v);
         }
