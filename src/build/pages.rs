@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use crate::content::Note;
 use crate::highlight;
 use crate::markdown::render::SnippetInfo;
-use crate::content::Note;
 use crate::markdown::RenderedNote;
 use crate::output::feeds::{self, FeedEntry};
 use crate::output::Sink;
@@ -79,23 +79,40 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
     let mut tags: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
     for (i, n) in site.notes.iter().enumerate() {
         for t in &n.meta.tags {
-            let e = tags.entry(tag_slug(t)).or_insert_with(|| (t.clone(), Vec::new()));
+            let e = tags
+                .entry(tag_slug(t))
+                .or_insert_with(|| (t.clone(), Vec::new()));
             if e.1.last() != Some(&i) {
                 e.1.push(i);
             }
         }
     }
-    let section_counts = |path: &str| site.notes.iter().filter(|n| n.section == path || n.section.starts_with(&format!("{path}/"))).count();
+    let section_counts = |path: &str| {
+        site.notes
+            .iter()
+            .filter(|n| n.section == path || n.section.starts_with(&format!("{path}/")))
+            .count()
+    };
     let sections: Vec<SectionLink> = site
         .sections
         .iter()
-        .map(|s| SectionLink { path: s.path.clone(), title: s.title.clone(), description: s.description.clone(), url: s.url.clone(), count: section_counts(&s.path) })
+        .map(|s| SectionLink {
+            path: s.path.clone(),
+            title: s.title.clone(),
+            description: s.description.clone(),
+            url: s.url.clone(),
+            count: section_counts(&s.path),
+        })
         .collect();
     let section_link = |path: &str| sections.iter().find(|s| s.path == path).cloned();
     let tag_link = |name: &str| {
         let slug = tag_slug(name);
         let count = tags.get(&slug).map(|t| t.1.len()).unwrap_or(0);
-        TagLink { name: name.to_string(), url: tag_url(base, &slug), count }
+        TagLink {
+            name: name.to_string(),
+            url: tag_url(base, &slug),
+            count,
+        }
     };
     let cards: Vec<NoteCard> = site
         .notes
@@ -111,7 +128,14 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
             verify: counts(&r.snippets),
         })
         .collect();
-    let mut all_tags: Vec<TagLink> = tags.iter().map(|(slug, (name, ns))| TagLink { name: name.clone(), url: tag_url(base, slug), count: ns.len() }).collect();
+    let mut all_tags: Vec<TagLink> = tags
+        .iter()
+        .map(|(slug, (name, ns))| TagLink {
+            name: name.clone(),
+            url: tag_url(base, slug),
+            count: ns.len(),
+        })
+        .collect();
     all_tags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
     let mut verify = VerifyCounts::default();
     for c in &cards {
@@ -124,7 +148,10 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
     let mut order: Vec<usize> = (0..site.notes.len()).collect();
     order.sort_by(|&a, &b| {
         let (na, nb) = (&site.notes[a], &site.notes[b]);
-        na.meta.weight.unwrap_or(0).cmp(&nb.meta.weight.unwrap_or(0))
+        na.meta
+            .weight
+            .unwrap_or(0)
+            .cmp(&nb.meta.weight.unwrap_or(0))
             .then_with(|| nb.meta.date.cmp(&na.meta.date))
             .then_with(|| na.meta.title.cmp(&nb.meta.title))
     });
@@ -134,7 +161,11 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
         base_url: cfg.base_url.clone(),
         base_path: cfg.base_path.clone(),
         language: cfg.language.clone(),
-        sections: sections.iter().filter(|s| !s.path.contains('/')).cloned().collect(),
+        sections: sections
+            .iter()
+            .filter(|s| !s.path.contains('/'))
+            .cloned()
+            .collect(),
         tags: all_tags,
         notes_count: site.notes.len(),
         verify,
@@ -148,15 +179,29 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
     // Prev/next follow display order within the note's section.
     let mut by_section: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &i in &order {
-        by_section.entry(site.notes[i].section.as_str()).or_default().push(i);
+        by_section
+            .entry(site.notes[i].section.as_str())
+            .or_default()
+            .push(i);
     }
     let mut neighbours: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); site.notes.len()];
     for list in by_section.values() {
         for (pos, &i) in list.iter().enumerate() {
-            neighbours[i] = (pos.checked_sub(1).map(|p| list[p]), list.get(pos + 1).copied());
+            neighbours[i] = (
+                pos.checked_sub(1).map(|p| list[p]),
+                list.get(pos + 1).copied(),
+            );
         }
     }
-    Lookup { site: site_view, cards, tags, order, rank, neighbours, sections }
+    Lookup {
+        site: site_view,
+        cards,
+        tags,
+        order,
+        rank,
+        neighbours,
+        sections,
+    }
 }
 
 /// One output page of the site. A full build renders them all; `kb serve` re-renders only the
@@ -224,7 +269,12 @@ pub(crate) fn alias_paths(note: &Note) -> Vec<String> {
 }
 
 /// Fill every template and write every file; returns the number of files written.
-pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &dyn Sink) -> anyhow::Result<usize> {
+pub fn write_site(
+    site: &Site,
+    rendered: &[RenderedNote],
+    theme: &Theme,
+    sink: &dyn Sink,
+) -> anyhow::Result<usize> {
     let lk = lookup(site, rendered);
     let written = pages(site, &lk)
         .par_iter()
@@ -241,10 +291,22 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
 
 /// Render one page: its output files as (site-relative path, bytes). A note gives its page and
 /// one redirect per alias; every other page gives one file.
-pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, theme: &Theme, page: &Page) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn render_page(
+    site: &Site,
+    rendered: &[RenderedNote],
+    lk: &Lookup,
+    theme: &Theme,
+    page: &Page,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let cfg = &site.config;
     let base = cfg.base_path.as_str();
-    let abs = |url: &str| format!("{}{}", cfg.base_url.trim_end_matches('/'), url.strip_prefix(base).unwrap_or(url));
+    let abs = |url: &str| {
+        format!(
+            "{}{}",
+            cfg.base_url.trim_end_matches('/'),
+            url.strip_prefix(base).unwrap_or(url)
+        )
+    };
     let one = |text: String| Ok(vec![(page.path(site), text.into_bytes())]);
     match page {
         Page::Note(i) => {
@@ -263,7 +325,10 @@ pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, t
                 section: lk.cards[i].section.clone(),
                 toc: r.toc.clone(),
                 content: r.html.clone(),
-                backlinks: site.backlinks[i].iter().map(|&b| lk.cards[b].clone()).collect(),
+                backlinks: site.backlinks[i]
+                    .iter()
+                    .map(|&b| lk.cards[b].clone())
+                    .collect(),
                 prev: neighbours.0.map(|p| lk.cards[p].clone()),
                 next: neighbours.1.map(|p| lk.cards[p].clone()),
                 verify: lk.cards[i].verify,
@@ -271,14 +336,27 @@ pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, t
                 source: n.rel.clone(),
                 extra: n.meta.extra.clone(),
             };
-            let html = theme.render("note.html", &NotePage { site: &lk.site, page: view })?;
+            let html = theme.render(
+                "note.html",
+                &NotePage {
+                    site: &lk.site,
+                    page: view,
+                },
+            )?;
             let mut files = vec![(page.path(site), html.into_bytes())];
             let redirect = feeds::redirect(&n.url);
-            files.extend(alias_paths(n).into_iter().map(|path| (path, redirect.clone().into_bytes())));
+            files.extend(
+                alias_paths(n)
+                    .into_iter()
+                    .map(|path| (path, redirect.clone().into_bytes())),
+            );
             Ok(files)
         }
         Page::Home => {
-            let recent: Vec<NoteCard> = recent_notes(site, lk).into_iter().map(|i| lk.cards[i].clone()).collect();
+            let recent: Vec<NoteCard> = recent_notes(site, lk)
+                .into_iter()
+                .map(|i| lk.cards[i].clone())
+                .collect();
             let home = ListPage {
                 site: &lk.site,
                 kind: ListKind::Home,
@@ -291,11 +369,22 @@ pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, t
             one(theme.render("index.html", &home)?)
         }
         Page::TagIndex => {
-            let tags_page = ListPage { site: &lk.site, kind: ListKind::Tags, title: "标签".into(), description: String::new(), url: format!("{base}/tags/"), notes: vec![], sections: vec![] };
+            let tags_page = ListPage {
+                site: &lk.site,
+                kind: ListKind::Tags,
+                title: "标签".into(),
+                description: String::new(),
+                url: format!("{base}/tags/"),
+                notes: vec![],
+                sections: vec![],
+            };
             one(theme.render("tags.html", &tags_page)?)
         }
         Page::Tag(slug) => {
-            let (name, notes) = lk.tags.get(slug).ok_or_else(|| anyhow::anyhow!("no tag `{slug}`"))?;
+            let (name, notes) = lk
+                .tags
+                .get(slug)
+                .ok_or_else(|| anyhow::anyhow!("no tag `{slug}`"))?;
             let mut notes = notes.clone();
             notes.sort_by_key(|&i| lk.rank[i]);
             let page = ListPage {
@@ -310,15 +399,32 @@ pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, t
             one(theme.render("list.html", &page)?)
         }
         Page::Section(path) => {
-            let s = site.sections.iter().find(|s| &s.path == path).ok_or_else(|| anyhow::anyhow!("no section `{path}`"))?;
-            let notes: Vec<NoteCard> = lk.order.iter().filter(|&&i| site.notes[i].section == s.path).map(|&i| lk.cards[i].clone()).collect();
+            let s = site
+                .sections
+                .iter()
+                .find(|s| &s.path == path)
+                .ok_or_else(|| anyhow::anyhow!("no section `{path}`"))?;
+            let notes: Vec<NoteCard> = lk
+                .order
+                .iter()
+                .filter(|&&i| site.notes[i].section == s.path)
+                .map(|&i| lk.cards[i].clone())
+                .collect();
             let subs: Vec<SectionLink> = lk
                 .sections
                 .iter()
                 .filter(|c| c.path.rsplit_once('/').map(|(p, _)| p) == Some(s.path.as_str()))
                 .cloned()
                 .collect();
-            let page = ListPage { site: &lk.site, kind: ListKind::Section, title: s.title.clone(), description: s.description.clone(), url: s.url.clone(), notes, sections: subs };
+            let page = ListPage {
+                site: &lk.site,
+                kind: ListKind::Section,
+                title: s.title.clone(),
+                description: s.description.clone(),
+                url: s.url.clone(),
+                notes,
+                sections: subs,
+            };
             one(theme.render("list.html", &page)?)
         }
         Page::Verify => {
@@ -339,23 +445,47 @@ pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, t
                             lang: s.lang.clone(),
                             status: s.status.map(Status::as_str).unwrap_or("unknown"),
                             reason: s.reason.clone(),
-                            date: s.result.as_ref().map(|r| r.date.format("%Y-%m-%d %H:%M").to_string()),
-                            duration: s.result.as_ref().map(|r| format!("{:.1} s", r.duration_ms as f64 / 1000.0)),
-                            image: s.result.as_ref().map(|r| r.image.clone()).filter(|i| !i.is_empty()),
+                            date: s
+                                .result
+                                .as_ref()
+                                .map(|r| r.date.format("%Y-%m-%d %H:%M").to_string()),
+                            duration: s
+                                .result
+                                .as_ref()
+                                .map(|r| format!("{:.1} s", r.duration_ms as f64 / 1000.0)),
+                            image: s
+                                .result
+                                .as_ref()
+                                .map(|r| r.image.clone())
+                                .filter(|i| !i.is_empty()),
                         })
                         .collect(),
                 })
                 .collect();
-            let vp = VerifyPage { site: &lk.site, title: "代码验证状态".into(), url: format!("{base}/verify/"), notes: verify_rows };
+            let vp = VerifyPage {
+                site: &lk.site,
+                title: "代码验证状态".into(),
+                url: format!("{base}/verify/"),
+                notes: verify_rows,
+            };
             one(theme.render("verify.html", &vp)?)
         }
         Page::NotFound => {
-            let nf = SimplePage { site: &lk.site, title: "页面不存在".into(), url: format!("{base}/404.html") };
+            let nf = SimplePage {
+                site: &lk.site,
+                title: "页面不存在".into(),
+                url: format!("{base}/404.html"),
+            };
             one(theme.render("404.html", &nf)?)
         }
         Page::Sitemap => {
-            let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> = vec![(cfg.base_url.clone(), None)];
-            urls.extend(site.notes.iter().map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))));
+            let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> =
+                vec![(cfg.base_url.clone(), None)];
+            urls.extend(
+                site.notes
+                    .iter()
+                    .map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))),
+            );
             urls.extend(site.sections.iter().map(|s| (abs(&s.url), None)));
             urls.extend(lk.tags.keys().map(|slug| (abs(&tag_url(base, slug)), None)));
             one(feeds::sitemap(&urls))
@@ -372,7 +502,12 @@ pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, t
                     html: Some(&rendered[i].html),
                 })
                 .collect();
-            one(feeds::atom(&cfg.title, &cfg.base_url, &format!("{}atom.xml", cfg.base_url), &entries))
+            one(feeds::atom(
+                &cfg.title,
+                &cfg.base_url,
+                &format!("{}atom.xml", cfg.base_url),
+                &entries,
+            ))
         }
     }
 }
@@ -380,7 +515,13 @@ pub(crate) fn render_page(site: &Site, rendered: &[RenderedNote], lk: &Lookup, t
 /// The notes the home page lists: newest first, at most [`HOME_RECENT`].
 pub(crate) fn recent_notes(site: &Site, lk: &Lookup) -> Vec<usize> {
     let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
-    by_date.sort_by(|&a, &b| site.notes[b].meta.date.cmp(&site.notes[a].meta.date).then_with(|| lk.cards[a].title.cmp(&lk.cards[b].title)));
+    by_date.sort_by(|&a, &b| {
+        site.notes[b]
+            .meta
+            .date
+            .cmp(&site.notes[a].meta.date)
+            .then_with(|| lk.cards[a].title.cmp(&lk.cards[b].title))
+    });
     by_date.truncate(HOME_RECENT);
     by_date
 }
@@ -405,7 +546,8 @@ pub(crate) fn write_statics(site: &Site, theme: &Theme, sink: &dyn Sink) -> anyh
     written += 1;
     for asset in &site.assets {
         let rel = crate::output::sink::rel_slash(asset, &site.config.content_dir());
-        let bytes = std::fs::read(asset).map_err(|e| anyhow::anyhow!("couldn't read `{}`: {e}", asset.display()))?;
+        let bytes = std::fs::read(asset)
+            .map_err(|e| anyhow::anyhow!("couldn't read `{}`: {e}", asset.display()))?;
         sink.write(&rel, &bytes)?;
         written += 1;
     }

@@ -76,7 +76,12 @@ impl Layout {
 
     /// Classify one reported path; `None` if it does not affect the site.
     pub(crate) fn classify(&self, path: &Path) -> Option<Change> {
-        let change = |kind| Some(Change { kind, path: path.to_path_buf() });
+        let change = |kind| {
+            Some(Change {
+                kind,
+                path: path.to_path_buf(),
+            })
+        };
         if path == self.config_file {
             return change(ChangeKind::Config);
         }
@@ -90,8 +95,13 @@ impl Layout {
             if is_ignored(rel) {
                 return None;
             }
-            let name = rel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let is_md = Path::new(&name).extension().is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+            let name = rel
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let is_md = Path::new(&name).extension().is_some_and(|e| {
+                e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown")
+            });
             return if name == "_index.md" || path.is_dir() {
                 change(ChangeKind::ContentTree)
             } else if is_md {
@@ -108,7 +118,12 @@ impl Layout {
                 if is_ignored(rel) {
                     return None;
                 }
-                return match rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).as_deref() {
+                return match rel
+                    .components()
+                    .next()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .as_deref()
+                {
                     None | Some("templates") => change(ChangeKind::Template),
                     Some("static") if !path.is_dir() => change(ChangeKind::ThemeStatic),
                     Some("static") => change(ChangeKind::Template),
@@ -117,7 +132,10 @@ impl Layout {
             }
         }
         if let Ok(rel) = path.strip_prefix(&self.snippet_images) {
-            return (!is_ignored(rel)).then(|| Change { kind: ChangeKind::SnippetImage, path: path.to_path_buf() });
+            return (!is_ignored(rel)).then(|| Change {
+                kind: ChangeKind::SnippetImage,
+                path: path.to_path_buf(),
+            });
         }
         None
     }
@@ -162,20 +180,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
         assert_eq!(kind(&l, "content/go/gc.md"), Some(ChangeKind::Note));
-        assert_eq!(kind(&l, "content/go/_index.md"), Some(ChangeKind::ContentTree));
-        assert_eq!(kind(&l, "content/go/diagram.png"), Some(ChangeKind::ContentAsset));
-        assert_eq!(kind(&l, "themes/default/templates/note.html"), Some(ChangeKind::Template));
-        assert_eq!(kind(&l, "themes/default/static/style.css"), Some(ChangeKind::ThemeStatic));
+        assert_eq!(
+            kind(&l, "content/go/_index.md"),
+            Some(ChangeKind::ContentTree)
+        );
+        assert_eq!(
+            kind(&l, "content/go/diagram.png"),
+            Some(ChangeKind::ContentAsset)
+        );
+        assert_eq!(
+            kind(&l, "themes/default/templates/note.html"),
+            Some(ChangeKind::Template)
+        );
+        assert_eq!(
+            kind(&l, "themes/default/static/style.css"),
+            Some(ChangeKind::ThemeStatic)
+        );
         assert_eq!(kind(&l, "kb.toml"), Some(ChangeKind::Config));
-        assert_eq!(kind(&l, ".kb/verify-results.json"), Some(ChangeKind::VerifyResults));
-        assert_eq!(kind(&l, "snippets/images/go/Dockerfile"), Some(ChangeKind::SnippetImage));
+        assert_eq!(
+            kind(&l, ".kb/verify-results.json"),
+            Some(ChangeKind::VerifyResults)
+        );
+        assert_eq!(
+            kind(&l, "snippets/images/go/Dockerfile"),
+            Some(ChangeKind::SnippetImage)
+        );
     }
 
     #[test]
     fn editor_temp_files_and_unrelated_files_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        for rel in ["content/go/.gc.md.swp", "content/go/gc.md~", "content/go/4913", "content/.git/HEAD", "content/go/#gc.md#", "README.md", "public/index.html", ".kb/cache/highlight.bin", "target/debug/kb"] {
+        for rel in [
+            "content/go/.gc.md.swp",
+            "content/go/gc.md~",
+            "content/go/4913",
+            "content/.git/HEAD",
+            "content/go/#gc.md#",
+            "README.md",
+            "public/index.html",
+            ".kb/cache/highlight.bin",
+            "target/debug/kb",
+        ] {
             assert_eq!(kind(&l, rel), None, "{rel}");
         }
     }
@@ -184,7 +230,10 @@ mod tests {
     fn a_removed_folder_under_content_reloads_the_tree() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        assert_eq!(kind(&l, "content/old-section"), Some(ChangeKind::ContentTree));
+        assert_eq!(
+            kind(&l, "content/old-section"),
+            Some(ChangeKind::ContentTree)
+        );
         std::fs::create_dir_all(dir.path().join("content/new")).unwrap();
         assert_eq!(kind(&l, "content/new"), Some(ChangeKind::ContentTree));
     }

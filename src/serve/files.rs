@@ -39,7 +39,12 @@ pub(crate) struct LiveFiles {
 impl LiveFiles {
     pub(crate) fn get(&self, rel_path: &str) -> Option<Served> {
         let bytes = self.mem.get(rel_path)?;
-        let meta = self.meta.read().unwrap_or_else(|e| e.into_inner()).get(rel_path).cloned()?;
+        let meta = self
+            .meta
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(rel_path)
+            .cloned()?;
         Some(Served { bytes, meta })
     }
 
@@ -47,7 +52,10 @@ impl LiveFiles {
     pub(crate) fn remove(&self, rel_path: &str) -> bool {
         let existed = self.mem.get(rel_path).is_some();
         self.mem.remove(rel_path);
-        self.meta.write().unwrap_or_else(|e| e.into_inner()).remove(rel_path);
+        self.meta
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(rel_path);
         existed
     }
 
@@ -58,7 +66,8 @@ impl LiveFiles {
 
     /// The paths whose bytes changed since the last call (each once, in write order).
     pub(crate) fn take_changed(&self) -> Vec<String> {
-        let mut changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut changed =
+            std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
         let mut seen = std::collections::HashSet::new();
         changed.retain(|p| seen.insert(p.clone()));
         changed
@@ -67,16 +76,26 @@ impl LiveFiles {
 
 impl Sink for LiveFiles {
     fn write(&self, rel_path: &str, bytes: &[u8]) -> anyhow::Result<()> {
-        if self.mem.get(rel_path).is_some_and(|old| old.as_slice() == bytes) {
+        if self
+            .mem
+            .get(rel_path)
+            .is_some_and(|old| old.as_slice() == bytes)
+        {
             return Ok(());
         }
         let etag = format!("\"{}\"", &blake3::hash(bytes).to_hex()[..20]);
         self.mem.write(rel_path, bytes)?;
-        self.meta
-            .write()
+        self.meta.write().unwrap_or_else(|e| e.into_inner()).insert(
+            rel_path.to_string(),
+            FileMeta {
+                etag,
+                modified: SystemTime::now(),
+            },
+        );
+        self.changed
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(rel_path.to_string(), FileMeta { etag, modified: SystemTime::now() });
-        self.changed.lock().unwrap_or_else(|e| e.into_inner()).push(rel_path.to_string());
+            .push(rel_path.to_string());
         Ok(())
     }
 }

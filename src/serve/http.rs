@@ -93,7 +93,11 @@ fn resolve(shared: &Shared, rel: &str, folder: bool) -> Lookup {
         }
         shared.files.get(p)
     };
-    let index = if rel.is_empty() { "index.html".to_string() } else { format!("{rel}/index.html") };
+    let index = if rel.is_empty() {
+        "index.html".to_string()
+    } else {
+        format!("{rel}/index.html")
+    };
     if folder {
         if let Some(s) = get(&index) {
             return Lookup::Found(index, s);
@@ -106,9 +110,19 @@ fn resolve(shared: &Shared, rel: &str, folder: bool) -> Lookup {
     Lookup::NotFound(get("404.html"))
 }
 
-async fn file(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn file(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")], "only GET and HEAD\n").into_response();
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+            "only GET and HEAD\n",
+        )
+            .into_response();
     }
     let (rel, folder) = match site_path(uri.path()) {
         Ok(p) => p,
@@ -132,13 +146,25 @@ async fn file(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, heade
             };
             (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
         }
-        Lookup::NotFound(Some(page)) => respond(StatusCode::NOT_FOUND, "404.html", page, &HeaderMap::new(), head),
+        Lookup::NotFound(Some(page)) => respond(
+            StatusCode::NOT_FOUND,
+            "404.html",
+            page,
+            &HeaderMap::new(),
+            head,
+        ),
         Lookup::NotFound(None) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }
 }
 
 /// A stored file as a response: validators, content type, the reload script in HTML.
-fn respond(status: StatusCode, path: &str, served: Served, req: &HeaderMap, head: bool) -> Response {
+fn respond(
+    status: StatusCode,
+    path: &str,
+    served: Served,
+    req: &HeaderMap,
+    head: bool,
+) -> Response {
     let Served { bytes, meta } = served;
     let modified = httpdate::fmt_http_date(meta.modified);
     if status == StatusCode::OK && not_modified(req, &meta.etag, meta.modified) {
@@ -149,9 +175,17 @@ fn respond(status: StatusCode, path: &str, served: Served, req: &HeaderMap, head
         return r;
     }
     let ctype = content_type(path);
-    let body: Vec<u8> = if ctype.starts_with("text/html") { reload::inject(&bytes) } else { bytes.as_ref().clone() };
+    let body: Vec<u8> = if ctype.starts_with("text/html") {
+        reload::inject(&bytes)
+    } else {
+        bytes.as_ref().clone()
+    };
     let len = body.len();
-    let mut r = if head { Response::new(Body::empty()) } else { Response::new(Body::from(body)) };
+    let mut r = if head {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(body))
+    };
     *r.status_mut() = status;
     set(&mut r, header::CONTENT_TYPE, ctype);
     set(&mut r, header::CONTENT_LENGTH, &len.to_string());
@@ -172,10 +206,21 @@ fn set(r: &mut Response, name: header::HeaderName, value: &str) {
 /// one-second precision of HTTP dates.
 fn not_modified(req: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
     if let Some(inm) = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag);
+        return inm
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == etag);
     }
-    if let Some(since) = req.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(|v| httpdate::parse_http_date(v).ok()) {
-        let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
+    if let Some(since) = req
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+    {
+        let secs = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_secs()
+        };
         return secs(modified) <= secs(since);
     }
     false
@@ -183,7 +228,10 @@ fn not_modified(req: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
 
 /// Content type by file extension.
 pub(crate) fn content_type(path: &str) -> &'static str {
-    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -191,7 +239,8 @@ pub(crate) fn content_type(path: &str) -> &'static str {
         "json" => "application/json",
         "xml" if path.ends_with("atom.xml") => "application/atom+xml; charset=utf-8",
         "xml" => "application/xml; charset=utf-8",
-        "txt" | "md" | "go" | "c" | "h" | "sh" | "py" | "rs" | "toml" | "yaml" | "yml" | "conf" | "log" => "text/plain; charset=utf-8",
+        "txt" | "md" | "go" | "c" | "h" | "sh" | "py" | "rs" | "toml" | "yaml" | "yml" | "conf"
+        | "log" => "text/plain; charset=utf-8",
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
@@ -213,7 +262,14 @@ pub(crate) fn content_type(path: &str) -> &'static str {
 }
 
 async fn script() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], reload::SCRIPT).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        reload::SCRIPT,
+    )
+        .into_response()
 }
 
 async fn socket(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Response {
@@ -223,8 +279,15 @@ async fn socket(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Resp
 /// One browser tab: hello and the current problems, then every update until it goes away.
 async fn talk(mut socket: WebSocket, shared: Arc<Shared>) {
     let mut rx = shared.events.subscribe();
-    let hello = ServerMsg::Hello { generation: shared.generation.load(Ordering::SeqCst) }.to_json();
-    let problems = shared.problems.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let hello = ServerMsg::Hello {
+        generation: shared.generation.load(Ordering::SeqCst),
+    }
+    .to_json();
+    let problems = shared
+        .problems
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     for text in [hello, problems] {
         if socket.send(Message::Text(text.into())).await.is_err() {
             return;
@@ -259,14 +322,19 @@ struct SearchParams {
 
 async fn search(State(shared): State<Arc<Shared>>, Query(params): Query<SearchParams>) -> Response {
     let Some(search) = shared.search.clone() else {
-        let body = serde_json::json!({ "error": "search is not available: enable [search] in kb.toml" });
+        let body =
+            serde_json::json!({ "error": "search is not available: enable [search] in kb.toml" });
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     };
     let query = params.q.unwrap_or_default();
     let limit = params.limit.unwrap_or(10).clamp(1, 100);
     match tokio::task::spawn_blocking(move || search.search(&query, limit)).await {
         Ok(Ok(hits)) => axum::Json(hits).into_response(),
-        Ok(Err(e)) => (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({ "error": format!("{e:#}") }))).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({ "error": format!("{e:#}") })),
+        )
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -280,9 +348,19 @@ mod tests {
         assert_eq!(site_path("/"), Ok((String::new(), true)));
         assert_eq!(site_path("/notes/go-gc/"), Ok(("notes/go-gc".into(), true)));
         assert_eq!(site_path("/style.css"), Ok(("style.css".into(), false)));
-        assert_eq!(site_path("/notes/%E5%86%99%E5%B1%8F%E9%9A%9C/"), Ok(("notes/写屏障".into(), true)));
+        assert_eq!(
+            site_path("/notes/%E5%86%99%E5%B1%8F%E9%9A%9C/"),
+            Ok(("notes/写屏障".into(), true))
+        );
         assert_eq!(site_path("//a/./b"), Ok(("a/b".into(), false)));
-        for bad in ["/../etc/passwd", "/notes/../../x", "/%2e%2e/x", "/%2E%2E%2Fetc", "/a/%2e%2e", "/..%2f..%2fetc"] {
+        for bad in [
+            "/../etc/passwd",
+            "/notes/../../x",
+            "/%2e%2e/x",
+            "/%2E%2E%2Fetc",
+            "/a/%2e%2e",
+            "/..%2f..%2fetc",
+        ] {
             assert_eq!(site_path(bad), Err(BadPath::ParentSegment), "{bad}");
         }
         for bad in ["/a%00b", "/a%5c..%5cb", "/a\\b", "/%ff%fe"] {
@@ -296,22 +374,43 @@ mod tests {
     fn if_none_match_wins_over_if_modified_since() {
         let now = SystemTime::now();
         let mut h = HeaderMap::new();
-        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"abc\", W/\"def\""));
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"abc\", W/\"def\""),
+        );
         assert!(not_modified(&h, "\"def\"", now));
         assert!(!not_modified(&h, "\"xyz\"", now));
-        h.insert(header::IF_MODIFIED_SINCE, HeaderValue::from_str(&httpdate::fmt_http_date(now + Duration::from_secs(60))).unwrap());
-        assert!(!not_modified(&h, "\"xyz\"", now), "a mismatching ETag decides even when the date would match");
+        h.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_str(&httpdate::fmt_http_date(now + Duration::from_secs(60))).unwrap(),
+        );
+        assert!(
+            !not_modified(&h, "\"xyz\"", now),
+            "a mismatching ETag decides even when the date would match"
+        );
         h.remove(header::IF_NONE_MATCH);
         assert!(not_modified(&h, "\"xyz\"", now));
-        h.insert(header::IF_MODIFIED_SINCE, HeaderValue::from_str(&httpdate::fmt_http_date(now - Duration::from_secs(60))).unwrap());
+        h.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_str(&httpdate::fmt_http_date(now - Duration::from_secs(60))).unwrap(),
+        );
         assert!(!not_modified(&h, "\"xyz\"", now));
     }
 
     #[test]
     fn content_types_by_extension() {
-        assert_eq!(content_type("notes/x/index.html"), "text/html; charset=utf-8");
-        assert_eq!(content_type("atom.xml"), "application/atom+xml; charset=utf-8");
-        assert_eq!(content_type("sitemap.xml"), "application/xml; charset=utf-8");
+        assert_eq!(
+            content_type("notes/x/index.html"),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            content_type("atom.xml"),
+            "application/atom+xml; charset=utf-8"
+        );
+        assert_eq!(
+            content_type("sitemap.xml"),
+            "application/xml; charset=utf-8"
+        );
         assert_eq!(content_type("go/diagram.PNG"), "image/png");
         assert_eq!(content_type("LICENSE"), "application/octet-stream");
     }

@@ -105,20 +105,48 @@ struct Before {
 
 impl LiveSite {
     /// Load and render the whole site (pages themselves are rendered on request).
-    pub(crate) fn load(config: Config, opts: LoadOptions, files: Arc<LiveFiles>) -> anyhow::Result<LiveSite> {
+    pub(crate) fn load(
+        config: Config,
+        opts: LoadOptions,
+        files: Arc<LiveFiles>,
+    ) -> anyhow::Result<LiveSite> {
         let theme = Arc::new(Theme::load(build::theme_dir(&config).as_deref())?);
-        let highlighter = Arc::new(Highlighter::with_cache_file(&build::highlight_cache_file(&config)));
+        let highlighter = Arc::new(Highlighter::with_cache_file(&build::highlight_cache_file(
+            &config,
+        )));
         let site = Site::load(config, opts)?;
         Ok(LiveSite::assemble(site, theme, highlighter, opts, files))
     }
 
-    fn assemble(mut site: Site, theme: Arc<Theme>, highlighter: Arc<Highlighter>, opts: LoadOptions, files: Arc<LiveFiles>) -> LiveSite {
+    fn assemble(
+        mut site: Site,
+        theme: Arc<Theme>,
+        highlighter: Arc<Highlighter>,
+        opts: LoadOptions,
+        files: Arc<LiveFiles>,
+    ) -> LiveSite {
         let rendered = site.render(&highlighter);
         let lookup = pages::lookup(&site, &rendered);
         let chrome = chrome(&lookup);
-        let asset_set = site.assets.iter().map(|p| rel_slash(p, &site.config.content_dir())).collect();
+        let asset_set = site
+            .assets
+            .iter()
+            .map(|p| rel_slash(p, &site.config.content_dir()))
+            .collect();
         let problems = Problems::split(std::mem::take(&mut site.diagnostics), &site.notes);
-        let live = LiveSite { site, rendered, lookup, theme, highlighter, opts, files, stale: Mutex::default(), chrome, asset_set, problems };
+        let live = LiveSite {
+            site,
+            rendered,
+            lookup,
+            theme,
+            highlighter,
+            opts,
+            files,
+            stale: Mutex::default(),
+            chrome,
+            asset_set,
+            problems,
+        };
         if let Err(e) = pages::write_statics(&live.site, &live.theme, live.files.as_ref()) {
             tracing::warn!("{e:#}");
         }
@@ -135,7 +163,10 @@ impl LiveSite {
     pub(crate) fn save_caches(&self) {
         let file = build::highlight_cache_file(&self.site.config);
         if let Err(e) = self.highlighter.save(&file) {
-            tracing::warn!("couldn't save the highlight cache `{}`: {e}", file.display());
+            tracing::warn!(
+                "couldn't save the highlight cache `{}`: {e}",
+                file.display()
+            );
         }
     }
 
@@ -147,11 +178,17 @@ impl LiveSite {
     /// If `rel_path` is a stale page, render it (and its alias redirects) now. Returns whether
     /// anything was rendered. Takes `&self`: runs under the read lock, beside other requests.
     pub(crate) fn render_if_stale(&self, rel_path: &str) -> anyhow::Result<bool> {
-        let page = match self.stale.lock().unwrap_or_else(|e| e.into_inner()).get(rel_path) {
+        let page = match self
+            .stale
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(rel_path)
+        {
             Some(p) => p.clone(),
             None => return Ok(false),
         };
-        let files = pages::render_page(&self.site, &self.rendered, &self.lookup, &self.theme, &page)?;
+        let files =
+            pages::render_page(&self.site, &self.rendered, &self.lookup, &self.theme, &page)?;
         for (path, bytes) in &files {
             self.files.write(path, bytes)?;
         }
@@ -166,7 +203,13 @@ impl LiveSite {
     pub(crate) fn apply(&mut self, changes: &BTreeSet<Change>) -> Update {
         let mut up = Update::default();
         let has = |k: ChangeKind| changes.iter().any(|c| c.kind == k);
-        let paths = |k: ChangeKind| changes.iter().filter(|c| c.kind == k).map(|c| c.path.clone()).collect::<Vec<_>>();
+        let paths = |k: ChangeKind| {
+            changes
+                .iter()
+                .filter(|c| c.kind == k)
+                .map(|c| c.path.clone())
+                .collect::<Vec<_>>()
+        };
         if has(ChangeKind::Config) {
             self.reload_config(&mut up);
             return up;
@@ -190,7 +233,10 @@ impl LiveSite {
             self.apply_results(&mut up);
         }
         if has(ChangeKind::SnippetImage) {
-            up.log.push("snippet image changed: it is used by `kb verify` only, the site is unchanged".into());
+            up.log.push(
+                "snippet image changed: it is used by `kb verify` only, the site is unchanged"
+                    .into(),
+            );
         }
         up
     }
@@ -201,13 +247,18 @@ impl LiveSite {
             Ok(site) => {
                 let theme = self.theme.clone();
                 let highlighter = self.highlighter.clone();
-                let (config_problem, theme_problem) = (self.problems.config.take(), self.problems.theme.take());
+                let (config_problem, theme_problem) =
+                    (self.problems.config.take(), self.problems.theme.take());
                 *self = LiveSite::assemble(site, theme, highlighter, self.opts, self.files.clone());
                 self.problems.config = config_problem;
                 self.problems.theme = theme_problem;
                 up.reload.all = true;
-                up.search = Some(SearchDelta { all: Some(self.search_docs()), ..Default::default() });
-                up.log.push(format!("reloaded {} notes: {why}", self.site.notes.len()));
+                up.search = Some(SearchDelta {
+                    all: Some(self.search_docs()),
+                    ..Default::default()
+                });
+                up.log
+                    .push(format!("reloaded {} notes: {why}", self.site.notes.len()));
             }
             Err(e) => up.log.push(format!("couldn't reload the content: {e:#}")),
         }
@@ -220,7 +271,8 @@ impl LiveSite {
             Ok(c) => c,
             Err(e) => {
                 self.problems.config = Some(config_problem(&e));
-                up.log.push("kb.toml has a problem; serving the site as it was".into());
+                up.log
+                    .push("kb.toml has a problem; serving the site as it was".into());
                 return;
             }
         };
@@ -242,12 +294,18 @@ impl LiveSite {
             Ok(t) => t,
             Err(e) => {
                 self.problems.theme = Some(theme_problem(&self.site.config, &e));
-                up.log.push("the theme has a problem; serving pages with the previous theme".into());
+                up.log
+                    .push("the theme has a problem; serving pages with the previous theme".into());
                 return;
             }
         };
         self.problems.theme = None;
-        for gone in self.theme.statics.keys().filter(|k| !theme.statics.contains_key(*k)) {
+        for gone in self
+            .theme
+            .statics
+            .keys()
+            .filter(|k| !theme.statics.contains_key(*k))
+        {
             self.files.remove(gone);
             up.reload.file(gone);
         }
@@ -262,7 +320,8 @@ impl LiveSite {
         if templates {
             up.stale_pages += self.invalidate_all(&HashSet::new());
             up.reload.all = true;
-            up.log.push("templates changed: every page will be rendered again on request".into());
+            up.log
+                .push("templates changed: every page will be rendered again on request".into());
         }
     }
 
@@ -278,7 +337,9 @@ impl LiveSite {
                 return true;
             }
             if let Ok(bytes) = std::fs::read(path) {
-                if self.files.write(&rel, &bytes).is_ok() && self.files.take_changed().contains(&rel) {
+                if self.files.write(&rel, &bytes).is_ok()
+                    && self.files.take_changed().contains(&rel)
+                {
                     up.reload.file(&rel);
                 }
             }
@@ -307,16 +368,34 @@ impl LiveSite {
         if results == self.site.results {
             return;
         }
-        let keys: BTreeSet<&String> = results.blocks.keys().chain(self.site.results.blocks.keys()).collect();
+        let keys: BTreeSet<&String> = results
+            .blocks
+            .keys()
+            .chain(self.site.results.blocks.keys())
+            .collect();
         let changed_notes: HashSet<&str> = keys
             .into_iter()
             .filter(|k| results.blocks.get(*k) != self.site.results.blocks.get(*k))
-            .filter_map(|k| results.blocks.get(k).or_else(|| self.site.results.blocks.get(k)).map(|b| b.note.as_str()))
+            .filter_map(|k| {
+                results
+                    .blocks
+                    .get(k)
+                    .or_else(|| self.site.results.blocks.get(k))
+                    .map(|b| b.note.as_str())
+            })
             .collect();
-        let dirty: Vec<usize> = self.site.notes.iter().enumerate().filter(|(_, n)| changed_notes.contains(n.rel.as_str())).map(|(i, _)| i).collect();
+        let dirty: Vec<usize> = self
+            .site
+            .notes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| changed_notes.contains(n.rel.as_str()))
+            .map(|(i, _)| i)
+            .collect();
         let before = self.before();
         self.site.results = results;
-        up.log.push(format!("verify results changed for {} notes", dirty.len()));
+        up.log
+            .push(format!("verify results changed for {} notes", dirty.len()));
         self.rerender(&dirty);
         self.finish(before, false, &dirty, up);
     }
@@ -330,7 +409,9 @@ impl LiveSite {
         for path in paths {
             let rel = rel_slash(path, &root);
             let existing = self.index_of(&rel);
-            let loaded = path.is_file().then(|| load_note(&self.site.config, path, self.opts));
+            let loaded = path
+                .is_file()
+                .then(|| load_note(&self.site.config, path, self.opts));
             match loaded {
                 Some(Ok(Some(note))) => {
                     self.problems.load.remove(&rel);
@@ -341,7 +422,8 @@ impl LiveSite {
                 }
                 Some(Err(diag)) => {
                     // The last good version stays on the site; the overlay shows the problem.
-                    up.log.push(format!("{rel}: not updated (see the problem below)"));
+                    up.log
+                        .push(format!("{rel}: not updated (see the problem below)"));
                     self.problems.load.insert(rel, diag);
                 }
                 Some(Ok(None)) | None => {
@@ -355,9 +437,13 @@ impl LiveSite {
         if upserts.is_empty() && removes.is_empty() {
             return;
         }
-        let structural = !removes.is_empty() || upserts.keys().any(|rel| self.index_of(rel).is_none());
+        let structural =
+            !removes.is_empty() || upserts.keys().any(|rel| self.index_of(rel).is_none());
         if structural && self.sections_change(&upserts, &removes) {
-            self.reload_content(up, "a note was added to or removed from a folder that changes the sections");
+            self.reload_content(
+                up,
+                "a note was added to or removed from a folder that changes the sections",
+            );
             return;
         }
 
@@ -380,7 +466,12 @@ impl LiveSite {
         let mut removed: Vec<(usize, Note)> = Vec::new();
         // Output paths a note no longer has (deleted, or its slug or aliases changed).
         let mut gone_paths: BTreeSet<String> = BTreeSet::new();
-        for (i, ((note, outline), (rendered, snippets))) in old_notes.into_iter().zip(old_outlines).zip(old_rendered.into_iter().zip(old_snippets)).enumerate() {
+        for (i, ((note, outline), (rendered, snippets))) in old_notes
+            .into_iter()
+            .zip(old_outlines)
+            .zip(old_rendered.into_iter().zip(old_snippets))
+            .enumerate()
+        {
             if removes.contains(&note.rel) {
                 gone_paths.extend(note_paths(&note));
                 removed.push((i, note));
@@ -389,17 +480,39 @@ impl LiveSite {
             match upserts.remove(&note.rel) {
                 Some(new) => {
                     let new_outline = markdown::outline::outline(&new);
-                    let identity_changed = identity(&note, &outline) != identity(&new, &new_outline);
+                    let identity_changed =
+                        identity(&note, &outline) != identity(&new, &new_outline);
                     let kept = note_paths(&new);
                     gone_paths.extend(note_paths(&note).into_iter().filter(|p| !kept.contains(p)));
-                    entries.push(Entry { snippets: build::snippet_diagnostics(&new), note: new, outline: new_outline, rendered: None, old: Some(i), identity_changed });
+                    entries.push(Entry {
+                        snippets: build::snippet_diagnostics(&new),
+                        note: new,
+                        outline: new_outline,
+                        rendered: None,
+                        old: Some(i),
+                        identity_changed,
+                    });
                 }
-                None => entries.push(Entry { note, outline, rendered: Some(rendered), snippets, old: Some(i), identity_changed: false }),
+                None => entries.push(Entry {
+                    note,
+                    outline,
+                    rendered: Some(rendered),
+                    snippets,
+                    old: Some(i),
+                    identity_changed: false,
+                }),
             }
         }
         for (_, new) in std::mem::take(&mut upserts) {
             let outline = markdown::outline::outline(&new);
-            entries.push(Entry { snippets: build::snippet_diagnostics(&new), note: new, outline, rendered: None, old: None, identity_changed: true });
+            entries.push(Entry {
+                snippets: build::snippet_diagnostics(&new),
+                note: new,
+                outline,
+                rendered: None,
+                old: None,
+                identity_changed: true,
+            });
         }
         if structural {
             entries.sort_by(|a, b| a.note.rel.cmp(&b.note.rel));
@@ -426,9 +539,15 @@ impl LiveSite {
 
         // Links: the index is rebuilt only when a note's name, path or headings changed.
         if identity_changed {
-            self.site.links = LinkIndex::new(&self.site.notes, &self.site.outlines, self.asset_set.clone(), &self.site.config.base_path);
+            self.site.links = LinkIndex::new(
+                &self.site.notes,
+                &self.site.outlines,
+                self.asset_set.clone(),
+                &self.site.config.base_path,
+            );
         }
-        let (link_diags, backlinks) = markdown::links::check_all(&self.site.notes, &self.site.outlines, &self.site.links);
+        let (link_diags, backlinks) =
+            markdown::links::check_all(&self.site.notes, &self.site.outlines, &self.site.links);
         self.problems.links = link_diags;
         self.site.backlinks = backlinks;
         self.problems.duplicates = duplicate_slugs(&self.site.notes);
@@ -437,7 +556,10 @@ impl LiveSite {
         // note that links (or linked) to them: their link targets and texts may differ now.
         let mut dirty: BTreeSet<usize> = changed.iter().map(|(n, _)| *n).collect();
         if identity_changed {
-            let touched_old = removed.iter().map(|(o, _)| *o).chain(changed.iter().filter_map(|(_, o)| *o));
+            let touched_old = removed
+                .iter()
+                .map(|(o, _)| *o)
+                .chain(changed.iter().filter_map(|(_, o)| *o));
             for o in touched_old {
                 dirty.extend(before.backlinks[o].iter().filter_map(|&b| new_of_old[b]));
             }
@@ -450,15 +572,25 @@ impl LiveSite {
 
         for path in &gone_paths {
             self.files.remove(path);
-            self.stale.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
+            self.stale
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(path);
             up.reload.pages.insert(url_of(path));
         }
         up.search = Some(SearchDelta {
             all: None,
-            upsert: dirty.iter().map(|&i| self.rendered[i].search.clone()).collect(),
+            upsert: dirty
+                .iter()
+                .map(|&i| self.rendered[i].search.clone())
+                .collect(),
             remove: removed.iter().map(|(_, n)| n.rel.clone()).collect(),
         });
-        let names: Vec<String> = changed.iter().map(|(i, _)| self.site.notes[*i].rel.clone()).chain(removed.iter().map(|(_, n)| format!("{} (removed)", n.rel))).collect();
+        let names: Vec<String> = changed
+            .iter()
+            .map(|(i, _)| self.site.notes[*i].rel.clone())
+            .chain(removed.iter().map(|(_, n)| format!("{} (removed)", n.rel)))
+            .collect();
         self.finish(before, structural, &dirty, up);
         up.log.push(format!(
             "{}: {} pages rendered, {} marked stale, in {:.1} ms",
@@ -479,27 +611,38 @@ impl LiveSite {
             results: &self.site.results,
             highlighter: &self.highlighter,
         };
-        let fresh: Vec<(usize, RenderedNote)> = dirty.par_iter().map(|&i| (i, markdown::render::render_note(&ctx, i))).collect();
+        let fresh: Vec<(usize, RenderedNote)> = dirty
+            .par_iter()
+            .map(|&i| (i, markdown::render::render_note(&ctx, i)))
+            .collect();
         for (i, r) in fresh {
             self.rendered[i] = r;
         }
     }
 
     fn before(&self) -> Before {
-        Before { backlinks: self.site.backlinks.clone(), chrome: self.chrome.clone() }
+        Before {
+            backlinks: self.site.backlinks.clone(),
+            chrome: self.chrome.clone(),
+        }
     }
 
     /// After notes were re-rendered: new lookup, then render the pages that show them and mark
     /// the list pages (or, when the chrome changed, every page) stale.
     fn finish(&mut self, before: Before, structural: bool, dirty: &[usize], up: &mut Update) {
-        let old_lookup = std::mem::replace(&mut self.lookup, pages::lookup(&self.site, &self.rendered));
+        let old_lookup =
+            std::mem::replace(&mut self.lookup, pages::lookup(&self.site, &self.rendered));
         self.chrome = chrome(&self.lookup);
         let mut eager: BTreeSet<usize> = dirty.iter().copied().collect();
         let mut lists: BTreeSet<Page> = BTreeSet::new();
         let everything = structural || self.chrome != before.chrome;
         if !everything {
             // Same notes at the same indexes: compare cards, backlinks, neighbours and order.
-            let card_changed: Vec<usize> = dirty.iter().copied().filter(|&i| json(&self.lookup.cards[i]) != json(&old_lookup.cards[i])).collect();
+            let card_changed: Vec<usize> = dirty
+                .iter()
+                .copied()
+                .filter(|&i| json(&self.lookup.cards[i]) != json(&old_lookup.cards[i]))
+                .collect();
             let order_changed = self.lookup.order != old_lookup.order;
             for (j, back) in self.site.backlinks.iter().enumerate() {
                 if *back != before.backlinks[j] || back.iter().any(|b| card_changed.contains(b)) {
@@ -507,14 +650,22 @@ impl LiveSite {
                 }
             }
             for (j, nb) in self.lookup.neighbours.iter().enumerate() {
-                let shows_changed = [nb.0, nb.1].iter().flatten().any(|x| card_changed.contains(x));
+                let shows_changed = [nb.0, nb.1]
+                    .iter()
+                    .flatten()
+                    .any(|x| card_changed.contains(x));
                 if *nb != old_lookup.neighbours[j] || shows_changed {
                     eager.insert(j);
                 }
             }
-            let snippets_changed = dirty.iter().any(|&i| !self.rendered[i].snippets.is_empty()) || dirty.iter().any(|&i| old_lookup.cards[i].verify.total > 0);
+            let snippets_changed = dirty.iter().any(|&i| !self.rendered[i].snippets.is_empty())
+                || dirty.iter().any(|&i| old_lookup.cards[i].verify.total > 0);
             if order_changed {
-                lists.extend(pages::pages(&self.site, &self.lookup).into_iter().filter(|p| !matches!(p, Page::Note(_))));
+                lists.extend(
+                    pages::pages(&self.site, &self.lookup)
+                        .into_iter()
+                        .filter(|p| !matches!(p, Page::Note(_))),
+                );
             } else if !card_changed.is_empty() {
                 lists.insert(Page::Home);
                 for &i in &card_changed {
@@ -542,8 +693,10 @@ impl LiveSite {
         // Render the eager note pages now and compare bytes: only real changes reload a tab.
         let eager_pages: Vec<Page> = eager.into_iter().map(Page::Note).collect();
         self.files.take_changed();
-        let outputs: Vec<anyhow::Result<Vec<(String, Vec<u8>)>>> =
-            eager_pages.par_iter().map(|p| pages::render_page(&self.site, &self.rendered, &self.lookup, &self.theme, p)).collect();
+        let outputs: Vec<anyhow::Result<Vec<(String, Vec<u8>)>>> = eager_pages
+            .par_iter()
+            .map(|p| pages::render_page(&self.site, &self.rendered, &self.lookup, &self.theme, p))
+            .collect();
         let mut fresh: HashSet<String> = HashSet::new();
         for out in outputs {
             match out {
@@ -606,22 +759,51 @@ impl LiveSite {
     }
 
     fn index_of(&self, rel: &str) -> Option<usize> {
-        self.site.notes.binary_search_by(|n| n.rel.as_str().cmp(rel)).ok()
+        self.site
+            .notes
+            .binary_search_by(|n| n.rel.as_str().cmp(rel))
+            .ok()
     }
 
     /// Would adding `upserts` and dropping `removes` change the list of sections?
-    fn sections_change(&self, upserts: &BTreeMap<String, Note>, removes: &BTreeSet<String>) -> bool {
+    fn sections_change(
+        &self,
+        upserts: &BTreeMap<String, Note>,
+        removes: &BTreeSet<String>,
+    ) -> bool {
         let known: HashSet<&str> = self.site.sections.iter().map(|s| s.path.as_str()).collect();
-        if upserts.values().any(|n| !n.section.is_empty() && !known.contains(n.section.as_str())) {
+        if upserts
+            .values()
+            .any(|n| !n.section.is_empty() && !known.contains(n.section.as_str()))
+        {
             return true;
         }
         // A section stays while a note (or a section `_index.md`) remains in it or below it.
-        let leaving: BTreeSet<&str> = self.site.notes.iter().filter(|n| removes.contains(&n.rel) || upserts.get(&n.rel).is_some_and(|u| u.section != n.section)).map(|n| n.section.as_str()).collect();
+        let leaving: BTreeSet<&str> = self
+            .site
+            .notes
+            .iter()
+            .filter(|n| {
+                removes.contains(&n.rel)
+                    || upserts.get(&n.rel).is_some_and(|u| u.section != n.section)
+            })
+            .map(|n| n.section.as_str())
+            .collect();
         leaving.into_iter().filter(|s| !s.is_empty()).any(|s| {
             let inside = |section: &str| section == s || section.starts_with(&format!("{s}/"));
-            let stays = self.site.notes.iter().any(|n| inside(&n.section) && !removes.contains(&n.rel) && upserts.get(&n.rel).is_none_or(|u| inside(&u.section)))
-                || upserts.values().any(|u| inside(&u.section));
-            !stays && !self.site.config.content_dir().join(s).join("_index.md").is_file()
+            let stays = self.site.notes.iter().any(|n| {
+                inside(&n.section)
+                    && !removes.contains(&n.rel)
+                    && upserts.get(&n.rel).is_none_or(|u| inside(&u.section))
+            }) || upserts.values().any(|u| inside(&u.section));
+            !stays
+                && !self
+                    .site
+                    .config
+                    .content_dir()
+                    .join(s)
+                    .join("_index.md")
+                    .is_file()
         })
     }
 
@@ -632,8 +814,16 @@ impl LiveSite {
             self.index_of(&rel).map(|i| self.site.notes[i].url.clone())
         };
         let p = &self.problems;
-        let diags = p.load.values().chain(p.snippets.iter().flatten()).chain(&p.links).chain(&p.duplicates).chain(&p.other);
-        let mut out: Vec<Problem> = diags.map(|d| Problem::from_diagnostic(d, url_of_note(&d.path))).collect();
+        let diags = p
+            .load
+            .values()
+            .chain(p.snippets.iter().flatten())
+            .chain(&p.links)
+            .chain(&p.duplicates)
+            .chain(&p.other);
+        let mut out: Vec<Problem> = diags
+            .map(|d| Problem::from_diagnostic(d, url_of_note(&d.path)))
+            .collect();
         out.extend(p.config.iter().chain(&p.theme).chain(&p.results).cloned());
         out.sort_by(|a, b| (a.severity, &a.path, a.line).cmp(&(b.severity, &b.path, b.line)));
         out
@@ -643,17 +833,27 @@ impl LiveSite {
 impl Problems {
     /// Sort the diagnostics of a full load by origin.
     fn split(diags: Vec<Diagnostic>, notes: &[Note]) -> Problems {
-        let mut p = Problems { snippets: vec![Vec::new(); notes.len()], ..Default::default() };
+        let mut p = Problems {
+            snippets: vec![Vec::new(); notes.len()],
+            ..Default::default()
+        };
         for d in diags {
             let rel = d.path.to_string_lossy().replace('\\', "/");
             match d.kind {
                 DiagnosticKind::BrokenLink | DiagnosticKind::BrokenAnchor => p.links.push(d),
                 DiagnosticKind::DuplicateSlug => p.duplicates.push(d),
-                DiagnosticKind::BadSnippet => match notes.binary_search_by(|n| n.rel.as_str().cmp(&rel)) {
-                    Ok(i) => p.snippets[i].push(d),
-                    Err(_) => p.other.push(d),
-                },
-                DiagnosticKind::Unreadable | DiagnosticKind::InvalidUtf8 | DiagnosticKind::BadFrontMatter | DiagnosticKind::NoTitle if is_note_path(&rel) => {
+                DiagnosticKind::BadSnippet => {
+                    match notes.binary_search_by(|n| n.rel.as_str().cmp(&rel)) {
+                        Ok(i) => p.snippets[i].push(d),
+                        Err(_) => p.other.push(d),
+                    }
+                }
+                DiagnosticKind::Unreadable
+                | DiagnosticKind::InvalidUtf8
+                | DiagnosticKind::BadFrontMatter
+                | DiagnosticKind::NoTitle
+                    if is_note_path(&rel) =>
+                {
                     p.load.insert(rel, d);
                 }
                 _ => p.other.push(d),
@@ -669,8 +869,23 @@ fn is_note_path(rel: &str) -> bool {
 
 /// What other notes' links and renderings depend on: where a note is, what it is called, its
 /// headings.
-fn identity<'a>(note: &'a Note, outline: &'a Outline) -> (&'a str, &'a str, Option<&'a str>, &'a [String], Vec<&'a str>) {
-    (&note.content_rel, &note.url, note.meta.title.as_deref(), &note.meta.name_aliases, outline.headings.iter().map(|h| h.id.as_str()).collect())
+fn identity<'a>(
+    note: &'a Note,
+    outline: &'a Outline,
+) -> (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a [String],
+    Vec<&'a str>,
+) {
+    (
+        &note.content_rel,
+        &note.url,
+        note.meta.title.as_deref(),
+        &note.meta.name_aliases,
+        outline.headings.iter().map(|h| h.id.as_str()).collect(),
+    )
 }
 
 /// The note page and alias redirect paths of a note.
@@ -681,7 +896,14 @@ fn note_paths(note: &Note) -> Vec<String> {
 }
 
 fn empty_rendered() -> RenderedNote {
-    RenderedNote { html: String::new(), toc: Vec::new(), search: SearchDoc::default(), snippets: Vec::new(), excerpt: String::new(), chars: 0 }
+    RenderedNote {
+        html: String::new(),
+        toc: Vec::new(),
+        search: SearchDoc::default(),
+        snippets: Vec::new(),
+        excerpt: String::new(),
+        chars: 0,
+    }
 }
 
 /// The chrome every page shares, serialized without the build time.
@@ -704,8 +926,13 @@ fn duplicate_slugs(notes: &[Note]) -> Vec<Diagnostic> {
     for n in notes {
         match first.get(n.slug.as_str()) {
             Some(prev) => out.push(
-                Diagnostic::error(DiagnosticKind::DuplicateSlug, &n.rel, Some(1), format!("slug `{}` is already used by `{prev}`", n.slug))
-                    .with_hint("give one of the notes a different `slug:` in its front matter"),
+                Diagnostic::error(
+                    DiagnosticKind::DuplicateSlug,
+                    &n.rel,
+                    Some(1),
+                    format!("slug `{}` is already used by `{prev}`", n.slug),
+                )
+                .with_hint("give one of the notes a different `slug:` in its front matter"),
             ),
             None => {
                 first.insert(&n.slug, &n.rel);
@@ -721,11 +948,20 @@ fn config_problem(e: &anyhow::Error) -> Problem {
             return Problem::from_diagnostic(d, None);
         }
     }
-    Problem { path: "kb.toml".into(), line: None, severity: super::reload::ProblemSeverity::Error, message: format!("{e:#}"), hint: None, url: None }
+    Problem {
+        path: "kb.toml".into(),
+        line: None,
+        severity: super::reload::ProblemSeverity::Error,
+        message: format!("{e:#}"),
+        hint: None,
+        url: None,
+    }
 }
 
 fn theme_problem(config: &Config, e: &anyhow::Error) -> Problem {
-    let path = build::theme_dir(config).map(|d| rel_slash(&d, &config.root)).unwrap_or_else(|| "theme".into());
+    let path = build::theme_dir(config)
+        .map(|d| rel_slash(&d, &config.root))
+        .unwrap_or_else(|| "theme".into());
     Problem {
         path,
         line: None,

@@ -62,13 +62,29 @@ pub fn run(global: &GlobalOpts, args: ServeArgs) -> anyhow::Result<Exit> {
     let config = Config::load(&global.root)?;
     let bind: IpAddr = match args.bind {
         Some(b) => b,
-        None => config.serve.bind.parse().with_context(|| format!("kb.toml [serve] bind `{}` is not an IP address; use e.g. \"127.0.0.1\"", config.serve.bind))?,
+        None => config.serve.bind.parse().with_context(|| {
+            format!(
+                "kb.toml [serve] bind `{}` is not an IP address; use e.g. \"127.0.0.1\"",
+                config.serve.bind
+            )
+        })?,
     };
-    let debounce_text = args.debounce.clone().unwrap_or_else(|| config.serve.debounce.clone());
-    let debounce = crate::snippet::info::parse_duration(&debounce_text)
-        .with_context(|| format!("debounce `{debounce_text}` is not a duration; use e.g. `10ms`"))?;
-    let opts = Options { addr: SocketAddr::new(bind, args.port.unwrap_or(config.serve.port)), drafts: args.drafts, debounce };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("couldn't start the async runtime")?;
+    let debounce_text = args
+        .debounce
+        .clone()
+        .unwrap_or_else(|| config.serve.debounce.clone());
+    let debounce = crate::snippet::info::parse_duration(&debounce_text).with_context(|| {
+        format!("debounce `{debounce_text}` is not a duration; use e.g. `10ms`")
+    })?;
+    let opts = Options {
+        addr: SocketAddr::new(bind, args.port.unwrap_or(config.serve.port)),
+        drafts: args.drafts,
+        debounce,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("couldn't start the async runtime")?;
     runtime.block_on(serve(config, opts))
 }
 
@@ -95,10 +111,14 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
     let watcher = Watcher::start(&layout, opts.debounce, tx)?;
     let started = Instant::now();
     let files = Arc::new(LiveFiles::default());
-    let load_opts = LoadOptions { drafts: opts.drafts };
+    let load_opts = LoadOptions {
+        drafts: opts.drafts,
+    };
     let live = {
         let files = files.clone();
-        tokio::task::spawn_blocking(move || LiveSite::load(config, load_opts, files)).await.context("the first build panicked")??
+        tokio::task::spawn_blocking(move || LiveSite::load(config, load_opts, files))
+            .await
+            .context("the first build panicked")??
     };
     let problems = live.problems();
     for p in &problems {
@@ -111,11 +131,20 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         live: RwLock::new(live),
         files,
         events,
-        problems: RwLock::new(ServerMsg::Problems { generation: 0, problems: problems.clone() }.to_json()),
+        problems: RwLock::new(
+            ServerMsg::Problems {
+                generation: 0,
+                problems: problems.clone(),
+            }
+            .to_json(),
+        ),
         generation: Default::default(),
         search,
     });
-    println!("kb serve: {url} ({notes} notes, ready in {:.0} ms; Ctrl-C to stop)", started.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "kb serve: {url} ({notes} notes, ready in {:.0} ms; Ctrl-C to stop)",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
 
     let loop_shared = shared.clone();
     std::thread::Builder::new()
@@ -130,7 +159,11 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         })
         .await
         .context("the server stopped")?;
-    shared.live.read().unwrap_or_else(|e| e.into_inner()).save_caches();
+    shared
+        .live
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .save_caches();
     Ok(Exit::Ok)
 }
 
@@ -144,7 +177,13 @@ fn search_for(live: &LiveSite) -> Option<search::LiveSearch> {
 
 /// Apply each batch of changes as it comes, folding batches that arrived during a rebuild into
 /// the next one, so a burst of saves costs one or two rebuilds, never a queue of them.
-fn rebuild_loop(shared: &Shared, rx: mpsc::Receiver<WatchEvent>, mut watcher: Watcher, mut layout: Layout, mut shown: Vec<Problem>) {
+fn rebuild_loop(
+    shared: &Shared,
+    rx: mpsc::Receiver<WatchEvent>,
+    mut watcher: Watcher,
+    mut layout: Layout,
+    mut shown: Vec<Problem>,
+) {
     while let Ok(first) = rx.recv() {
         let mut rescan = false;
         let mut paths = BTreeSet::new();
@@ -157,7 +196,8 @@ fn rebuild_loop(shared: &Shared, rx: mpsc::Receiver<WatchEvent>, mut watcher: Wa
         // A source folder that appeared (`.kb/` from a first `kb verify`, a theme folder) is
         // watched from now on; what it already holds counts as changed.
         paths.extend(newly_watched(&mut watcher, &layout));
-        let changes: BTreeSet<change::Change> = paths.iter().filter_map(|p| layout.classify(p)).collect();
+        let changes: BTreeSet<change::Change> =
+            paths.iter().filter_map(|p| layout.classify(p)).collect();
         if changes.is_empty() && !rescan {
             continue;
         }
@@ -185,7 +225,11 @@ fn rebuild_loop(shared: &Shared, rx: mpsc::Receiver<WatchEvent>, mut watcher: Wa
             if fixed > 0 {
                 eprintln!("{fixed} problem{} fixed", if fixed == 1 { "" } else { "s" });
             }
-            let msg = ServerMsg::Problems { generation, problems: problems.clone() }.to_json();
+            let msg = ServerMsg::Problems {
+                generation,
+                problems: problems.clone(),
+            }
+            .to_json();
             *shared.problems.write().unwrap_or_else(|e| e.into_inner()) = msg.clone();
             let _ = shared.events.send(msg);
             shown = problems;

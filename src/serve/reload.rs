@@ -28,11 +28,25 @@ pub(crate) const SOCKET_PATH: &str = "/_kb/livereload";
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub(crate) enum ServerMsg {
     /// First message on a connection.
-    Hello { generation: u64 },
-    Reload { generation: u64, paths: Vec<String> },
-    Css { generation: u64, paths: Vec<String> },
-    Asset { generation: u64, paths: Vec<String> },
-    Problems { generation: u64, problems: Vec<Problem> },
+    Hello {
+        generation: u64,
+    },
+    Reload {
+        generation: u64,
+        paths: Vec<String>,
+    },
+    Css {
+        generation: u64,
+        paths: Vec<String>,
+    },
+    Asset {
+        generation: u64,
+        paths: Vec<String>,
+    },
+    Problems {
+        generation: u64,
+        problems: Vec<Problem>,
+    },
 }
 
 impl ServerMsg {
@@ -127,17 +141,29 @@ impl Reload {
     /// The messages to send, in order.
     pub(crate) fn messages(&self, generation: u64) -> Vec<ServerMsg> {
         if self.all {
-            return vec![ServerMsg::Reload { generation, paths: vec!["*".into()] }];
+            return vec![ServerMsg::Reload {
+                generation,
+                paths: vec!["*".into()],
+            }];
         }
         let mut out = Vec::new();
         if !self.css.is_empty() {
-            out.push(ServerMsg::Css { generation, paths: self.css.iter().cloned().collect() });
+            out.push(ServerMsg::Css {
+                generation,
+                paths: self.css.iter().cloned().collect(),
+            });
         }
         if !self.assets.is_empty() {
-            out.push(ServerMsg::Asset { generation, paths: self.assets.iter().cloned().collect() });
+            out.push(ServerMsg::Asset {
+                generation,
+                paths: self.assets.iter().cloned().collect(),
+            });
         }
         if !self.pages.is_empty() {
-            out.push(ServerMsg::Reload { generation, paths: self.pages.iter().cloned().collect() });
+            out.push(ServerMsg::Reload {
+                generation,
+                paths: self.pages.iter().cloned().collect(),
+            });
         }
         out
     }
@@ -155,8 +181,14 @@ pub(crate) fn url_of(rel_path: &str) -> String {
 }
 
 fn is_image(rel_path: &str) -> bool {
-    let ext = rel_path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    matches!(ext.as_str(), "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" | "avif" | "ico" | "bmp")
+    let ext = rel_path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" | "avif" | "ico" | "bmp"
+    )
 }
 
 /// Insert the live-reload script into an HTML page: before the last `</body>`, else at the end.
@@ -174,7 +206,9 @@ fn find_last_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.len() > haystack.len() {
         return None;
     }
-    (0..=haystack.len() - needle.len()).rev().find(|&i| haystack[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    (0..=haystack.len() - needle.len())
+        .rev()
+        .find(|&i| haystack[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -203,12 +237,24 @@ mod tests {
         assert!(!r.all);
         r.file("kb.js");
         assert!(r.all);
-        assert_eq!(r.messages(3), vec![ServerMsg::Reload { generation: 3, paths: vec!["*".into()] }]);
+        assert_eq!(
+            r.messages(3),
+            vec![ServerMsg::Reload {
+                generation: 3,
+                paths: vec!["*".into()]
+            }]
+        );
     }
 
     #[test]
     fn messages_are_tagged_json() {
-        let m = ServerMsg::Reload { generation: 2, paths: vec!["/".into()] };
-        assert_eq!(m.to_json(), r#"{"kind":"reload","generation":2,"paths":["/"]}"#);
+        let m = ServerMsg::Reload {
+            generation: 2,
+            paths: vec!["/".into()],
+        };
+        assert_eq!(
+            m.to_json(),
+            r#"{"kind":"reload","generation":2,"paths":["/"]}"#
+        );
     }
 }

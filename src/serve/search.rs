@@ -33,24 +33,27 @@ impl LiveSearch {
         let index = Arc::new(RwLock::new(index));
         let (tx, rx) = mpsc::channel::<SearchDelta>();
         let worker = index.clone();
-        let _ = std::thread::Builder::new().name("kb-search".into()).spawn(move || {
-            let mut all: BTreeMap<String, SearchDoc> = docs.into_iter().map(|d| (d.source.clone(), d)).collect();
-            let mut dirty = true;
-            loop {
-                if dirty {
-                    let docs: Vec<SearchDoc> = all.values().cloned().collect();
-                    let mut index = worker.write().unwrap_or_else(|e| e.into_inner());
-                    if let Err(e) = index.update(&docs) {
-                        tracing::warn!("search index update failed: {e:#}");
+        let _ = std::thread::Builder::new()
+            .name("kb-search".into())
+            .spawn(move || {
+                let mut all: BTreeMap<String, SearchDoc> =
+                    docs.into_iter().map(|d| (d.source.clone(), d)).collect();
+                let mut dirty = true;
+                loop {
+                    if dirty {
+                        let docs: Vec<SearchDoc> = all.values().cloned().collect();
+                        let mut index = worker.write().unwrap_or_else(|e| e.into_inner());
+                        if let Err(e) = index.update(&docs) {
+                            tracing::warn!("search index update failed: {e:#}");
+                        }
                     }
+                    let Ok(first) = rx.recv() else { return };
+                    for delta in std::iter::once(first).chain(rx.try_iter()) {
+                        apply(&mut all, delta);
+                    }
+                    dirty = true;
                 }
-                let Ok(first) = rx.recv() else { return };
-                for delta in std::iter::once(first).chain(rx.try_iter()) {
-                    apply(&mut all, delta);
-                }
-                dirty = true;
-            }
-        });
+            });
         LiveSearch { index, tx }
     }
 
@@ -60,7 +63,10 @@ impl LiveSearch {
     }
 
     pub(crate) fn search(&self, query: &str, limit: usize) -> anyhow::Result<serde_json::Value> {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).search(query, limit)
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .search(query, limit)
     }
 }
 
@@ -81,14 +87,31 @@ mod tests {
     use super::*;
 
     fn doc(source: &str, title: &str) -> SearchDoc {
-        SearchDoc { source: source.into(), title: title.into(), ..Default::default() }
+        SearchDoc {
+            source: source.into(),
+            title: title.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn deltas_fold_into_the_full_set() {
         let mut all = BTreeMap::new();
-        apply(&mut all, SearchDelta { all: Some(vec![doc("a", "A"), doc("b", "B")]), ..Default::default() });
-        apply(&mut all, SearchDelta { all: None, upsert: vec![doc("b", "B2"), doc("c", "C")], remove: vec!["a".into()] });
+        apply(
+            &mut all,
+            SearchDelta {
+                all: Some(vec![doc("a", "A"), doc("b", "B")]),
+                ..Default::default()
+            },
+        );
+        apply(
+            &mut all,
+            SearchDelta {
+                all: None,
+                upsert: vec![doc("b", "B2"), doc("c", "C")],
+                remove: vec!["a".into()],
+            },
+        );
         let titles: Vec<&str> = all.values().map(|d| d.title.as_str()).collect();
         assert_eq!(titles, ["B2", "C"]);
     }

@@ -47,12 +47,20 @@ pub(crate) struct Watcher {
 
 impl Watcher {
     /// Watch the sources of `layout`, sending batches to `tx` after `debounce` of quiet.
-    pub(crate) fn start(layout: &Layout, debounce: Duration, tx: mpsc::Sender<WatchEvent>) -> anyhow::Result<Watcher> {
+    pub(crate) fn start(
+        layout: &Layout,
+        debounce: Duration,
+        tx: mpsc::Sender<WatchEvent>,
+    ) -> anyhow::Result<Watcher> {
         let handler = move |result: DebounceEventResult| {
             let event = match result {
                 Ok(events) if events.iter().any(|e| e.need_rescan()) => WatchEvent::Rescan,
                 Ok(events) => {
-                    let paths: BTreeSet<PathBuf> = events.into_iter().filter(|e| changes_content(&e.event.kind)).flat_map(|e| e.event.paths).collect();
+                    let paths: BTreeSet<PathBuf> = events
+                        .into_iter()
+                        .filter(|e| changes_content(&e.event.kind))
+                        .flat_map(|e| e.event.paths)
+                        .collect();
                     if paths.is_empty() {
                         return;
                     }
@@ -67,8 +75,12 @@ impl Watcher {
             };
             let _ = tx.send(event);
         };
-        let debouncer = new_debouncer(debounce, None, handler).context("couldn't start the file watcher")?;
-        let mut watcher = Watcher { debouncer, watched: BTreeSet::new() };
+        let debouncer =
+            new_debouncer(debounce, None, handler).context("couldn't start the file watcher")?;
+        let mut watcher = Watcher {
+            debouncer,
+            watched: BTreeSet::new(),
+        };
         watcher.refresh(layout)?;
         Ok(watcher)
     }
@@ -79,12 +91,17 @@ impl Watcher {
     pub(crate) fn refresh(&mut self, layout: &Layout) -> anyhow::Result<Vec<PathBuf>> {
         let mut added = Vec::new();
         let (recursive, flat) = layout.watch_dirs();
-        for (dirs, mode) in [(recursive, RecursiveMode::Recursive), (flat, RecursiveMode::NonRecursive)] {
+        for (dirs, mode) in [
+            (recursive, RecursiveMode::Recursive),
+            (flat, RecursiveMode::NonRecursive),
+        ] {
             for dir in dirs {
                 if self.watched.contains(&dir) {
                     continue;
                 }
-                self.debouncer.watch(&dir, mode).with_context(|| format!("couldn't watch `{}`", dir.display()))?;
+                self.debouncer
+                    .watch(&dir, mode)
+                    .with_context(|| format!("couldn't watch `{}`", dir.display()))?;
                 self.watched.insert(dir.clone());
                 added.push(dir);
             }

@@ -66,7 +66,11 @@ impl Server {
                 panic!("kb serve printed no URL; stderr:\n{}", log.lock().unwrap());
             }
         };
-        Server { child, addr, stderr: log }
+        Server {
+            child,
+            addr,
+            stderr: log,
+        }
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
@@ -83,7 +87,10 @@ impl Server {
     }
 
     pub(crate) fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -95,8 +102,13 @@ impl Server {
     pub(crate) fn generation(&self) -> u64 {
         let stream = TcpStream::connect(&self.addr).expect("connect");
         stream.set_read_timeout(Some(WAIT)).unwrap();
-        let (ws, _) = tungstenite::client(format!("ws://{}/_kb/livereload", self.addr), stream).expect("websocket handshake");
-        let mut socket = Socket { ws, backlog: Default::default(), initial_problems: Value::Null };
+        let (ws, _) = tungstenite::client(format!("ws://{}/_kb/livereload", self.addr), stream)
+            .expect("websocket handshake");
+        let mut socket = Socket {
+            ws,
+            backlog: Default::default(),
+            initial_problems: Value::Null,
+        };
         let hello = socket.read();
         hello["generation"].as_u64().expect("generation")
     }
@@ -104,8 +116,13 @@ impl Server {
     pub(crate) fn socket(&self) -> Socket {
         let stream = TcpStream::connect(&self.addr).expect("connect");
         stream.set_read_timeout(Some(WAIT)).unwrap();
-        let (ws, _) = tungstenite::client(format!("ws://{}/_kb/livereload", self.addr), stream).expect("websocket handshake");
-        let mut socket = Socket { ws, backlog: Default::default(), initial_problems: Value::Null };
+        let (ws, _) = tungstenite::client(format!("ws://{}/_kb/livereload", self.addr), stream)
+            .expect("websocket handshake");
+        let mut socket = Socket {
+            ws,
+            backlog: Default::default(),
+            initial_problems: Value::Null,
+        };
         let hello = socket.read();
         assert_eq!(hello["kind"], "hello", "{hello}");
         let problems = socket.read();
@@ -122,7 +139,13 @@ impl Server {
             if pred(&r) {
                 return r;
             }
-            assert!(start.elapsed() < WAIT, "{path} never matched; last response {}:\n{}\n--- server log\n{}", r.status, r.body, self.log());
+            assert!(
+                start.elapsed() < WAIT,
+                "{path} never matched; last response {}:\n{}\n--- server log\n{}",
+                r.status,
+                r.body,
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -157,13 +180,27 @@ fn raw_request(addr: &str, req: &str) -> Resp {
     s.write_all(req.as_bytes()).expect("send");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).expect("read response");
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&buf[..split]).into_owned();
     let body = String::from_utf8_lossy(&buf[split + 4..]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
-    Resp { status, headers, body }
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// The live-reload socket. Messages skipped while waiting for one kind are kept, so a later
@@ -180,7 +217,9 @@ impl Socket {
     fn read(&mut self) -> Value {
         loop {
             match self.ws.read().expect("live-reload message") {
-                tungstenite::Message::Text(t) => return serde_json::from_str(&t).expect("JSON message"),
+                tungstenite::Message::Text(t) => {
+                    return serde_json::from_str(&t).expect("JSON message")
+                }
                 tungstenite::Message::Close(_) => panic!("server closed the live-reload socket"),
                 _ => {}
             }
@@ -189,7 +228,11 @@ impl Socket {
 
     /// The first message (kept or new) that satisfies `pred`, with the ones before it, which
     /// are dropped.
-    pub(crate) fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+    pub(crate) fn wait_for(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> (Value, Vec<Value>) {
         if let Some(i) = self.backlog.iter().position(&pred) {
             let skipped: Vec<Value> = self.backlog.drain(..i).collect();
             let m = self.backlog.pop_front().expect("matched message");
@@ -210,7 +253,10 @@ impl Socket {
 
     /// Wait for a `reload` that covers `path` (or every page).
     pub(crate) fn wait_reload(&mut self, path: &str) -> Value {
-        self.wait_for(&format!("reload of {path}"), |m| m["kind"] == "reload" && paths(m).iter().any(|p| p == path || p == "*")).0
+        self.wait_for(&format!("reload of {path}"), |m| {
+            m["kind"] == "reload" && paths(m).iter().any(|p| p == path || p == "*")
+        })
+        .0
     }
 
     /// Wait for a `problems` message.
@@ -221,7 +267,14 @@ impl Socket {
 }
 
 pub(crate) fn paths(m: &Value) -> Vec<String> {
-    m["paths"].as_array().map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    m["paths"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A small knowledge base: two sections, a wikilink and an anchor link between notes.
@@ -239,7 +292,8 @@ pub(crate) fn kb() -> Fixture {
         ("content/docker/entrypoint.md", "---\ntitle: ENTRYPOINT 与 CMD\ntags: [docker]\ndate: 2024-05-03\n---\n\nexec 形式和 shell 形式。\n"),
     ]);
     // The real stylesheet as a theme override, so the CSS tests have a file to edit.
-    let css = std::fs::read_to_string(repo_root().join("themes/default/static/style.css")).expect("built-in style.css");
+    let css = std::fs::read_to_string(repo_root().join("themes/default/static/style.css"))
+        .expect("built-in style.css");
     fx.write("themes/default/static/style.css", &css);
     fx
 }
@@ -253,20 +307,48 @@ fn serves_pages_with_content_types_validators_and_the_sites_404() {
     assert_eq!(home.status, 200);
     assert_eq!(home.header("content-type"), "text/html; charset=utf-8");
     assert!(home.body.contains("Go GC 笔记"), "{}", home.body);
-    assert!(home.body.contains("<script src=\"/_kb/livereload.js\" defer></script></body>"), "reload script injected before </body>");
+    assert!(
+        home.body
+            .contains("<script src=\"/_kb/livereload.js\" defer></script></body>"),
+        "reload script injected before </body>"
+    );
 
     let note = srv.get("/notes/gc/");
     assert_eq!(note.status, 200);
     assert!(note.body.contains("ORIGINAL-GC-TEXT"));
     let etag = note.header("etag").to_string();
     let modified = note.header("last-modified").to_string();
-    assert!(etag.starts_with('"') && !modified.is_empty(), "{:?}", note.headers);
+    assert!(
+        etag.starts_with('"') && !modified.is_empty(),
+        "{:?}",
+        note.headers
+    );
 
     // Conditional GETs.
-    assert_eq!(srv.request("GET", "/notes/gc/", &[("If-None-Match", &etag)]).status, 304);
-    assert_eq!(srv.request("GET", "/notes/gc/", &[("If-None-Match", "\"other\"")]).status, 200);
-    assert_eq!(srv.request("GET", "/notes/gc/", &[("If-Modified-Since", &modified)]).status, 304);
-    assert_eq!(srv.request("GET", "/notes/gc/", &[("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")]).status, 200);
+    assert_eq!(
+        srv.request("GET", "/notes/gc/", &[("If-None-Match", &etag)])
+            .status,
+        304
+    );
+    assert_eq!(
+        srv.request("GET", "/notes/gc/", &[("If-None-Match", "\"other\"")])
+            .status,
+        200
+    );
+    assert_eq!(
+        srv.request("GET", "/notes/gc/", &[("If-Modified-Since", &modified)])
+            .status,
+        304
+    );
+    assert_eq!(
+        srv.request(
+            "GET",
+            "/notes/gc/",
+            &[("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")]
+        )
+        .status,
+        200
+    );
 
     // HEAD: same headers, no body.
     let head = srv.request("HEAD", "/notes/gc/", &[]);
@@ -276,13 +358,25 @@ fn serves_pages_with_content_types_validators_and_the_sites_404() {
 
     // Folders without the slash redirect; other methods are refused.
     let redirect = srv.get("/notes/gc");
-    assert_eq!((redirect.status, redirect.header("location")), (302, "/notes/gc/"));
+    assert_eq!(
+        (redirect.status, redirect.header("location")),
+        (302, "/notes/gc/")
+    );
     assert_eq!(srv.request("POST", "/notes/gc/", &[]).status, 405);
 
     // Content types of the other kinds of files.
-    assert_eq!(srv.get("/style.css").header("content-type"), "text/css; charset=utf-8");
-    assert_eq!(srv.get("/kb.js").header("content-type"), "text/javascript; charset=utf-8");
-    assert_eq!(srv.get("/atom.xml").header("content-type"), "application/atom+xml; charset=utf-8");
+    assert_eq!(
+        srv.get("/style.css").header("content-type"),
+        "text/css; charset=utf-8"
+    );
+    assert_eq!(
+        srv.get("/kb.js").header("content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        srv.get("/atom.xml").header("content-type"),
+        "application/atom+xml; charset=utf-8"
+    );
     assert_eq!(srv.get("/_kb/livereload.js").status, 200);
 
     // Misses: the site's own 404 page, with status 404.
@@ -315,9 +409,19 @@ fn path_traversal_attempts_never_reach_files_outside_the_site() {
         "/content/go/gc.md",
     ];
     for path in attempts {
-        let r = raw_request(&srv.addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-        assert!(r.status == 400 || r.status == 404, "{path}: status {}", r.status);
-        assert!(!r.body.contains("SECRET-IN-CONFIG") && !r.body.contains("root:x:0:0"), "{path} leaked a file");
+        let r = raw_request(
+            &srv.addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        );
+        assert!(
+            r.status == 400 || r.status == 404,
+            "{path}: status {}",
+            r.status
+        );
+        assert!(
+            !r.body.contains("SECRET-IN-CONFIG") && !r.body.contains("root:x:0:0"),
+            "{path} leaked a file"
+        );
     }
     // Still serving.
     assert_eq!(srv.get("/").status, 200);
@@ -355,10 +459,15 @@ fn editing_a_note_reloads_its_page_with_the_new_text() {
     let fx = kb();
     let srv = Server::start(fx.root());
     let mut ws = srv.socket();
-    let text = fx.read("content/go/gc.md").replace("ORIGINAL-GC-TEXT", "EDITED-GC-TEXT");
+    let text = fx
+        .read("content/go/gc.md")
+        .replace("ORIGINAL-GC-TEXT", "EDITED-GC-TEXT");
     fx.write("content/go/gc.md", &text);
     let reload = ws.wait_reload("/notes/gc/");
-    assert!(!paths(&reload).contains(&"/notes/entrypoint/".to_string()), "an unrelated note is not reloaded: {reload}");
+    assert!(
+        !paths(&reload).contains(&"/notes/entrypoint/".to_string()),
+        "an unrelated note is not reloaded: {reload}"
+    );
     let page = srv.get("/notes/gc/");
     assert!(page.body.contains("EDITED-GC-TEXT") && !page.body.contains("ORIGINAL-GC-TEXT"));
 }
@@ -368,27 +477,51 @@ fn renaming_a_note_in_another_note_updates_the_wikilink_text_and_backlinks() {
     let fx = kb();
     let srv = Server::start(fx.root());
     assert!(srv.get("/notes/sched/").body.contains("Go GC 笔记"));
-    assert!(srv.get("/notes/gc/").body.contains("被以下笔记引用"), "gc lists sched as a backlink");
+    assert!(
+        srv.get("/notes/gc/").body.contains("被以下笔记引用"),
+        "gc lists sched as a backlink"
+    );
     let mut ws = srv.socket();
 
     // The title is what `[[Go GC 笔记]]` shows and resolves by; the wikilink now points nowhere,
     // and the anchor link still resolves by path.
-    fx.write("content/go/gc.md", &fx.read("content/go/gc.md").replace("title: Go GC 笔记", "title: Go 垃圾回收"));
+    fx.write(
+        "content/go/gc.md",
+        &fx.read("content/go/gc.md")
+            .replace("title: Go GC 笔记", "title: Go 垃圾回收"),
+    );
     ws.wait_reload("/notes/sched/");
     let sched = srv.get("/notes/sched/").body;
     assert!(!sched.contains("href=\"/notes/gc/\">Go GC 笔记"), "{sched}");
     let list = ws.wait_problems();
-    let broken = list.iter().find(|p| p["path"] == "content/go/sched.md").unwrap_or_else(|| panic!("{list:?}"));
-    assert_eq!((broken["severity"].as_str(), broken["line"].as_u64(), broken["url"].as_str()), (Some("warning"), Some(7), Some("/notes/sched/")));
+    let broken = list
+        .iter()
+        .find(|p| p["path"] == "content/go/sched.md")
+        .unwrap_or_else(|| panic!("{list:?}"));
+    assert_eq!(
+        (
+            broken["severity"].as_str(),
+            broken["line"].as_u64(),
+            broken["url"].as_str()
+        ),
+        (Some("warning"), Some(7), Some("/notes/sched/"))
+    );
 
     // Point the wikilink at the new title: resolved again, warning gone, text is the new title.
-    fx.write("content/go/sched.md", &fx.read("content/go/sched.md").replace("[[Go GC 笔记]]", "[[Go 垃圾回收]]"));
+    fx.write(
+        "content/go/sched.md",
+        &fx.read("content/go/sched.md")
+            .replace("[[Go GC 笔记]]", "[[Go 垃圾回收]]"),
+    );
     ws.wait_reload("/notes/sched/");
     assert!(srv.get("/notes/sched/").body.contains("Go 垃圾回收"));
     assert_eq!(ws.wait_problems(), Vec::<Value>::new());
 
     // Drop both links: gc's page no longer lists sched among its backlinks.
-    fx.write("content/go/sched.md", "---\ntitle: 调度器\ntags: [go]\ndate: 2024-05-02\n---\n\n没有链接了。\n");
+    fx.write(
+        "content/go/sched.md",
+        "---\ntitle: 调度器\ntags: [go]\ndate: 2024-05-02\n---\n\n没有链接了。\n",
+    );
     ws.wait_reload("/notes/gc/");
     assert!(!srv.get("/notes/gc/").body.contains("被以下笔记引用"));
 }
@@ -399,13 +532,26 @@ fn created_deleted_and_renamed_notes_appear_and_disappear() {
     let srv = Server::start(fx.root());
     let mut ws = srv.socket();
 
-    fx.write("content/go/new-note.md", "---\ntitle: 新笔记\ntags: [go]\n---\n\nBRAND-NEW-NOTE\n");
+    fx.write(
+        "content/go/new-note.md",
+        "---\ntitle: 新笔记\ntags: [go]\n---\n\nBRAND-NEW-NOTE\n",
+    );
     ws.wait_reload("/notes/new-note/");
     assert!(srv.get("/notes/new-note/").body.contains("BRAND-NEW-NOTE"));
-    assert!(srv.get("/tags/go/").body.contains("新笔记"), "the tag page lists it");
-    assert!(srv.get("/").body.contains("新笔记"), "the home page lists it");
+    assert!(
+        srv.get("/tags/go/").body.contains("新笔记"),
+        "the tag page lists it"
+    );
+    assert!(
+        srv.get("/").body.contains("新笔记"),
+        "the home page lists it"
+    );
 
-    std::fs::rename(fx.path("content/go/new-note.md"), fx.path("content/go/renamed.md")).unwrap();
+    std::fs::rename(
+        fx.path("content/go/new-note.md"),
+        fx.path("content/go/renamed.md"),
+    )
+    .unwrap();
     ws.wait_reload("/notes/renamed/");
     assert_eq!(srv.get("/notes/new-note/").status, 404);
     assert!(srv.get("/notes/renamed/").body.contains("BRAND-NEW-NOTE"));
@@ -421,7 +567,10 @@ fn a_note_in_a_new_folder_creates_its_section() {
     let fx = kb();
     let srv = Server::start(fx.root());
     let mut ws = srv.socket();
-    fx.write("content/linux/cgroup.md", "---\ntitle: cgroup 笔记\n---\n\nCGROUP-TEXT\n");
+    fx.write(
+        "content/linux/cgroup.md",
+        "---\ntitle: cgroup 笔记\n---\n\nCGROUP-TEXT\n",
+    );
     ws.wait_reload("/notes/cgroup/");
     assert!(srv.get("/notes/cgroup/").body.contains("CGROUP-TEXT"));
     assert!(srv.get("/sections/linux/").body.contains("cgroup 笔记"));
@@ -433,13 +582,22 @@ fn editor_saves_through_a_temp_file_and_rename_are_seen_once() {
     let srv = Server::start(fx.root());
     let mut ws = srv.socket();
     // What vim and many editors do: write a swap/temp file, then rename it over the note.
-    let text = fx.read("content/docker/entrypoint.md").replace("exec 形式", "SAVED-VIA-RENAME exec 形式");
+    let text = fx
+        .read("content/docker/entrypoint.md")
+        .replace("exec 形式", "SAVED-VIA-RENAME exec 形式");
     fx.write("content/docker/.entrypoint.md.swp", "swap");
     fx.write("content/docker/entrypoint.md.tmp~", &text);
-    std::fs::rename(fx.path("content/docker/entrypoint.md.tmp~"), fx.path("content/docker/entrypoint.md")).unwrap();
+    std::fs::rename(
+        fx.path("content/docker/entrypoint.md.tmp~"),
+        fx.path("content/docker/entrypoint.md"),
+    )
+    .unwrap();
     std::fs::remove_file(fx.path("content/docker/.entrypoint.md.swp")).unwrap();
     ws.wait_reload("/notes/entrypoint/");
-    assert!(srv.get("/notes/entrypoint/").body.contains("SAVED-VIA-RENAME"));
+    assert!(srv
+        .get("/notes/entrypoint/")
+        .body
+        .contains("SAVED-VIA-RENAME"));
     assert!(!srv.log().contains("error"), "{}", srv.log());
 }
 
@@ -450,13 +608,19 @@ fn a_burst_of_saves_ends_on_the_last_version_without_a_rebuild_per_save() {
     let base = fx.read("content/go/gc.md");
     let saves = 40;
     for i in 0..saves {
-        fx.write("content/go/gc.md", &base.replace("ORIGINAL-GC-TEXT", &format!("BURST-{i}-END")));
+        fx.write(
+            "content/go/gc.md",
+            &base.replace("ORIGINAL-GC-TEXT", &format!("BURST-{i}-END")),
+        );
     }
     let last = format!("BURST-{}-END", saves - 1);
     srv.wait_page("/notes/gc/", |r| r.body.contains(&last));
     // Every update bumps the generation a new tab is greeted with.
     let updates = srv.generation();
-    assert!((1..saves).contains(&updates), "{saves} saves took {updates} updates");
+    assert!(
+        (1..saves).contains(&updates),
+        "{saves} saves took {updates} updates"
+    );
 }
 
 #[test]
@@ -465,23 +629,48 @@ fn a_note_with_bad_front_matter_keeps_its_last_page_and_shows_the_error_until_fi
     let srv = Server::start(fx.root());
     let mut ws = srv.socket();
     let good = fx.read("content/go/gc.md");
-    fx.write("content/go/gc.md", &good.replace("tags: [go, gc]", "tags: [go, gc"));
-    let (problems, _) = ws.wait_for("problems", |m| m["kind"] == "problems" && !m["problems"].as_array().unwrap().is_empty());
+    fx.write(
+        "content/go/gc.md",
+        &good.replace("tags: [go, gc]", "tags: [go, gc"),
+    );
+    let (problems, _) = ws.wait_for("problems", |m| {
+        m["kind"] == "problems" && !m["problems"].as_array().unwrap().is_empty()
+    });
     let p = &problems["problems"][0];
-    assert_eq!((p["path"].as_str(), p["severity"].as_str()), (Some("content/go/gc.md"), Some("error")), "{problems}");
-    assert!(p["line"].as_u64().is_some_and(|l| (3..=4).contains(&l)), "{problems}");
-    assert!(p["message"].as_str().unwrap().contains("YAML"), "{problems}");
-    assert!(srv.log().contains("content/go/gc.md:"), "printed in the terminal: {}", srv.log());
+    assert_eq!(
+        (p["path"].as_str(), p["severity"].as_str()),
+        (Some("content/go/gc.md"), Some("error")),
+        "{problems}"
+    );
+    assert!(
+        p["line"].as_u64().is_some_and(|l| (3..=4).contains(&l)),
+        "{problems}"
+    );
+    assert!(
+        p["message"].as_str().unwrap().contains("YAML"),
+        "{problems}"
+    );
+    assert!(
+        srv.log().contains("content/go/gc.md:"),
+        "printed in the terminal: {}",
+        srv.log()
+    );
     // The server is alive and still serves the last good page.
     assert!(srv.get("/notes/gc/").body.contains("ORIGINAL-GC-TEXT"));
 
-    fx.write("content/go/gc.md", &good.replace("ORIGINAL-GC-TEXT", "FIXED-GC-TEXT"));
+    fx.write(
+        "content/go/gc.md",
+        &good.replace("ORIGINAL-GC-TEXT", "FIXED-GC-TEXT"),
+    );
     assert_eq!(ws.wait_problems(), Vec::<Value>::new());
     srv.wait_page("/notes/gc/", |r| r.body.contains("FIXED-GC-TEXT"));
     assert!(srv.log().contains("1 problem fixed"), "{}", srv.log());
 
     // A tab connecting now gets the current (empty) list at once.
-    assert_eq!(srv.socket().initial_problems["problems"], serde_json::json!([]));
+    assert_eq!(
+        srv.socket().initial_problems["problems"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -491,29 +680,52 @@ fn a_stylesheet_change_is_swapped_in_place_and_a_template_change_reloads_every_p
     let mut ws = srv.socket();
 
     let css = fx.read("themes/default/static/style.css");
-    fx.write("themes/default/static/style.css", &format!("{css}\n.kb-test-marker {{ color: red; }}\n"));
+    fx.write(
+        "themes/default/static/style.css",
+        &format!("{css}\n.kb-test-marker {{ color: red; }}\n"),
+    );
     let (msg, skipped) = ws.wait_for("css", |m| m["kind"] == "css");
     assert_eq!(paths(&msg), ["/style.css"]);
-    assert!(skipped.iter().all(|m| m["kind"] != "reload"), "no page reload for CSS: {skipped:?}");
+    assert!(
+        skipped.iter().all(|m| m["kind"] != "reload"),
+        "no page reload for CSS: {skipped:?}"
+    );
     assert!(srv.get("/style.css").body.contains("kb-test-marker"));
 
-    let note = std::fs::read_to_string(repo_root().join("themes/default/templates/404.html")).unwrap();
-    fx.write("themes/default/templates/404.html", &note.replace("这个地址没有对应的笔记", "TEMPLATE-CHANGED"));
+    let note =
+        std::fs::read_to_string(repo_root().join("themes/default/templates/404.html")).unwrap();
+    fx.write(
+        "themes/default/templates/404.html",
+        &note.replace("这个地址没有对应的笔记", "TEMPLATE-CHANGED"),
+    );
     let msg = ws.wait_reload("/anything/");
     assert_eq!(paths(&msg), ["*"]);
-    srv.wait_page("/nope", |r| r.status == 404 && r.body.contains("TEMPLATE-CHANGED"));
+    srv.wait_page("/nope", |r| {
+        r.status == 404 && r.body.contains("TEMPLATE-CHANGED")
+    });
 
     // A template that does not compile: the overlay says so, pages keep the last good theme.
     fx.write("themes/default/templates/404.html", "{% block broken %}");
-    let (problems, _) = ws.wait_for("theme problem", |m| m["kind"] == "problems" && !m["problems"].as_array().unwrap().is_empty());
-    assert!(problems["problems"][0]["path"].as_str().unwrap().starts_with("themes/default"), "{problems}");
+    let (problems, _) = ws.wait_for("theme problem", |m| {
+        m["kind"] == "problems" && !m["problems"].as_array().unwrap().is_empty()
+    });
+    assert!(
+        problems["problems"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("themes/default"),
+        "{problems}"
+    );
     assert_eq!(srv.get("/").status, 200);
 }
 
 #[test]
 fn new_verify_results_put_badges_on_the_note() {
     let fx = kb();
-    fx.write("content/go/run.md", "---\ntitle: 可运行\n---\n\n```sh run\necho hi\n```\n\n```output\nhi\n```\n");
+    fx.write(
+        "content/go/run.md",
+        "---\ntitle: 可运行\n---\n\n```sh run\necho hi\n```\n\n```output\nhi\n```\n",
+    );
     let srv = Server::start(fx.root());
     assert!(srv.get("/notes/run/").body.contains("kb-badge-unknown"));
     let mut ws = srv.socket();
@@ -536,7 +748,11 @@ fn kb_build_output_never_contains_the_reload_script() {
         let entry = entry.unwrap();
         if entry.file_type().is_file() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            assert!(!text.contains("livereload"), "{} mentions livereload", entry.path().display());
+            assert!(
+                !text.contains("livereload"),
+                "{} mentions livereload",
+                entry.path().display()
+            );
         }
     }
 }
