@@ -289,6 +289,9 @@ pub fn write_site(
     Ok(written.iter().sum::<usize>() + write_statics(site, theme, sink)?)
 }
 
+/// The files one page produces: (site-relative path, bytes).
+pub(crate) type PageFiles = Vec<(String, Vec<u8>)>;
+
 /// Render one page: its output files as (site-relative path, bytes). A note gives its page and
 /// one redirect per alias; every other page gives one file.
 pub(crate) fn render_page(
@@ -297,7 +300,7 @@ pub(crate) fn render_page(
     lk: &Lookup,
     theme: &Theme,
     page: &Page,
-) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+) -> anyhow::Result<PageFiles> {
     let cfg = &site.config;
     let base = cfg.base_path.as_str();
     let abs = |url: &str| {

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     /// Bumped by every update; lets clients (and tests) tell updates apart.
     pub(crate) generation: AtomicU64,
     pub(crate) search: Option<LiveSearch>,
+    /// Set when the server is stopping: every live-reload socket closes.
+    pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// The server's routes.
@@ -279,6 +281,7 @@ async fn socket(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Resp
 /// One browser tab: hello and the current problems, then every update until it goes away.
 async fn talk(mut socket: WebSocket, shared: Arc<Shared>) {
     let mut rx = shared.events.subscribe();
+    let mut stop = shared.shutdown.subscribe();
     let hello = ServerMsg::Hello {
         generation: shared.generation.load(Ordering::SeqCst),
     }
@@ -305,6 +308,10 @@ async fn talk(mut socket: WebSocket, shared: Arc<Shared>) {
                 if socket.send(Message::Text(text.into())).await.is_err() {
                     return;
                 }
+            }
+            _ = stop.changed() => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
             }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,

@@ -87,6 +87,7 @@ pub(crate) struct Update {
 
 /// Changes for the search index.
 #[derive(Debug, Default)]
+#[allow(dead_code)] // read by the search worker once `kb search`'s index is wired
 pub(crate) struct SearchDelta {
     /// Every document: the index should hold exactly these.
     pub(crate) all: Option<Vec<SearchDoc>>,
@@ -693,7 +694,7 @@ impl LiveSite {
         // Render the eager note pages now and compare bytes: only real changes reload a tab.
         let eager_pages: Vec<Page> = eager.into_iter().map(Page::Note).collect();
         self.files.take_changed();
-        let outputs: Vec<anyhow::Result<Vec<(String, Vec<u8>)>>> = eager_pages
+        let outputs: Vec<anyhow::Result<pages::PageFiles>> = eager_pages
             .par_iter()
             .map(|p| pages::render_page(&self.site, &self.rendered, &self.lookup, &self.theme, p))
             .collect();

@@ -140,6 +140,7 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         ),
         generation: Default::default(),
         search,
+        shutdown: tokio::sync::watch::channel(false).0,
     });
     println!(
         "kb serve: {url} ({notes} notes, ready in {:.0} ms; Ctrl-C to stop)",
@@ -153,9 +154,20 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         .context("couldn't start the rebuild thread")?;
 
     let app = http::router(shared.clone());
+    let stopping = shared.clone();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
+            // Live-reload sockets stay open forever: close them, or the shutdown waits on them.
+            let _ = stopping.shutdown.send(true);
+            // A second Ctrl-C, or anything still hanging after a moment, ends the process.
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+                }
+                std::process::exit(0);
+            });
         })
         .await
         .context("the server stopped")?;

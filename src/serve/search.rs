@@ -13,6 +13,8 @@ use crate::search::doc::SearchDoc;
 use super::live::SearchDelta;
 
 /// An index the server can keep up to date and query. `kb search`'s index implements it.
+// Not constructed until `kb search`'s tantivy index is on this branch (see `search_for`).
+#[allow(dead_code)]
 pub(crate) trait Searcher: Send + Sync {
     /// Make the index hold exactly `docs`.
     fn update(&mut self, docs: &[SearchDoc]) -> anyhow::Result<()>;
@@ -29,6 +31,7 @@ pub(crate) struct LiveSearch {
 
 impl LiveSearch {
     /// Index `docs` in the background and start following deltas.
+    #[allow(dead_code)]
     pub(crate) fn start(index: Box<dyn Searcher>, docs: Vec<SearchDoc>) -> LiveSearch {
         let index = Arc::new(RwLock::new(index));
         let (tx, rx) = mpsc::channel::<SearchDelta>();
@@ -70,6 +73,7 @@ impl LiveSearch {
     }
 }
 
+#[allow(dead_code)]
 fn apply(all: &mut BTreeMap<String, SearchDoc>, delta: SearchDelta) {
     if let Some(docs) = delta.all {
         *all = docs.into_iter().map(|d| (d.source.clone(), d)).collect();
