@@ -12,6 +12,9 @@
 //! edit at a time, and prints median / p90 / max. The server is the release `kb` binary,
 //! started as a user would; the watcher's debounce (10 ms) is part of every figure.
 //!
+//! `--notes N --generate DIR` only writes the synthetic knowledge base into DIR (to run
+//! `kb serve -v` on it by hand).
+//!
 //! Without `--bench` on the command line (i.e. under `cargo test --all-targets`) it only
 //! checks its arguments and exits.
 
@@ -46,6 +49,12 @@ fn args() -> anyhow::Result<(Args, bool)> {
             "--notes" => a.notes = it.next().context("--notes N")?.parse()?,
             "--root" => a.root = Some(it.next().context("--root DIR")?.into()),
             "--edits" => a.edits = it.next().context("--edits K")?.parse()?,
+            "--generate" => {
+                let dir = PathBuf::from(it.next().context("--generate DIR")?);
+                kb::corpus::generate(&dir, a.notes, 42)?;
+                println!("wrote {} notes under {}", a.notes, dir.display());
+                std::process::exit(0);
+            }
             _ => {}
         }
     }
@@ -376,7 +385,7 @@ fn count_notes(content: &Path) -> usize {
         .count()
 }
 
-/// The URL of the page whose "source" line names the note (the note template prints it).
+/// The URL of a note's page: its `slug:`, else its slugified file name.
 fn find_note_url(server: &Server, text: &str, rel: &str) -> anyhow::Result<String> {
     let slug = text
         .lines()
@@ -391,7 +400,7 @@ fn find_note_url(server: &Server, text: &str, rel: &str) -> anyhow::Result<Strin
             )
         });
     let url = format!("/notes/{slug}/");
-    if server.get(&url)?.contains(rel) {
+    if server.get(&url)?.starts_with("HTTP/1.1 200") {
         Ok(url)
     } else {
         bail!("couldn't find the page of {rel} (tried {url})")

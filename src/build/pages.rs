@@ -5,7 +5,7 @@
 //! in parallel. `kb serve` keeps those three in memory and calls [`render_page`] for just the
 //! pages a change affects, so a full build and an incremental update share every line here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
@@ -74,9 +74,51 @@ fn counts(snippets: &[SnippetInfo]) -> VerifyCounts {
 
 /// Cards, tags, display order and site-wide values for the views.
 pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
-    let cfg = &site.config;
-    let base = cfg.base_path.as_str();
-    let mut tags: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
+    let (tags, sections) = tags_and_sections(site);
+    let cards: Vec<NoteCard> = (0..site.notes.len())
+        .map(|i| card(site, rendered, &tags, &sections, i))
+        .collect();
+    assemble(site, tags, sections, cards)
+}
+
+/// Bring `lk` up to date after the notes at `changed` (same indexes, same number of notes)
+/// were edited or re-rendered: the same result as [`lookup`], but only their cards are made
+/// again unless a tag or section count changed (every card shows those).
+pub(crate) fn update_lookup(
+    lk: &mut Lookup,
+    site: &Site,
+    rendered: &[RenderedNote],
+    changed: &[usize],
+) {
+    let (tags, sections) = tags_and_sections(site);
+    let counts = |t: &BTreeMap<String, (String, Vec<usize>)>| {
+        t.iter()
+            .map(|(k, (n, v))| (k.clone(), n.clone(), v.len()))
+            .collect::<Vec<_>>()
+    };
+    let same_counts = lk.cards.len() == site.notes.len()
+        && counts(&tags) == counts(&lk.tags)
+        && sections
+            .iter()
+            .map(|s| (&s.path, s.count))
+            .eq(lk.sections.iter().map(|s| (&s.path, s.count)));
+    if !same_counts {
+        *lk = lookup(site, rendered);
+        return;
+    }
+    let mut cards = std::mem::take(&mut lk.cards);
+    for &i in changed {
+        cards[i] = card(site, rendered, &tags, &sections, i);
+    }
+    *lk = assemble(site, tags, sections, cards);
+}
+
+type TagMap = BTreeMap<String, (String, Vec<usize>)>;
+
+/// Tag slug -> (name, notes), and every section with its note count (sub-sections included).
+fn tags_and_sections(site: &Site) -> (TagMap, Vec<SectionLink>) {
+    let mut tags: TagMap = BTreeMap::new();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
     for (i, n) in site.notes.iter().enumerate() {
         for t in &n.meta.tags {
             let e = tags
@@ -86,13 +128,13 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
                 e.1.push(i);
             }
         }
+        // A note counts for its section and every section above it.
+        let mut path = n.section.as_str();
+        while !path.is_empty() {
+            *counts.entry(path).or_default() += 1;
+            path = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        }
     }
-    let section_counts = |path: &str| {
-        site.notes
-            .iter()
-            .filter(|n| n.section == path || n.section.starts_with(&format!("{path}/")))
-            .count()
-    };
     let sections: Vec<SectionLink> = site
         .sections
         .iter()
@@ -101,10 +143,22 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
             title: s.title.clone(),
             description: s.description.clone(),
             url: s.url.clone(),
-            count: section_counts(&s.path),
+            count: counts.get(s.path.as_str()).copied().unwrap_or(0),
         })
         .collect();
-    let section_link = |path: &str| sections.iter().find(|s| s.path == path).cloned();
+    (tags, sections)
+}
+
+/// The card of note `i`.
+fn card(
+    site: &Site,
+    rendered: &[RenderedNote],
+    tags: &TagMap,
+    sections: &[SectionLink],
+    i: usize,
+) -> NoteCard {
+    let base = site.config.base_path.as_str();
+    let (n, r) = (&site.notes[i], &rendered[i]);
     let tag_link = |name: &str| {
         let slug = tag_slug(name);
         let count = tags.get(&slug).map(|t| t.1.len()).unwrap_or(0);
@@ -114,20 +168,21 @@ pub(crate) fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
             count,
         }
     };
-    let cards: Vec<NoteCard> = site
-        .notes
-        .iter()
-        .zip(rendered)
-        .map(|(n, r)| NoteCard {
-            title: n.meta.title.clone().unwrap_or_default(),
-            url: n.url.clone(),
-            date: n.meta.date.map(|d| d.format("%Y-%m-%d").to_string()),
-            summary: n.meta.summary.clone().unwrap_or_else(|| r.excerpt.clone()),
-            tags: n.meta.tags.iter().map(|t| tag_link(t)).collect(),
-            section: section_link(&n.section),
-            verify: counts(&r.snippets),
-        })
-        .collect();
+    NoteCard {
+        title: n.meta.title.clone().unwrap_or_default(),
+        url: n.url.clone(),
+        date: n.meta.date.map(|d| d.format("%Y-%m-%d").to_string()),
+        summary: n.meta.summary.clone().unwrap_or_else(|| r.excerpt.clone()),
+        tags: n.meta.tags.iter().map(|t| tag_link(t)).collect(),
+        section: sections.iter().find(|s| s.path == n.section).cloned(),
+        verify: counts(&r.snippets),
+    }
+}
+
+/// Everything else in a [`Lookup`], from the tags, sections and cards.
+fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<NoteCard>) -> Lookup {
+    let cfg = &site.config;
+    let base = cfg.base_path.as_str();
     let mut all_tags: Vec<TagLink> = tags
         .iter()
         .map(|(slug, (name, ns))| TagLink {
@@ -564,4 +619,71 @@ pub fn write_search(site: &Site, rendered: &[RenderedNote], sink: &dyn Sink) -> 
     }
     let _ = (rendered, sink);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::highlight::Highlighter;
+
+    fn site(files: &[(&str, &str)]) -> (tempfile::TempDir, Site) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let site = Site::load(Config::load(dir.path()).unwrap(), Default::default()).unwrap();
+        (dir, site)
+    }
+
+    /// Everything a view can see of a lookup, as text (build time left out).
+    fn shape(lk: &Lookup) -> String {
+        let mut site = serde_json::to_value(&lk.site).unwrap();
+        site.as_object_mut().unwrap().remove("built_at");
+        format!(
+            "{site}\n{}\n{:?}\n{:?}\n{:?}\n{}\n{}",
+            serde_json::to_string(&lk.cards).unwrap(),
+            lk.tags,
+            lk.order,
+            lk.neighbours,
+            lk.rank.len(),
+            serde_json::to_string(&lk.sections).unwrap()
+        )
+    }
+
+    #[test]
+    fn updating_a_lookup_for_edited_notes_equals_computing_it_again() {
+        let (_dir, mut site) = site(&[
+            (
+                "content/go/a.md",
+                "---\ntitle: A\ndate: 2024-01-01\ntags: [go]\n---\n\n第一段。\n",
+            ),
+            (
+                "content/go/b.md",
+                "---\ntitle: B\ndate: 2024-01-02\ntags: [go, gc]\n---\n\nB 的内容。\n",
+            ),
+            (
+                "content/docker/c.md",
+                "---\ntitle: C\ndate: 2024-01-03\n---\n\nC 的内容。\n",
+            ),
+        ]);
+        let hl = Highlighter::default();
+        let mut rendered = site.render(&hl);
+        let mut lk = lookup(&site, &rendered);
+        let index = |rel: &str| site.notes.iter().position(|n| n.rel == rel).unwrap();
+        let (a, c) = (index("content/go/a.md"), index("content/docker/c.md"));
+        // Edit a's title, date (so the order changes) and first paragraph; counts stay the same.
+        site.notes[a].meta.title = Some("A2".into());
+        site.notes[a].meta.date = crate::content::front_matter::parse_date("2025-01-01");
+        site.notes[a].body = "新的第一段。\n".into();
+        rendered = site.render(&hl);
+        update_lookup(&mut lk, &site, &rendered, &[a]);
+        assert_eq!(shape(&lk), shape(&lookup(&site, &rendered)));
+        // A tag added changes the counts every card shows: the update recomputes everything.
+        site.notes[c].meta.tags = vec!["gc".into()];
+        update_lookup(&mut lk, &site, &rendered, &[c]);
+        assert_eq!(shape(&lk), shape(&lookup(&site, &rendered)));
+    }
 }

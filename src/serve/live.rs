@@ -83,6 +83,44 @@ pub(crate) struct Update {
     pub(crate) stale_pages: usize,
     /// Human-readable notes for the terminal (one per line).
     pub(crate) log: Vec<String>,
+    /// Wall time per step, for `-v`.
+    pub(crate) laps: Laps,
+}
+
+/// Wall time of each step of an update.
+#[derive(Debug)]
+pub(crate) struct Laps {
+    last: Instant,
+    pub(crate) steps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Default for Laps {
+    fn default() -> Self {
+        Laps {
+            last: Instant::now(),
+            steps: Vec::new(),
+        }
+    }
+}
+
+impl Laps {
+    /// Close the step that just ended.
+    pub(crate) fn mark(&mut self, step: &'static str) {
+        let now = Instant::now();
+        self.steps.push((step, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Laps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .steps
+            .iter()
+            .map(|(s, d)| format!("{s} {:.1}ms", d.as_secs_f64() * 1000.0))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
 }
 
 /// Changes for the search index.
@@ -435,6 +473,7 @@ impl LiveSite {
                 }
             }
         }
+        up.laps.mark("load");
         if upserts.is_empty() && removes.is_empty() {
             return;
         }
@@ -451,93 +490,121 @@ impl LiveSite {
         // Merge the changes into the note-aligned vectors (sorted by path).
         let before = self.before();
         let old_count = self.site.notes.len();
-        let old_notes = std::mem::take(&mut self.site.notes);
-        let old_outlines = std::mem::take(&mut self.site.outlines);
-        let old_rendered = std::mem::take(&mut self.rendered);
-        let old_snippets = std::mem::take(&mut self.problems.snippets);
-        struct Entry {
-            note: Note,
-            outline: Outline,
-            rendered: Option<RenderedNote>,
-            snippets: Vec<Diagnostic>,
-            old: Option<usize>,
-            identity_changed: bool,
-        }
-        let mut entries: Vec<Entry> = Vec::with_capacity(old_count + upserts.len());
-        let mut removed: Vec<(usize, Note)> = Vec::new();
         // Output paths a note no longer has (deleted, or its slug or aliases changed).
         let mut gone_paths: BTreeSet<String> = BTreeSet::new();
-        for (i, ((note, outline), (rendered, snippets))) in old_notes
-            .into_iter()
-            .zip(old_outlines)
-            .zip(old_rendered.into_iter().zip(old_snippets))
-            .enumerate()
-        {
-            if removes.contains(&note.rel) {
-                gone_paths.extend(note_paths(&note));
-                removed.push((i, note));
-                continue;
-            }
-            match upserts.remove(&note.rel) {
-                Some(new) => {
-                    let new_outline = markdown::outline::outline(&new);
-                    let identity_changed =
-                        identity(&note, &outline) != identity(&new, &new_outline);
-                    let kept = note_paths(&new);
-                    gone_paths.extend(note_paths(&note).into_iter().filter(|p| !kept.contains(p)));
-                    entries.push(Entry {
-                        snippets: build::snippet_diagnostics(&new),
-                        note: new,
-                        outline: new_outline,
-                        rendered: None,
-                        old: Some(i),
-                        identity_changed,
-                    });
-                }
-                None => entries.push(Entry {
-                    note,
-                    outline,
-                    rendered: Some(rendered),
-                    snippets,
-                    old: Some(i),
-                    identity_changed: false,
-                }),
-            }
-        }
-        for (_, new) in std::mem::take(&mut upserts) {
-            let outline = markdown::outline::outline(&new);
-            entries.push(Entry {
-                snippets: build::snippet_diagnostics(&new),
-                note: new,
-                outline,
-                rendered: None,
-                old: None,
-                identity_changed: true,
-            });
-        }
-        if structural {
-            entries.sort_by(|a, b| a.note.rel.cmp(&b.note.rel));
-        }
-        let mut new_of_old: Vec<Option<usize>> = vec![None; old_count];
+        let mut removed: Vec<(usize, Note)> = Vec::new();
         // (new index, old index if it existed) of every loaded note.
         let mut changed: Vec<(usize, Option<usize>)> = Vec::new();
         let mut identity_changed = structural;
-        let mut rendered: Vec<RenderedNote> = Vec::with_capacity(entries.len());
-        for (new_i, e) in entries.into_iter().enumerate() {
-            if let Some(o) = e.old {
-                new_of_old[o] = Some(new_i);
+        let new_of_old: Vec<Option<usize>>;
+        if !structural {
+            // Edits of existing notes: replace them where they are.
+            for (rel, new) in std::mem::take(&mut upserts) {
+                let Some(i) = self.index_of(&rel) else {
+                    continue;
+                };
+                let outline = markdown::outline::outline(&new);
+                identity_changed |= identity(&self.site.notes[i], &self.site.outlines[i])
+                    != identity(&new, &outline);
+                let kept = note_paths(&new);
+                gone_paths.extend(
+                    note_paths(&self.site.notes[i])
+                        .into_iter()
+                        .filter(|p| !kept.contains(p)),
+                );
+                self.problems.snippets[i] = build::snippet_diagnostics(&new);
+                self.site.notes[i] = new;
+                self.site.outlines[i] = outline;
+                self.rendered[i] = empty_rendered();
+                changed.push((i, Some(i)));
             }
-            if e.rendered.is_none() {
-                changed.push((new_i, e.old));
+            new_of_old = (0..old_count).map(Some).collect();
+        } else {
+            let old_notes = std::mem::take(&mut self.site.notes);
+            let old_outlines = std::mem::take(&mut self.site.outlines);
+            let old_rendered = std::mem::take(&mut self.rendered);
+            let old_snippets = std::mem::take(&mut self.problems.snippets);
+            struct Entry {
+                note: Note,
+                outline: Outline,
+                rendered: Option<RenderedNote>,
+                snippets: Vec<Diagnostic>,
+                old: Option<usize>,
+                identity_changed: bool,
             }
-            identity_changed |= e.identity_changed;
-            self.site.notes.push(e.note);
-            self.site.outlines.push(e.outline);
-            self.problems.snippets.push(e.snippets);
-            rendered.push(e.rendered.unwrap_or_else(empty_rendered));
+            let mut entries: Vec<Entry> = Vec::with_capacity(old_count + upserts.len());
+            for (i, ((note, outline), (rendered, snippets))) in old_notes
+                .into_iter()
+                .zip(old_outlines)
+                .zip(old_rendered.into_iter().zip(old_snippets))
+                .enumerate()
+            {
+                if removes.contains(&note.rel) {
+                    gone_paths.extend(note_paths(&note));
+                    removed.push((i, note));
+                    continue;
+                }
+                match upserts.remove(&note.rel) {
+                    Some(new) => {
+                        let new_outline = markdown::outline::outline(&new);
+                        let identity_changed =
+                            identity(&note, &outline) != identity(&new, &new_outline);
+                        let kept = note_paths(&new);
+                        gone_paths
+                            .extend(note_paths(&note).into_iter().filter(|p| !kept.contains(p)));
+                        entries.push(Entry {
+                            snippets: build::snippet_diagnostics(&new),
+                            note: new,
+                            outline: new_outline,
+                            rendered: None,
+                            old: Some(i),
+                            identity_changed,
+                        });
+                    }
+                    None => entries.push(Entry {
+                        note,
+                        outline,
+                        rendered: Some(rendered),
+                        snippets,
+                        old: Some(i),
+                        identity_changed: false,
+                    }),
+                }
+            }
+            for (_, new) in std::mem::take(&mut upserts) {
+                let outline = markdown::outline::outline(&new);
+                entries.push(Entry {
+                    snippets: build::snippet_diagnostics(&new),
+                    note: new,
+                    outline,
+                    rendered: None,
+                    old: None,
+                    identity_changed: true,
+                });
+            }
+            if structural {
+                entries.sort_by(|a, b| a.note.rel.cmp(&b.note.rel));
+            }
+            let mut remap: Vec<Option<usize>> = vec![None; old_count];
+            let mut rendered: Vec<RenderedNote> = Vec::with_capacity(entries.len());
+            for (new_i, e) in entries.into_iter().enumerate() {
+                if let Some(o) = e.old {
+                    remap[o] = Some(new_i);
+                }
+                if e.rendered.is_none() {
+                    changed.push((new_i, e.old));
+                }
+                identity_changed |= e.identity_changed;
+                self.site.notes.push(e.note);
+                self.site.outlines.push(e.outline);
+                self.problems.snippets.push(e.snippets);
+                rendered.push(e.rendered.unwrap_or_else(empty_rendered));
+            }
+            self.rendered = rendered;
+            new_of_old = remap;
         }
-        self.rendered = rendered;
 
+        up.laps.mark("merge");
         // Links: the index is rebuilt only when a note's name, path or headings changed.
         if identity_changed {
             self.site.links = LinkIndex::new(
@@ -552,6 +619,7 @@ impl LiveSite {
         self.problems.links = link_diags;
         self.site.backlinks = backlinks;
         self.problems.duplicates = duplicate_slugs(&self.site.notes);
+        up.laps.mark("links");
 
         // Markdown to re-render: the changed notes, and when names or headings changed, every
         // note that links (or linked) to them: their link targets and texts may differ now.
@@ -570,6 +638,7 @@ impl LiveSite {
         }
         let dirty: Vec<usize> = dirty.into_iter().collect();
         self.rerender(&dirty);
+        up.laps.mark("markdown");
 
         for path in &gone_paths {
             self.files.remove(path);
@@ -631,9 +700,34 @@ impl LiveSite {
     /// After notes were re-rendered: new lookup, then render the pages that show them and mark
     /// the list pages (or, when the chrome changed, every page) stale.
     fn finish(&mut self, before: Before, structural: bool, dirty: &[usize], up: &mut Update) {
-        let old_lookup =
-            std::mem::replace(&mut self.lookup, pages::lookup(&self.site, &self.rendered));
+        // What the comparisons below need from the old lookup (same indexes unless structural).
+        let old_cards: HashMap<usize, String> = if structural {
+            HashMap::new()
+        } else {
+            dirty
+                .iter()
+                .map(|&i| (i, json(&self.lookup.cards[i])))
+                .collect()
+        };
+        let old_verified: bool =
+            !structural && dirty.iter().any(|&i| self.lookup.cards[i].verify.total > 0);
+        let old_order = if structural {
+            Vec::new()
+        } else {
+            self.lookup.order.clone()
+        };
+        let old_neighbours = if structural {
+            Vec::new()
+        } else {
+            self.lookup.neighbours.clone()
+        };
+        if structural {
+            self.lookup = pages::lookup(&self.site, &self.rendered);
+        } else {
+            pages::update_lookup(&mut self.lookup, &self.site, &self.rendered, dirty);
+        }
         self.chrome = chrome(&self.lookup);
+        up.laps.mark("lookup");
         let mut eager: BTreeSet<usize> = dirty.iter().copied().collect();
         let mut lists: BTreeSet<Page> = BTreeSet::new();
         let everything = structural || self.chrome != before.chrome;
@@ -642,9 +736,9 @@ impl LiveSite {
             let card_changed: Vec<usize> = dirty
                 .iter()
                 .copied()
-                .filter(|&i| json(&self.lookup.cards[i]) != json(&old_lookup.cards[i]))
+                .filter(|&i| old_cards.get(&i) != Some(&json(&self.lookup.cards[i])))
                 .collect();
-            let order_changed = self.lookup.order != old_lookup.order;
+            let order_changed = self.lookup.order != old_order;
             for (j, back) in self.site.backlinks.iter().enumerate() {
                 if *back != before.backlinks[j] || back.iter().any(|b| card_changed.contains(b)) {
                     eager.insert(j);
@@ -655,12 +749,12 @@ impl LiveSite {
                     .iter()
                     .flatten()
                     .any(|x| card_changed.contains(x));
-                if *nb != old_lookup.neighbours[j] || shows_changed {
+                if *nb != old_neighbours[j] || shows_changed {
                     eager.insert(j);
                 }
             }
-            let snippets_changed = dirty.iter().any(|&i| !self.rendered[i].snippets.is_empty())
-                || dirty.iter().any(|&i| old_lookup.cards[i].verify.total > 0);
+            let snippets_changed =
+                dirty.iter().any(|&i| !self.rendered[i].snippets.is_empty()) || old_verified;
             if order_changed {
                 lists.extend(
                     pages::pages(&self.site, &self.lookup)
@@ -692,6 +786,7 @@ impl LiveSite {
         }
 
         // Render the eager note pages now and compare bytes: only real changes reload a tab.
+        up.laps.mark("affected");
         let eager_pages: Vec<Page> = eager.into_iter().map(Page::Note).collect();
         self.files.take_changed();
         let outputs: Vec<anyhow::Result<pages::PageFiles>> = eager_pages
@@ -716,6 +811,7 @@ impl LiveSite {
         for path in self.files.take_changed() {
             up.reload.file(&path);
         }
+        up.laps.mark("pages");
         if everything {
             up.stale_pages += self.invalidate_all(&fresh);
             up.reload.all = true;
@@ -731,6 +827,7 @@ impl LiveSite {
                 up.stale_pages += 1;
             }
         }
+        up.laps.mark("stale");
     }
 
     /// Mark every page stale except `fresh` ones, and drop stored files that are no longer part

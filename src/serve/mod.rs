@@ -229,6 +229,7 @@ fn rebuild_loop(
         for line in &update.log {
             eprintln!("{line}");
         }
+        tracing::info!("update {generation}: {}", update.laps);
         if problems != shown {
             for p in problems.iter().filter(|p| !shown.contains(p)) {
                 eprintln!("{p}");
