@@ -35,5 +35,6 @@ pub mod output;
 pub mod render;
 pub mod search;
 pub mod serve;
+pub mod slug;
 pub mod snippet;
 pub mod verify;

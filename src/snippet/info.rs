@@ -157,7 +157,10 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
         .find(|c: char| c.is_whitespace() || c == '{')
         .unwrap_or(info.len());
     let lang_word = &info[..lang_end];
-    let lang = if lang_word.is_empty() { None } else { Some(Lang::parse(lang_word)) };
+    // ```output is the common way to write an expected-output block: `output` is then the
+    // attribute, not a language.
+    let bare_output = lang_word == "output";
+    let lang = if lang_word.is_empty() || bare_output { None } else { Some(Lang::parse(lang_word)) };
     let mut rest_start = lang_end;
     let mut rest = &info[lang_end..];
     // Optional `{ ... }` wrapper around the attributes.
@@ -175,7 +178,7 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
             }
         }
     }
-    let mut attrs = Attrs::default();
+    let mut attrs = Attrs { output: bare_output, ..Attrs::default() };
     for token in tokenize(rest, rest_start)? {
         apply(&mut attrs, token)?;
     }
@@ -467,6 +470,16 @@ mod tests {
         assert_eq!(a.skip, Some(Skip { reason: Some("needs kernel 3.10".into()) }));
         assert_eq!(a.id.as_deref(), Some("shm-1"));
         assert_eq!(a.cmd.as_deref(), Some("cc -o x {file} && ./x"));
+    }
+
+    #[test]
+    fn a_fence_named_output_is_the_output_attribute() {
+        let f = parse("output").unwrap();
+        assert_eq!(f.lang, None);
+        assert!(f.attrs.output && f.attrs.is_verified());
+        let f = parse("text output").unwrap();
+        assert_eq!(f.lang, Some(Lang::Other("text".into())));
+        assert!(f.attrs.output);
     }
 
     #[test]
