@@ -55,7 +55,10 @@ pub struct GlobalOpts {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let global = GlobalOpts { root: cli.root.clone(), verbose: cli.verbose };
+    let global = GlobalOpts {
+        root: cli.root.clone(),
+        verbose: cli.verbose,
+    };
     let result = match cli.command {
         Command::Init(args) => crate::init::run(&global, args),
         Command::Build(args) => crate::build::run_build(&global, args),
@@ -97,6 +100,7 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .try_init();

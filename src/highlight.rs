@@ -70,18 +70,40 @@ impl Highlighter {
     }
 
     /// Cached computation keyed by (`kind`, `lang`, `code`).
-    pub fn cached(&self, kind: &str, lang: &str, code: &str, compute: impl FnOnce() -> String) -> String {
+    pub fn cached(
+        &self,
+        kind: &str,
+        lang: &str,
+        code: &str,
+        compute: impl FnOnce() -> String,
+    ) -> String {
         let mut hasher = blake3::Hasher::new();
-        hasher.update(kind.as_bytes()).update(&[0]).update(lang.as_bytes()).update(&[0]).update(code.as_bytes());
+        hasher
+            .update(kind.as_bytes())
+            .update(&[0])
+            .update(lang.as_bytes())
+            .update(&[0])
+            .update(code.as_bytes());
         let key = *hasher.finalize().as_bytes();
-        self.used.lock().unwrap_or_else(|e| e.into_inner()).push(key);
-        if let Some(html) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        self.used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+        if let Some(html) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return html.clone();
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let html = compute();
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, html.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, html.clone());
         html
     }
 
@@ -112,7 +134,10 @@ pub fn highlight_uncached(lang: &str, code: &str) -> String {
     };
     let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, syntaxes(), CLASS_STYLE);
     for line in LinesWithEndings::from(code) {
-        if gen.parse_html_for_line_which_includes_newline(line).is_err() {
+        if gen
+            .parse_html_for_line_which_includes_newline(line)
+            .is_err()
+        {
             return escape(code);
         }
     }
@@ -127,8 +152,10 @@ pub fn is_known(lang: &str) -> bool {
 /// The light and dark stylesheets for the highlight classes.
 pub fn stylesheets() -> (String, String) {
     let themes = ThemeSet::load_defaults();
-    let light = css_for_theme_with_class_style(&themes.themes["InspiredGitHub"], CLASS_STYLE).unwrap_or_default();
-    let dark = css_for_theme_with_class_style(&themes.themes["base16-ocean.dark"], CLASS_STYLE).unwrap_or_default();
+    let light = css_for_theme_with_class_style(&themes.themes["InspiredGitHub"], CLASS_STYLE)
+        .unwrap_or_default();
+    let dark = css_for_theme_with_class_style(&themes.themes["base16-ocean.dark"], CLASS_STYLE)
+        .unwrap_or_default();
     (light, scope_css(&dark, "html[data-theme=\"dark\"]"))
 }
 
@@ -207,7 +234,10 @@ mod tests {
     fn known_languages_get_classes_and_unknown_are_escaped() {
         let html = highlight_uncached("go", "package main\n");
         assert!(html.contains("hl-"), "{html}");
-        assert_eq!(highlight_uncached("nosuchlang", "<a>&\n"), "&lt;a&gt;&amp;\n");
+        assert_eq!(
+            highlight_uncached("nosuchlang", "<a>&\n"),
+            "&lt;a&gt;&amp;\n"
+        );
     }
 
     #[test]
@@ -219,13 +249,25 @@ mod tests {
         h.save(&path).unwrap();
         let h2 = Highlighter::with_cache_file(&path);
         assert_eq!(h2.highlight("go", "func f() {}\n"), a);
-        assert_eq!((h2.hits.load(Ordering::Relaxed), h2.misses.load(Ordering::Relaxed)), (1, 0));
+        assert_eq!(
+            (
+                h2.hits.load(Ordering::Relaxed),
+                h2.misses.load(Ordering::Relaxed)
+            ),
+            (1, 0)
+        );
     }
 
     #[test]
     fn dark_stylesheet_is_scoped() {
         let (light, dark) = stylesheets();
         assert!(light.contains(".hl-"));
-        assert!(dark.lines().filter(|l| l.contains('{')).all(|l| l.starts_with("html[data-theme=\"dark\"] ")), "{}", &dark[..300.min(dark.len())]);
+        assert!(
+            dark.lines()
+                .filter(|l| l.contains('{'))
+                .all(|l| l.starts_with("html[data-theme=\"dark\"] ")),
+            "{}",
+            &dark[..300.min(dark.len())]
+        );
     }
 }

@@ -68,21 +68,35 @@ const IMAGE_README: &str = "Each folder here is an image for `kb verify`: `snipp
 /// Create the scaffold.
 pub fn run(_g: &GlobalOpts, args: InitArgs) -> anyhow::Result<Exit> {
     let dir = &args.dir;
-    if dir.exists() && dir.read_dir().with_context(|| format!("couldn't read `{}`", dir.display()))?.next().is_some() {
-        bail!("`{}` already exists and is not empty; choose a new directory", dir.display());
+    if dir.exists()
+        && dir
+            .read_dir()
+            .with_context(|| format!("couldn't read `{}`", dir.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "`{}` already exists and is not empty; choose a new directory",
+            dir.display()
+        );
     }
     write(dir, "kb.toml", KB_TOML)?;
     write(dir, "content/first-note.md", FIRST_NOTE)?;
     write(dir, "snippets/images/README.md", IMAGE_README)?;
     write(dir, ".gitignore", "/public\n/.kb\n")?;
-    eprintln!("created a knowledge base in {}\n  next: kb --root {} serve", dir.display(), dir.display());
+    eprintln!(
+        "created a knowledge base in {}\n  next: kb --root {} serve",
+        dir.display(),
+        dir.display()
+    );
     Ok(Exit::Ok)
 }
 
 fn write(dir: &Path, rel: &str, text: &str) -> anyhow::Result<()> {
     let p = dir.join(rel);
     if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("couldn't create `{}`", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("couldn't create `{}`", parent.display()))?;
     }
     std::fs::write(&p, text).with_context(|| format!("couldn't write `{}`", p.display()))
 }

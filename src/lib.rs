@@ -27,6 +27,7 @@ pub mod build;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod corpus;
 pub mod diagnostics;
 pub mod highlight;
 pub mod init;

@@ -30,7 +30,11 @@ impl Unique {
     pub fn make(&mut self, base: &str) -> String {
         let base = if base.is_empty() { "section" } else { base };
         let n = self.seen.entry(base.to_string()).or_insert(0);
-        let id = if *n == 0 { base.to_string() } else { format!("{base}-{n}") };
+        let id = if *n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
         *n += 1;
         if id != base {
             // Reserve the suffixed id too, so a later heading literally named `x-1` gets `x-1-1`.

@@ -88,26 +88,53 @@ impl Site {
         let corpus = timings.time("load", || content::load(&config, opts));
         let mut diagnostics = corpus.diagnostics;
         let notes = corpus.notes;
-        let outlines: Vec<Outline> = timings.time("outline", || notes.par_iter().map(markdown::outline::outline).collect());
-        let asset_set: HashSet<String> = walk_assets.iter().map(|p| crate::output::sink::rel_slash(p, &config.content_dir())).collect();
+        let outlines: Vec<Outline> = timings.time("outline", || {
+            notes.par_iter().map(markdown::outline::outline).collect()
+        });
+        let asset_set: HashSet<String> = walk_assets
+            .iter()
+            .map(|p| crate::output::sink::rel_slash(p, &config.content_dir()))
+            .collect();
         let (links, backlinks) = timings.time("links", || {
             let links = LinkIndex::new(&notes, &outlines, asset_set, &config.base_path);
             let (diags, backlinks) = markdown::links::check_all(&notes, &outlines, &links);
             diagnostics.extend(diags);
             (links, backlinks)
         });
-        timings.time("snippets", || diagnostics.extend(notes.par_iter().flat_map_iter(snippet_diagnostics).collect::<Vec<_>>()));
+        timings.time("snippets", || {
+            diagnostics.extend(
+                notes
+                    .par_iter()
+                    .flat_map_iter(snippet_diagnostics)
+                    .collect::<Vec<_>>(),
+            )
+        });
         let results = VerifyResults::load(&config.verify_results_path())?;
         diagnostics::sort(&mut diagnostics);
-        Ok(Site { config, notes, sections: corpus.sections, assets: walk_assets, outlines, links, backlinks, results, diagnostics, timings })
+        Ok(Site {
+            config,
+            notes,
+            sections: corpus.sections,
+            assets: walk_assets,
+            outlines,
+            links,
+            backlinks,
+            results,
+            diagnostics,
+            timings,
+        })
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
     }
 
     /// Render every note (parallel).
@@ -120,7 +147,10 @@ impl Site {
             results: &self.results,
             highlighter,
         };
-        (0..self.notes.len()).into_par_iter().map(|i| markdown::render::render_note(&ctx, i)).collect()
+        (0..self.notes.len())
+            .into_par_iter()
+            .map(|i| markdown::render::render_note(&ctx, i))
+            .collect()
     }
 }
 
@@ -129,7 +159,15 @@ fn snippet_diagnostics(note: &Note) -> Vec<Diagnostic> {
     let (blocks, errors) = crate::snippet::extract(&note.body, note.body_line);
     let mut out: Vec<Diagnostic> = errors
         .into_iter()
-        .map(|e| Diagnostic::warning(DiagnosticKind::BadSnippet, &note.rel, Some(e.line), e.error.message).with_hint(e.error.hint))
+        .map(|e| {
+            Diagnostic::warning(
+                DiagnosticKind::BadSnippet,
+                &note.rel,
+                Some(e.line),
+                e.error.message,
+            )
+            .with_hint(e.error.hint)
+        })
         .collect();
     for (i, b) in blocks.iter().enumerate() {
         if b.info.attrs.output {
@@ -158,7 +196,12 @@ pub struct BuildReport {
 }
 
 /// Build the site at `config.root` into `out` (staged; swapped in only on success).
-pub fn build(config: Config, opts: LoadOptions, out: &Path, strict: bool) -> anyhow::Result<BuildReport> {
+pub fn build(
+    config: Config,
+    opts: LoadOptions,
+    out: &Path,
+    strict: bool,
+) -> anyhow::Result<BuildReport> {
     let site = Site::load(config, opts)?;
     let blocking: Vec<Diagnostic> = site
         .diagnostics
@@ -176,11 +219,16 @@ pub fn build(config: Config, opts: LoadOptions, out: &Path, strict: bool) -> any
     let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
     let staging = Staging::new(out)?;
     let sink = DirSink::new(staging.path());
-    let files = timings.time("write", || pages::write_site(&site, &rendered, &theme, &sink))?;
+    let files = timings.time("write", || {
+        pages::write_site(&site, &rendered, &theme, &sink)
+    })?;
     timings.time("search", || pages::write_search(&site, &rendered, &sink))?;
     timings.time("swap", || staging.commit())?;
     if let Err(e) = highlighter.save(&cache_file) {
-        tracing::warn!("couldn't save the highlight cache `{}`: {e}", cache_file.display());
+        tracing::warn!(
+            "couldn't save the highlight cache `{}`: {e}",
+            cache_file.display()
+        );
     }
     Ok(BuildReport {
         notes: site.notes.len(),
@@ -188,14 +236,19 @@ pub fn build(config: Config, opts: LoadOptions, out: &Path, strict: bool) -> any
         warnings: site.warnings().cloned().collect(),
         timings,
         highlight_hits: highlighter.hits.load(std::sync::atomic::Ordering::Relaxed),
-        highlight_misses: highlighter.misses.load(std::sync::atomic::Ordering::Relaxed),
+        highlight_misses: highlighter
+            .misses
+            .load(std::sync::atomic::Ordering::Relaxed),
         out: out.to_path_buf(),
     })
 }
 
 /// The theme override dir: kb.toml `theme`, else `themes/default` in the knowledge base.
 pub fn theme_dir(config: &Config) -> Option<PathBuf> {
-    config.theme_dir.clone().or_else(|| Some(config.root.join("themes/default")).filter(|p| p.is_dir()))
+    config
+        .theme_dir
+        .clone()
+        .or_else(|| Some(config.root.join("themes/default")).filter(|p| p.is_dir()))
 }
 
 /// `kb build`
@@ -204,9 +257,20 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
     if let Some(url) = &args.base_url {
         config = config.with_base_url(url)?;
     }
-    let out = if args.out.is_absolute() { args.out.clone() } else { config.root.join(&args.out) };
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        config.root.join(&args.out)
+    };
     let start = Instant::now();
-    let report = build(config, LoadOptions { drafts: args.drafts }, &out, args.strict)?;
+    let report = build(
+        config,
+        LoadOptions {
+            drafts: args.drafts,
+        },
+        &out,
+        args.strict,
+    )?;
     for w in &report.warnings {
         eprintln!("{w}");
     }
@@ -216,7 +280,14 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
         report.files,
         start.elapsed().as_secs_f64() * 1000.0,
         report.out.display(),
-        if report.warnings.is_empty() { String::new() } else { format!(", {} warnings (kb check lists them; --strict fails on them)", report.warnings.len()) }
+        if report.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} warnings (kb check lists them; --strict fails on them)",
+                report.warnings.len()
+            )
+        }
     );
     Ok(Exit::Ok)
 }
@@ -224,7 +295,12 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
 /// `kb check`
 pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
     let config = Config::load(&g.root)?;
-    let site = Site::load(config, LoadOptions { drafts: args.drafts })?;
+    let site = Site::load(
+        config,
+        LoadOptions {
+            drafts: args.drafts,
+        },
+    )?;
     for d in &site.diagnostics {
         eprintln!("{d}");
     }
@@ -232,7 +308,11 @@ pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
         eprintln!("checked {} notes: no problems", site.notes.len());
         Ok(Exit::Ok)
     } else {
-        eprintln!("checked {} notes: {} problems", site.notes.len(), site.diagnostics.len());
+        eprintln!(
+            "checked {} notes: {} problems",
+            site.notes.len(),
+            site.diagnostics.len()
+        );
         Ok(Exit::Content)
     }
 }

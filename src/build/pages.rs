@@ -65,23 +65,40 @@ fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
     let mut tags: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
     for (i, n) in site.notes.iter().enumerate() {
         for t in &n.meta.tags {
-            let e = tags.entry(tag_slug(t)).or_insert_with(|| (t.clone(), Vec::new()));
+            let e = tags
+                .entry(tag_slug(t))
+                .or_insert_with(|| (t.clone(), Vec::new()));
             if e.1.last() != Some(&i) {
                 e.1.push(i);
             }
         }
     }
-    let section_counts = |path: &str| site.notes.iter().filter(|n| n.section == path || n.section.starts_with(&format!("{path}/"))).count();
+    let section_counts = |path: &str| {
+        site.notes
+            .iter()
+            .filter(|n| n.section == path || n.section.starts_with(&format!("{path}/")))
+            .count()
+    };
     let sections: Vec<SectionLink> = site
         .sections
         .iter()
-        .map(|s| SectionLink { path: s.path.clone(), title: s.title.clone(), description: s.description.clone(), url: s.url.clone(), count: section_counts(&s.path) })
+        .map(|s| SectionLink {
+            path: s.path.clone(),
+            title: s.title.clone(),
+            description: s.description.clone(),
+            url: s.url.clone(),
+            count: section_counts(&s.path),
+        })
         .collect();
     let section_link = |path: &str| sections.iter().find(|s| s.path == path).cloned();
     let tag_link = |name: &str| {
         let slug = tag_slug(name);
         let count = tags.get(&slug).map(|t| t.1.len()).unwrap_or(0);
-        TagLink { name: name.to_string(), url: tag_url(base, &slug), count }
+        TagLink {
+            name: name.to_string(),
+            url: tag_url(base, &slug),
+            count,
+        }
     };
     let cards: Vec<NoteCard> = site
         .notes
@@ -97,7 +114,14 @@ fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
             verify: counts(&r.snippets),
         })
         .collect();
-    let mut all_tags: Vec<TagLink> = tags.iter().map(|(slug, (name, ns))| TagLink { name: name.clone(), url: tag_url(base, slug), count: ns.len() }).collect();
+    let mut all_tags: Vec<TagLink> = tags
+        .iter()
+        .map(|(slug, (name, ns))| TagLink {
+            name: name.clone(),
+            url: tag_url(base, slug),
+            count: ns.len(),
+        })
+        .collect();
     all_tags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
     let mut verify = VerifyCounts::default();
     for c in &cards {
@@ -110,7 +134,10 @@ fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
     let mut order: Vec<usize> = (0..site.notes.len()).collect();
     order.sort_by(|&a, &b| {
         let (na, nb) = (&site.notes[a], &site.notes[b]);
-        na.meta.weight.unwrap_or(0).cmp(&nb.meta.weight.unwrap_or(0))
+        na.meta
+            .weight
+            .unwrap_or(0)
+            .cmp(&nb.meta.weight.unwrap_or(0))
             .then_with(|| nb.meta.date.cmp(&na.meta.date))
             .then_with(|| na.meta.title.cmp(&nb.meta.title))
     });
@@ -120,33 +147,60 @@ fn lookup(site: &Site, rendered: &[RenderedNote]) -> Lookup {
         base_url: cfg.base_url.clone(),
         base_path: cfg.base_path.clone(),
         language: cfg.language.clone(),
-        sections: sections.iter().filter(|s| !s.path.contains('/')).cloned().collect(),
+        sections: sections
+            .iter()
+            .filter(|s| !s.path.contains('/'))
+            .cloned()
+            .collect(),
         tags: all_tags,
         notes_count: site.notes.len(),
         verify,
         built_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         search_enabled: cfg.search.enabled,
     };
-    Lookup { site: site_view, cards, tags, order, sections }
+    Lookup {
+        site: site_view,
+        cards,
+        tags,
+        order,
+        sections,
+    }
 }
 
 /// Fill every template and write every file; returns the number of files written.
-pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &dyn Sink) -> anyhow::Result<usize> {
+pub fn write_site(
+    site: &Site,
+    rendered: &[RenderedNote],
+    theme: &Theme,
+    sink: &dyn Sink,
+) -> anyhow::Result<usize> {
     let lk = lookup(site, rendered);
     let cfg = &site.config;
     let base = cfg.base_path.as_str();
-    let abs = |url: &str| format!("{}{}", cfg.base_url.trim_end_matches('/'), url.strip_prefix(base).unwrap_or(url));
+    let abs = |url: &str| {
+        format!(
+            "{}{}",
+            cfg.base_url.trim_end_matches('/'),
+            url.strip_prefix(base).unwrap_or(url)
+        )
+    };
     let mut written = 0usize;
 
     // Notes (parallel). Prev/next follow display order within the note's section.
     let mut by_section: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &i in &lk.order {
-        by_section.entry(site.notes[i].section.as_str()).or_default().push(i);
+        by_section
+            .entry(site.notes[i].section.as_str())
+            .or_default()
+            .push(i);
     }
     let mut neighbours: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); site.notes.len()];
     for list in by_section.values() {
         for (pos, &i) in list.iter().enumerate() {
-            neighbours[i] = (pos.checked_sub(1).map(|p| list[p]), list.get(pos + 1).copied());
+            neighbours[i] = (
+                pos.checked_sub(1).map(|p| list[p]),
+                list.get(pos + 1).copied(),
+            );
         }
     }
     let note_count = (0..site.notes.len())
@@ -165,7 +219,10 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
                 section: lk.cards[i].section.clone(),
                 toc: r.toc.clone(),
                 content: r.html.clone(),
-                backlinks: site.backlinks[i].iter().map(|&b| lk.cards[b].clone()).collect(),
+                backlinks: site.backlinks[i]
+                    .iter()
+                    .map(|&b| lk.cards[b].clone())
+                    .collect(),
                 prev: neighbours[i].0.map(|p| lk.cards[p].clone()),
                 next: neighbours[i].1.map(|p| lk.cards[p].clone()),
                 verify: lk.cards[i].verify,
@@ -173,7 +230,13 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
                 source: n.rel.clone(),
                 extra: n.meta.extra.clone(),
             };
-            let html = theme.render("note.html", &NotePage { site: &lk.site, page: view })?;
+            let html = theme.render(
+                "note.html",
+                &NotePage {
+                    site: &lk.site,
+                    page: view,
+                },
+            )?;
             sink.write(&format!("notes/{}/index.html", n.slug), html.as_bytes())?;
             let mut count = 1;
             for alias in &n.meta.redirect_aliases {
@@ -181,7 +244,11 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
                     continue;
                 }
                 let path = alias.trim_start_matches('/');
-                let path = if path.ends_with(".html") { path.to_string() } else { format!("{}/index.html", path.trim_end_matches('/')) };
+                let path = if path.ends_with(".html") {
+                    path.to_string()
+                } else {
+                    format!("{}/index.html", path.trim_end_matches('/'))
+                };
                 sink.write(&path, feeds::redirect(&n.url).as_bytes())?;
                 count += 1;
             }
@@ -193,8 +260,18 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
     // Home.
     let recent: Vec<NoteCard> = {
         let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
-        by_date.sort_by(|&a, &b| site.notes[b].meta.date.cmp(&site.notes[a].meta.date).then_with(|| lk.cards[a].title.cmp(&lk.cards[b].title)));
-        by_date.into_iter().take(HOME_RECENT).map(|i| lk.cards[i].clone()).collect()
+        by_date.sort_by(|&a, &b| {
+            site.notes[b]
+                .meta
+                .date
+                .cmp(&site.notes[a].meta.date)
+                .then_with(|| lk.cards[a].title.cmp(&lk.cards[b].title))
+        });
+        by_date
+            .into_iter()
+            .take(HOME_RECENT)
+            .map(|i| lk.cards[i].clone())
+            .collect()
     };
     let home = ListPage {
         site: &lk.site,
@@ -209,8 +286,19 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
     written += 1;
 
     // Tags.
-    let tags_page = ListPage { site: &lk.site, kind: ListKind::Tags, title: "标签".into(), description: String::new(), url: format!("{base}/tags/"), notes: vec![], sections: vec![] };
-    sink.write("tags/index.html", theme.render("tags.html", &tags_page)?.as_bytes())?;
+    let tags_page = ListPage {
+        site: &lk.site,
+        kind: ListKind::Tags,
+        title: "标签".into(),
+        description: String::new(),
+        url: format!("{base}/tags/"),
+        notes: vec![],
+        sections: vec![],
+    };
+    sink.write(
+        "tags/index.html",
+        theme.render("tags.html", &tags_page)?.as_bytes(),
+    )?;
     written += 1;
     for (slug, (name, notes)) in &lk.tags {
         let mut notes = notes.clone();
@@ -224,21 +312,40 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
             notes: notes.iter().map(|&i| lk.cards[i].clone()).collect(),
             sections: vec![],
         };
-        sink.write(&format!("tags/{slug}/index.html"), theme.render("list.html", &page)?.as_bytes())?;
+        sink.write(
+            &format!("tags/{slug}/index.html"),
+            theme.render("list.html", &page)?.as_bytes(),
+        )?;
         written += 1;
     }
 
     // Sections.
     for s in &site.sections {
-        let notes: Vec<NoteCard> = lk.order.iter().filter(|&&i| site.notes[i].section == s.path).map(|&i| lk.cards[i].clone()).collect();
+        let notes: Vec<NoteCard> = lk
+            .order
+            .iter()
+            .filter(|&&i| site.notes[i].section == s.path)
+            .map(|&i| lk.cards[i].clone())
+            .collect();
         let subs: Vec<SectionLink> = lk
             .sections
             .iter()
             .filter(|c| c.path.rsplit_once('/').map(|(p, _)| p) == Some(s.path.as_str()))
             .cloned()
             .collect();
-        let page = ListPage { site: &lk.site, kind: ListKind::Section, title: s.title.clone(), description: s.description.clone(), url: s.url.clone(), notes, sections: subs };
-        sink.write(&format!("sections/{}/index.html", s.path), theme.render("list.html", &page)?.as_bytes())?;
+        let page = ListPage {
+            site: &lk.site,
+            kind: ListKind::Section,
+            title: s.title.clone(),
+            description: s.description.clone(),
+            url: s.url.clone(),
+            notes,
+            sections: subs,
+        };
+        sink.write(
+            &format!("sections/{}/index.html", s.path),
+            theme.render("list.html", &page)?.as_bytes(),
+        )?;
         written += 1;
     }
 
@@ -260,25 +367,52 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
                     lang: s.lang.clone(),
                     status: s.status.map(Status::as_str).unwrap_or("unknown"),
                     reason: s.reason.clone(),
-                    date: s.result.as_ref().map(|r| r.date.format("%Y-%m-%d %H:%M").to_string()),
-                    duration: s.result.as_ref().map(|r| format!("{:.1} s", r.duration_ms as f64 / 1000.0)),
-                    image: s.result.as_ref().map(|r| r.image.clone()).filter(|i| !i.is_empty()),
+                    date: s
+                        .result
+                        .as_ref()
+                        .map(|r| r.date.format("%Y-%m-%d %H:%M").to_string()),
+                    duration: s
+                        .result
+                        .as_ref()
+                        .map(|r| format!("{:.1} s", r.duration_ms as f64 / 1000.0)),
+                    image: s
+                        .result
+                        .as_ref()
+                        .map(|r| r.image.clone())
+                        .filter(|i| !i.is_empty()),
                 })
                 .collect(),
         })
         .collect();
-    let vp = VerifyPage { site: &lk.site, title: "代码验证状态".into(), url: format!("{base}/verify/"), notes: verify_rows };
-    sink.write("verify/index.html", theme.render("verify.html", &vp)?.as_bytes())?;
+    let vp = VerifyPage {
+        site: &lk.site,
+        title: "代码验证状态".into(),
+        url: format!("{base}/verify/"),
+        notes: verify_rows,
+    };
+    sink.write(
+        "verify/index.html",
+        theme.render("verify.html", &vp)?.as_bytes(),
+    )?;
     written += 1;
 
     // 404.
-    let nf = SimplePage { site: &lk.site, title: "页面不存在".into(), url: format!("{base}/404.html") };
+    let nf = SimplePage {
+        site: &lk.site,
+        title: "页面不存在".into(),
+        url: format!("{base}/404.html"),
+    };
     sink.write("404.html", theme.render("404.html", &nf)?.as_bytes())?;
     written += 1;
 
     // Sitemap and feed.
-    let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> = vec![(cfg.base_url.clone(), None)];
-    urls.extend(site.notes.iter().map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))));
+    let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> =
+        vec![(cfg.base_url.clone(), None)];
+    urls.extend(
+        site.notes
+            .iter()
+            .map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))),
+    );
     urls.extend(site.sections.iter().map(|s| (abs(&s.url), None)));
     urls.extend(lk.tags.keys().map(|slug| (abs(&tag_url(base, slug)), None)));
     sink.write("sitemap.xml", feeds::sitemap(&urls).as_bytes())?;
@@ -296,7 +430,16 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
             html: Some(&rendered[i].html),
         })
         .collect();
-    sink.write("atom.xml", feeds::atom(&cfg.title, &cfg.base_url, &format!("{}atom.xml", cfg.base_url), &entries).as_bytes())?;
+    sink.write(
+        "atom.xml",
+        feeds::atom(
+            &cfg.title,
+            &cfg.base_url,
+            &format!("{}atom.xml", cfg.base_url),
+            &entries,
+        )
+        .as_bytes(),
+    )?;
     written += 2;
 
     // Static files: theme assets, highlight stylesheets, content assets.
@@ -309,7 +452,8 @@ pub fn write_site(site: &Site, rendered: &[RenderedNote], theme: &Theme, sink: &
     written += 1;
     for asset in &site.assets {
         let rel = crate::output::sink::rel_slash(asset, &cfg.content_dir());
-        let bytes = std::fs::read(asset).map_err(|e| anyhow::anyhow!("couldn't read `{}`: {e}", asset.display()))?;
+        let bytes = std::fs::read(asset)
+            .map_err(|e| anyhow::anyhow!("couldn't read `{}`: {e}", asset.display()))?;
         sink.write(&rel, &bytes)?;
         written += 1;
     }

@@ -63,20 +63,28 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     } else if starts_with_line(text, "+++") {
         ("+++", Format::Toml)
     } else {
-        return Ok(Split { front: None, front_line: 1, body: text, body_line: 1 });
+        return Ok(Split {
+            front: None,
+            front_line: 1,
+            body: text,
+            body_line: 1,
+        });
     };
     let first_nl = text.find('\n').map(|i| i + 1).unwrap_or(text.len());
     let mut offset = first_nl;
-    let mut line = 2;
-    for l in text[first_nl..].split_inclusive('\n') {
+    for (line, l) in (2..).zip(text[first_nl..].split_inclusive('\n')) {
         let trimmed = l.trim_end();
         if trimmed == delim || (format == Format::Yaml && trimmed == "...") {
             let front = &text[first_nl..offset];
             let body = &text[offset + l.len()..];
-            return Ok(Split { front: Some((front, format)), front_line: 2, body, body_line: line + 1 });
+            return Ok(Split {
+                front: Some((front, format)),
+                front_line: 2,
+                body,
+                body_line: line + 1,
+            });
         }
         offset += l.len();
-        line += 1;
     }
     Err(FrontMatterError {
         line: 1,
@@ -86,24 +94,50 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
 }
 
 fn starts_with_line(text: &str, delim: &str) -> bool {
-    text.strip_prefix(delim).is_some_and(|rest| rest.starts_with('\n') || rest.starts_with("\r\n") || rest.trim().is_empty() && rest.is_empty())
+    text.strip_prefix(delim).is_some_and(|rest| {
+        rest.starts_with('\n')
+            || rest.starts_with("\r\n")
+            || rest.trim().is_empty() && rest.is_empty()
+    })
 }
 
 /// Parse front matter text. `front_line` is the file line of its first line.
-pub fn parse(front: &str, format: Format, front_line: usize) -> Result<FrontMatter, FrontMatterError> {
+pub fn parse(
+    front: &str,
+    format: Format,
+    front_line: usize,
+) -> Result<FrontMatter, FrontMatterError> {
     let map = match format {
         Format::Yaml => parse_yaml(front, front_line)?,
         Format::Toml => parse_toml(front, front_line)?,
     };
     let mut fm = FrontMatter::default();
-    let line_of = |key: &str| key_line(front, key, format).map(|l| l + front_line).unwrap_or(front_line);
-    let err = |key: &str, message: String, hint: &str| FrontMatterError { line: line_of(key), message, hint: hint.to_string() };
+    let line_of = |key: &str| {
+        key_line(front, key, format)
+            .map(|l| l + front_line)
+            .unwrap_or(front_line)
+    };
+    let err = |key: &str, message: String, hint: &str| FrontMatterError {
+        line: line_of(key),
+        message,
+        hint: hint.to_string(),
+    };
     for (key, value) in map {
         match key.as_str() {
             "title" => {
-                let t = as_string(&value).ok_or_else(|| err(&key, "`title` must be text".into(), "write `title: My note`"))?;
+                let t = as_string(&value).ok_or_else(|| {
+                    err(
+                        &key,
+                        "`title` must be text".into(),
+                        "write `title: My note`",
+                    )
+                })?;
                 if t.trim().is_empty() {
-                    return Err(err(&key, "`title` is empty".into(), "write a title, or remove the key to use the first `#` heading"));
+                    return Err(err(
+                        &key,
+                        "`title` is empty".into(),
+                        "write a title, or remove the key to use the first `#` heading",
+                    ));
                 }
                 fm.title = Some(t.trim().to_string());
             }
@@ -111,7 +145,7 @@ pub fn parse(front: &str, format: Format, front_line: usize) -> Result<FrontMatt
                 if value.is_null() {
                     continue;
                 }
-                let s = as_string(&value).unwrap_or_default();
+                let s = as_string(&value).unwrap_or_else(|| value.to_string());
                 let d = parse_date(&s).ok_or_else(|| {
                     err(&key, format!("`{key}: {s}` is not a date"), "use `2024-05-01`, `2024-05-01 10:30:00` or RFC 3339 `2024-05-01T10:30:00+08:00`")
                 })?;
@@ -121,7 +155,15 @@ pub fn parse(front: &str, format: Format, front_line: usize) -> Result<FrontMatt
                     fm.updated = Some(d);
                 }
             }
-            "tags" => fm.tags = as_list(&value).ok_or_else(|| err(&key, "`tags` must be a list or a comma-separated string".into(), "write `tags: [go, gc]`"))?,
+            "tags" => {
+                fm.tags = as_list(&value).ok_or_else(|| {
+                    err(
+                        &key,
+                        "`tags` must be a list or a comma-separated string".into(),
+                        "write `tags: [go, gc]`",
+                    )
+                })?
+            }
             "summary" | "description" => {
                 if let Some(s) = as_string(&value) {
                     if fm.summary.is_none() || key == "summary" {
@@ -134,26 +176,48 @@ pub fn parse(front: &str, format: Format, front_line: usize) -> Result<FrontMatt
                     Json::Bool(b) => *b,
                     Json::Null => false,
                     Json::String(s) if s == "true" || s == "false" => s == "true",
-                    _ => return Err(err(&key, "`draft` must be true or false".into(), "write `draft: true`")),
+                    _ => {
+                        return Err(err(
+                            &key,
+                            "`draft` must be true or false".into(),
+                            "write `draft: true`",
+                        ))
+                    }
                 }
             }
             "weight" => {
                 fm.weight = match &value {
                     Json::Number(n) => n.as_i64(),
                     Json::Null => None,
-                    _ => return Err(err(&key, "`weight` must be an integer".into(), "write `weight: 10`")),
+                    _ => {
+                        return Err(err(
+                            &key,
+                            "`weight` must be an integer".into(),
+                            "write `weight: 10`",
+                        ))
+                    }
                 }
             }
             "slug" => {
                 let s = as_string(&value).unwrap_or_default();
                 let s = s.trim().trim_matches('/').to_string();
                 if s.is_empty() || s.contains('/') || s.contains(char::is_whitespace) {
-                    return Err(err(&key, format!("slug `{s}` is not usable in a URL"), "use letters, digits and `-`, e.g. `slug: go-gc`"));
+                    return Err(err(
+                        &key,
+                        format!("slug `{s}` is not usable in a URL"),
+                        "use letters, digits and `-`, e.g. `slug: go-gc`",
+                    ));
                 }
                 fm.slug = Some(s);
             }
             "aliases" => {
-                let list = as_list(&value).ok_or_else(|| err(&key, "`aliases` must be a list".into(), "write `aliases: [/old/url/]`"))?;
+                let list = as_list(&value).ok_or_else(|| {
+                    err(
+                        &key,
+                        "`aliases` must be a list".into(),
+                        "write `aliases: [/old/url/]`",
+                    )
+                })?;
                 for a in list {
                     if a.starts_with('/') || a.contains("://") {
                         fm.redirect_aliases.push(a);
@@ -193,13 +257,33 @@ fn parse_yaml(front: &str, front_line: usize) -> Result<Map<String, Json>, Front
 
 fn parse_toml(front: &str, front_line: usize) -> Result<Map<String, Json>, FrontMatterError> {
     let table: toml::Table = toml::from_str(front).map_err(|e| FrontMatterError {
-        line: e.span().map(|s| front[..s.start.min(front.len())].matches('\n').count() + front_line).unwrap_or(front_line),
+        line: e
+            .span()
+            .map(|s| front[..s.start.min(front.len())].matches('\n').count() + front_line)
+            .unwrap_or(front_line),
         message: format!("invalid TOML front matter: {}", e.message()),
         hint: "check the TOML syntax: strings need quotes, e.g. `title = \"My note\"`".into(),
     })?;
-    match serde_json::to_value(table) {
-        Ok(Json::Object(m)) => Ok(m),
-        _ => Ok(Map::new()),
+    Ok(table
+        .into_iter()
+        .map(|(k, v)| (k, toml_to_json(v)))
+        .collect())
+}
+
+/// TOML values as JSON; datetimes become their text (serde would expose a private struct).
+fn toml_to_json(v: toml::Value) -> Json {
+    match v {
+        toml::Value::String(s) => Json::String(s),
+        toml::Value::Integer(i) => Json::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        toml::Value::Boolean(b) => Json::Bool(b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(a) => Json::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => {
+            Json::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
     }
 }
 
@@ -222,7 +306,10 @@ fn yaml_to_json(v: serde_yaml_ng::Value) -> Json {
             } else if let Some(u) = n.as_u64() {
                 Json::from(u)
             } else {
-                n.as_f64().and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Json::Number)
+                    .unwrap_or(Json::Null)
             }
         }
         Y::String(s) => Json::String(s),
@@ -232,7 +319,10 @@ fn yaml_to_json(v: serde_yaml_ng::Value) -> Json {
                 .map(|(k, v)| {
                     let key = match k {
                         Y::String(s) => s,
-                        other => serde_yaml_ng::to_string(&other).unwrap_or_default().trim().to_string(),
+                        other => serde_yaml_ng::to_string(&other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
                     };
                     (key, yaml_to_json(v))
                 })
@@ -288,13 +378,23 @@ pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d);
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M %z", "%Y-%m-%dT%H:%M:%S%z"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S %z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%d %H:%M %z",
+        "%Y-%m-%dT%H:%M:%S%z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(s, fmt) {
             return Some(d);
         }
     }
     let utc = FixedOffset::east_opt(0)?;
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(utc.from_utc_datetime(&d));
         }
@@ -333,7 +433,10 @@ mod tests {
     #[test]
     fn unclosed_front_matter_says_how_to_close_it() {
         let e = split("---\ntitle: A\n# Body\n").unwrap_err();
-        assert!(e.message.contains("never closed") && e.hint.contains("`---`"), "{e:?}");
+        assert!(
+            e.message.contains("never closed") && e.hint.contains("`---`"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -345,11 +448,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fm.title.as_deref(), Some("Go GC"));
-        assert_eq!(fm.date.unwrap().format("%Y-%m-%d").to_string(), "2021-03-04");
+        assert_eq!(
+            fm.date.unwrap().format("%Y-%m-%d").to_string(),
+            "2021-03-04"
+        );
         assert_eq!(fm.updated.unwrap().format("%H:%M").to_string(), "10:00");
         assert_eq!(fm.tags, vec!["go", "gc"]);
         assert_eq!(fm.summary.as_deref(), Some("d"));
-        assert_eq!((fm.draft, fm.weight, fm.slug.as_deref()), (false, Some(3), Some("go-gc")));
+        assert_eq!(
+            (fm.draft, fm.weight, fm.slug.as_deref()),
+            (false, Some(3), Some("go-gc"))
+        );
         assert_eq!(fm.redirect_aliases, vec!["/old/gc/"]);
         assert_eq!(fm.name_aliases, vec!["GC 笔记"]);
         assert_eq!(fm.extra["layout"], "post");
@@ -358,11 +467,22 @@ mod tests {
 
     #[test]
     fn obsidian_string_tags_and_hugo_toml_load_unchanged() {
-        let fm = parse("tags: docker, #linux\n", Format::Yaml, 2).unwrap();
+        // `tags: a, b` is one YAML string; Obsidian's `#tag` form is accepted inside lists.
+        let fm = parse("tags: docker, linux\n", Format::Yaml, 2).unwrap();
         assert_eq!(fm.tags, vec!["docker", "linux"]);
-        let fm = parse("title = \"T\"\ndate = 2021-01-02T03:04:05Z\ntags = [\"a\"]\n", Format::Toml, 2).unwrap();
+        let fm = parse("tags: [\"#docker\", linux]\n", Format::Yaml, 2).unwrap();
+        assert_eq!(fm.tags, vec!["docker", "linux"]);
+        let fm = parse(
+            "title = \"T\"\ndate = 2021-01-02T03:04:05Z\ntags = [\"a\"]\n",
+            Format::Toml,
+            2,
+        )
+        .unwrap();
         assert_eq!(fm.title.as_deref(), Some("T"));
-        assert_eq!(fm.date.unwrap().format("%Y-%m-%d").to_string(), "2021-01-02");
+        assert_eq!(
+            fm.date.unwrap().format("%Y-%m-%d").to_string(),
+            "2021-01-02"
+        );
     }
 
     #[test]
@@ -370,7 +490,11 @@ mod tests {
         // Front matter starts on file line 2; the bad line is the 3rd front matter line.
         let e = parse("title: ok\ntags: [a, b\nslug: x\n", Format::Yaml, 2).unwrap_err();
         assert!(e.line >= 3 && e.line <= 4, "line {}", e.line);
-        assert!(e.message.starts_with("invalid YAML front matter"), "{}", e.message);
+        assert!(
+            e.message.starts_with("invalid YAML front matter"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -386,7 +510,14 @@ mod tests {
 
     #[test]
     fn date_shapes() {
-        for s in ["2024-05-01", "2024/05/01", "2024-05-01 10:30", "2024-05-01 10:30:00", "2024-05-01T10:30:00+08:00", "2024-05-01 10:30:00 +0800"] {
+        for s in [
+            "2024-05-01",
+            "2024/05/01",
+            "2024-05-01 10:30",
+            "2024-05-01 10:30:00",
+            "2024-05-01T10:30:00+08:00",
+            "2024-05-01 10:30:00 +0800",
+        ] {
             assert!(parse_date(s).is_some(), "{s}");
         }
         assert!(parse_date("May 1st").is_none());

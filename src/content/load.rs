@@ -52,10 +52,18 @@ pub fn walk(config: &Config) -> Walk {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().map(|p| rel_slash(p, root)).unwrap_or_else(|| "content".into());
+                let path = e
+                    .path()
+                    .map(|p| rel_slash(p, root))
+                    .unwrap_or_else(|| "content".into());
                 w.diagnostics.push(
-                    Diagnostic::error(DiagnosticKind::Unreadable, path, None, format!("couldn't read: {e}"))
-                        .with_hint("check the file's permissions"),
+                    Diagnostic::error(
+                        DiagnosticKind::Unreadable,
+                        path,
+                        None,
+                        format!("couldn't read: {e}"),
+                    )
+                    .with_hint("check the file's permissions"),
                 );
                 continue;
             }
@@ -63,12 +71,21 @@ pub fn walk(config: &Config) -> Walk {
         let mut path = entry.path().to_path_buf();
         if entry.path_is_symlink() {
             match entry.path().canonicalize() {
-                Ok(target) if target.starts_with(root) && target.is_file() => path = entry.path().to_path_buf(),
+                Ok(target) if target.starts_with(root) && target.is_file() => {
+                    path = entry.path().to_path_buf()
+                }
                 Ok(target) if target.starts_with(root) => continue, // directory symlinks: avoid cycles
                 _ => {
                     w.diagnostics.push(
-                        Diagnostic::warning(DiagnosticKind::Unreadable, rel_slash(entry.path(), root), None, "symlink points outside the knowledge base (or nowhere); skipped")
-                            .with_hint("copy the file into the knowledge base instead of linking to it"),
+                        Diagnostic::warning(
+                            DiagnosticKind::Unreadable,
+                            rel_slash(entry.path(), root),
+                            None,
+                            "symlink points outside the knowledge base (or nowhere); skipped",
+                        )
+                        .with_hint(
+                            "copy the file into the knowledge base instead of linking to it",
+                        ),
                     );
                     continue;
                 }
@@ -76,7 +93,9 @@ pub fn walk(config: &Config) -> Walk {
         } else if !entry.file_type().is_file() {
             continue;
         }
-        let is_md = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+        let is_md = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
         if is_md && path.file_name().is_some_and(|n| n == "_index.md") {
             w.section_indexes.push(path);
         } else if is_md {
@@ -91,9 +110,15 @@ pub fn walk(config: &Config) -> Walk {
 /// Load every note under `config.content_dir()`.
 pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
     let walk = walk(config);
-    let mut corpus = Corpus { diagnostics: walk.diagnostics, ..Default::default() };
-    let results: Vec<Result<Option<Note>, Diagnostic>> =
-        walk.notes.par_iter().map(|p| load_note(config, p, opts)).collect();
+    let mut corpus = Corpus {
+        diagnostics: walk.diagnostics,
+        ..Default::default()
+    };
+    let results: Vec<Result<Option<Note>, Diagnostic>> = walk
+        .notes
+        .par_iter()
+        .map(|p| load_note(config, p, opts))
+        .collect();
     for r in results {
         match r {
             Ok(Some(note)) => corpus.notes.push(note),
@@ -103,34 +128,65 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
     }
     corpus.notes.sort_by(|a, b| a.rel.cmp(&b.rel));
     check_duplicate_slugs(&mut corpus);
-    corpus.sections = sections(config, &corpus.notes, &walk.section_indexes, &mut corpus.diagnostics);
+    corpus.sections = sections(
+        config,
+        &corpus.notes,
+        &walk.section_indexes,
+        &mut corpus.diagnostics,
+    );
     corpus
 }
 
 /// Read and parse one note; `Ok(None)` for a draft when drafts are off.
-pub fn load_note(config: &Config, path: &Path, opts: LoadOptions) -> Result<Option<Note>, Diagnostic> {
+pub fn load_note(
+    config: &Config,
+    path: &Path,
+    opts: LoadOptions,
+) -> Result<Option<Note>, Diagnostic> {
     let rel = rel_slash(path, &config.root);
     let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::error(DiagnosticKind::Unreadable, &rel, None, format!("couldn't read the file: {e}"))
-            .with_hint("check that the file exists and is readable")
+        Diagnostic::error(
+            DiagnosticKind::Unreadable,
+            &rel,
+            None,
+            format!("couldn't read the file: {e}"),
+        )
+        .with_hint("check that the file exists and is readable")
     })?;
     let hash = *blake3::hash(&bytes).as_bytes();
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..valid].iter().filter(|b| **b == b'\n').count() + 1;
-            return Err(Diagnostic::error(DiagnosticKind::InvalidUtf8, &rel, Some(line), format!("not valid UTF-8 (byte {valid})"))
-                .with_hint("save the file as UTF-8 (e.g. `iconv -f GBK -t UTF-8`)"));
+            let line = e.as_bytes()[..valid]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            return Err(Diagnostic::error(
+                DiagnosticKind::InvalidUtf8,
+                &rel,
+                Some(line),
+                format!("not valid UTF-8 (byte {valid})"),
+            )
+            .with_hint("save the file as UTF-8 (e.g. `iconv -f GBK -t UTF-8`)"));
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let fm_err = |e: front_matter::FrontMatterError| {
-        Diagnostic::error(DiagnosticKind::BadFrontMatter, &rel, Some(e.line), e.message).with_hint(e.hint)
+        Diagnostic::error(
+            DiagnosticKind::BadFrontMatter,
+            &rel,
+            Some(e.line),
+            e.message,
+        )
+        .with_hint(e.hint)
     };
     let split = front_matter::split(text).map_err(fm_err)?;
     let meta = match split.front {
-        Some((front, format)) => front_matter::parse(front, format, split.front_line).map_err(fm_err)?,
+        Some((front, format)) => {
+            front_matter::parse(front, format, split.front_line).map_err(fm_err)?
+        }
         None => FrontMatter::default(),
     };
     if meta.draft && !opts.drafts {
@@ -138,15 +194,27 @@ pub fn load_note(config: &Config, path: &Path, opts: LoadOptions) -> Result<Opti
     }
     let content_rel = rel_slash(path, &config.content_dir());
     let stem = content_rel.rsplit('/').next().unwrap_or(&content_rel);
-    let stem = stem.rsplit_once('.').map(|(s, _)| s).unwrap_or(stem).to_string();
-    let section = content_rel.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+    let stem = stem
+        .rsplit_once('.')
+        .map(|(s, _)| s)
+        .unwrap_or(stem)
+        .to_string();
+    let section = content_rel
+        .rsplit_once('/')
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default();
     let slug = match &meta.slug {
         Some(s) => s.clone(),
         None => {
             let s = slugify(&stem);
             if s.is_empty() {
-                return Err(Diagnostic::error(DiagnosticKind::NoTitle, &rel, Some(1), "the file name gives no usable slug")
-                    .with_hint("rename the file or add `slug: my-note` to the front matter"));
+                return Err(Diagnostic::error(
+                    DiagnosticKind::NoTitle,
+                    &rel,
+                    Some(1),
+                    "the file name gives no usable slug",
+                )
+                .with_hint("rename the file or add `slug: my-note` to the front matter"));
             }
             s
         }
@@ -175,7 +243,10 @@ fn first_h1(body: &str) -> Option<String> {
     let mut text = String::new();
     for ev in Parser::new_ext(body, crate::snippet::extract::markdown_options()) {
         match ev {
-            Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) => in_h1 = true,
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                ..
+            }) => in_h1 = true,
             Event::End(TagEnd::Heading(HeadingLevel::H1)) => {
                 let t = text.trim().to_string();
                 return (!t.is_empty()).then_some(t);
@@ -194,33 +265,52 @@ fn check_duplicate_slugs(corpus: &mut Corpus) {
         if let Some(prev) = first.insert(&n.slug, &n.rel) {
             first.insert(&n.slug, prev);
             diags.push(
-                Diagnostic::error(DiagnosticKind::DuplicateSlug, &n.rel, Some(1), format!("slug `{}` is already used by `{prev}`", n.slug))
-                    .with_hint("give one of the notes a different `slug:` in its front matter"),
+                Diagnostic::error(
+                    DiagnosticKind::DuplicateSlug,
+                    &n.rel,
+                    Some(1),
+                    format!("slug `{}` is already used by `{prev}`", n.slug),
+                )
+                .with_hint("give one of the notes a different `slug:` in its front matter"),
             );
         }
     }
     corpus.diagnostics.extend(diags);
 }
 
-fn sections(config: &Config, notes: &[Note], indexes: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<Section> {
+fn sections(
+    config: &Config,
+    notes: &[Note],
+    indexes: &[PathBuf],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Section> {
     let mut map: BTreeMap<String, Section> = BTreeMap::new();
     for n in notes {
         let mut path = n.section.as_str();
         while !path.is_empty() {
-            map.entry(path.to_string()).or_insert_with(|| default_section(config, path));
+            map.entry(path.to_string())
+                .or_insert_with(|| default_section(config, path));
             path = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
         }
     }
     for idx in indexes {
         let rel = rel_slash(idx, &config.root);
         let dir = rel_slash(idx.parent().unwrap_or(idx), &config.content_dir());
-        if dir.is_empty() || dir.starts_with("..") || idx.parent() == Some(config.content_dir().as_path()) {
+        if dir.is_empty()
+            || dir.starts_with("..")
+            || idx.parent() == Some(config.content_dir().as_path())
+        {
             continue; // content/_index.md: the home page text is not a section
         }
         let text = match std::fs::read_to_string(idx) {
             Ok(t) => t,
             Err(e) => {
-                diags.push(Diagnostic::error(DiagnosticKind::Unreadable, &rel, None, format!("couldn't read: {e}")));
+                diags.push(Diagnostic::error(
+                    DiagnosticKind::Unreadable,
+                    &rel,
+                    None,
+                    format!("couldn't read: {e}"),
+                ));
                 continue;
             }
         };
@@ -230,14 +320,24 @@ fn sections(config: &Config, notes: &[Note], indexes: &[PathBuf], diags: &mut Ve
         });
         match parsed {
             Ok(fm) => {
-                let s = map.entry(dir.clone()).or_insert_with(|| default_section(config, &dir));
+                let s = map
+                    .entry(dir.clone())
+                    .or_insert_with(|| default_section(config, &dir));
                 if let Some(t) = fm.title {
                     s.title = t;
                 }
                 s.description = fm.summary.unwrap_or_default();
                 s.weight = fm.weight.unwrap_or(0);
             }
-            Err(e) => diags.push(Diagnostic::error(DiagnosticKind::BadFrontMatter, &rel, Some(e.line), e.message).with_hint(e.hint)),
+            Err(e) => diags.push(
+                Diagnostic::error(
+                    DiagnosticKind::BadFrontMatter,
+                    &rel,
+                    Some(e.line),
+                    e.message,
+                )
+                .with_hint(e.hint),
+            ),
         }
     }
     map.into_values().collect()

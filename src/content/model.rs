@@ -33,7 +33,11 @@ pub struct Note {
 impl Note {
     /// File stem (`gc` for `content/go/gc.md`).
     pub fn stem(&self) -> &str {
-        let name = self.content_rel.rsplit('/').next().unwrap_or(&self.content_rel);
+        let name = self
+            .content_rel
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.content_rel);
         name.strip_suffix(".md").unwrap_or(name)
     }
 }

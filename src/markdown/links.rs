@@ -17,7 +17,10 @@ pub enum Resolved {
     /// Leave as written (`https://`, `mailto:`, site-absolute `/x`, anything not a note).
     Unchanged,
     /// Another note (or this one), optionally at a heading.
-    Note { index: usize, anchor: Option<String> },
+    Note {
+        index: usize,
+        anchor: Option<String>,
+    },
     /// A file under content/, served at this URL.
     Asset(String),
     /// Does not resolve; the diagnostic explains.
@@ -44,7 +47,12 @@ pub struct LinkIndex {
 
 impl LinkIndex {
     /// `assets` are content-relative paths of the non-markdown files under content/.
-    pub fn new(notes: &[Note], outlines: &[Outline], assets: HashSet<String>, base_path: &str) -> Self {
+    pub fn new(
+        notes: &[Note],
+        outlines: &[Outline],
+        assets: HashSet<String>,
+        base_path: &str,
+    ) -> Self {
         let mut by_path = HashMap::new();
         let mut by_name = HashMap::new();
         for (i, n) in notes.iter().enumerate() {
@@ -60,8 +68,17 @@ impl LinkIndex {
                 by_name.insert(t.to_lowercase(), i);
             }
         }
-        let anchors = outlines.iter().map(|o| o.headings.iter().map(|h| h.id.clone()).collect()).collect();
-        LinkIndex { by_path, by_name, anchors, assets, base_path: base_path.to_string() }
+        let anchors = outlines
+            .iter()
+            .map(|o| o.headings.iter().map(|h| h.id.clone()).collect())
+            .collect();
+        LinkIndex {
+            by_path,
+            by_name,
+            anchors,
+            assets,
+            base_path: base_path.to_string(),
+        }
     }
 
     /// Resolve a link written in note `from`.
@@ -80,16 +97,27 @@ impl LinkIndex {
         } else {
             let key = name.to_lowercase();
             let key = key.strip_suffix(".md").unwrap_or(&key);
-            self.by_name.get(key).copied().or_else(|| self.by_path.get(&format!("{key}.md")).copied())
+            self.by_name
+                .get(key)
+                .copied()
+                .or_else(|| self.by_path.get(&format!("{key}.md")).copied())
         };
         match index {
             Some(i) => self.with_anchor(notes, i, anchor),
-            None => Resolved::Broken(Broken::NoSuchNote { target: name.to_string() }),
+            None => Resolved::Broken(Broken::NoSuchNote {
+                target: name.to_string(),
+            }),
         }
     }
 
     fn resolve_inline(&self, notes: &[Note], from: usize, dest: &str) -> Resolved {
-        if dest.is_empty() || dest.contains("://") || dest.starts_with("mailto:") || dest.starts_with("tel:") || dest.starts_with("data:") || dest.starts_with('/') {
+        if dest.is_empty()
+            || dest.contains("://")
+            || dest.starts_with("mailto:")
+            || dest.starts_with("tel:")
+            || dest.starts_with("data:")
+            || dest.starts_with('/')
+        {
             return Resolved::Unchanged;
         }
         let (path, anchor) = split_anchor(dest);
@@ -98,7 +126,11 @@ impl LinkIndex {
             return self.with_anchor(notes, from, anchor);
         }
         let decoded = percent_decode(path);
-        let base_dir = notes[from].content_rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let base_dir = notes[from]
+            .content_rel
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .unwrap_or("");
         let Some(target) = join_normalized(base_dir, &decoded) else {
             return Resolved::Broken(Broken::NoSuchNote { target: decoded });
         };
@@ -106,7 +138,9 @@ impl LinkIndex {
         if is_md {
             return match self.by_path.get(&target) {
                 Some(&i) => self.with_anchor(notes, i, anchor),
-                None => Resolved::Broken(Broken::NoSuchNote { target: format!("content/{target}") }),
+                None => Resolved::Broken(Broken::NoSuchNote {
+                    target: format!("content/{target}"),
+                }),
             };
         }
         if self.assets.contains(&target) {
@@ -114,23 +148,37 @@ impl LinkIndex {
             return Resolved::Asset(format!("{}/{}{frag}", self.base_path, target));
         }
         // A relative link to something that is neither a note nor a file we ship.
-        Resolved::Broken(Broken::NoSuchNote { target: format!("content/{target}") })
+        Resolved::Broken(Broken::NoSuchNote {
+            target: format!("content/{target}"),
+        })
     }
 
     fn with_anchor(&self, notes: &[Note], index: usize, anchor: Option<&str>) -> Resolved {
         match anchor {
-            None | Some("") => Resolved::Note { index, anchor: None },
+            None | Some("") => Resolved::Note {
+                index,
+                anchor: None,
+            },
             Some(a) => {
                 let decoded = percent_decode(a);
                 if self.anchors[index].contains(&decoded) {
-                    Resolved::Note { index, anchor: Some(decoded) }
+                    Resolved::Note {
+                        index,
+                        anchor: Some(decoded),
+                    }
                 } else {
                     // Wikilinks may name the heading text rather than its id.
                     let slug = crate::slug::slugify(&decoded);
                     if self.anchors[index].contains(&slug) {
-                        Resolved::Note { index, anchor: Some(slug) }
+                        Resolved::Note {
+                            index,
+                            anchor: Some(slug),
+                        }
                     } else {
-                        Resolved::Broken(Broken::NoSuchAnchor { note: notes[index].rel.clone(), anchor: decoded })
+                        Resolved::Broken(Broken::NoSuchAnchor {
+                            note: notes[index].rel.clone(),
+                            anchor: decoded,
+                        })
                     }
                 }
             }
@@ -148,14 +196,20 @@ impl LinkIndex {
 
 /// Check every link of every note: diagnostics for broken ones, and backlinks
 /// (`backlinks[i]` = notes linking to note i, sorted, without duplicates or self-links).
-pub fn check_all(notes: &[Note], outlines: &[Outline], index: &LinkIndex) -> (Vec<Diagnostic>, Vec<Vec<usize>>) {
+pub fn check_all(
+    notes: &[Note],
+    outlines: &[Outline],
+    index: &LinkIndex,
+) -> (Vec<Diagnostic>, Vec<Vec<usize>>) {
     let mut diags = Vec::new();
     let mut back: Vec<Vec<usize>> = vec![Vec::new(); notes.len()];
     for (from, o) in outlines.iter().enumerate() {
         for RawLink { dest, line, kind } in &o.links {
             match index.resolve(notes, from, dest, *kind) {
                 Resolved::Note { index: to, .. } if to != from => back[to].push(from),
-                Resolved::Broken(b) => diags.push(broken_diagnostic(&notes[from].rel, *line, dest, &b)),
+                Resolved::Broken(b) => {
+                    diags.push(broken_diagnostic(&notes[from].rel, *line, dest, &b))
+                }
                 _ => {}
             }
         }
@@ -228,7 +282,10 @@ mod tests {
     #[test]
     fn join_resolves_dots_and_refuses_to_escape() {
         assert_eq!(join_normalized("go", "gc.md").as_deref(), Some("go/gc.md"));
-        assert_eq!(join_normalized("go", "../docker/x.md").as_deref(), Some("docker/x.md"));
+        assert_eq!(
+            join_normalized("go", "../docker/x.md").as_deref(),
+            Some("docker/x.md")
+        );
         assert_eq!(join_normalized("", "./a.md").as_deref(), Some("a.md"));
         assert_eq!(join_normalized("", "../a.md"), None);
     }

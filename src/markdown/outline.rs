@@ -54,7 +54,12 @@ pub fn outline(note: &Note) -> Outline {
     for (ev, range) in Parser::new_ext(&note.body, markdown_options()).into_offset_iter() {
         match ev {
             Event::Start(Tag::Heading { level, id, .. }) => {
-                current = Some((level as u8, id.map(|s| s.to_string()), String::new(), note.body_line + lines.line_of(range.start)));
+                current = Some((
+                    level as u8,
+                    id.map(|s| s.to_string()),
+                    String::new(),
+                    note.body_line + lines.line_of(range.start),
+                ));
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((level, explicit, text, line)) = current.take() {
@@ -63,7 +68,12 @@ pub fn outline(note: &Note) -> Outline {
                         Some(e) => ids.make(&e),
                         None => ids.make(&slugify(&text)),
                     };
-                    out.headings.push(Heading { level, text, id, line });
+                    out.headings.push(Heading {
+                        level,
+                        text,
+                        id,
+                        line,
+                    });
                 }
             }
             Event::Text(t) | Event::Code(t) => {
@@ -71,12 +81,28 @@ pub fn outline(note: &Note) -> Outline {
                     text.push_str(&t);
                 }
             }
-            Event::Start(Tag::Link { link_type, dest_url, .. }) => {
-                let kind = if matches!(link_type, LinkType::WikiLink { .. }) { LinkKind::Wiki } else { LinkKind::Inline };
-                out.links.push(RawLink { dest: dest_url.to_string(), line: note.body_line + lines.line_of(range.start), kind });
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => {
+                let kind = if matches!(link_type, LinkType::WikiLink { .. }) {
+                    LinkKind::Wiki
+                } else {
+                    LinkKind::Inline
+                };
+                out.links.push(RawLink {
+                    dest: dest_url.to_string(),
+                    line: note.body_line + lines.line_of(range.start),
+                    kind,
+                });
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
-                out.links.push(RawLink { dest: dest_url.to_string(), line: note.body_line + lines.line_of(range.start), kind: LinkKind::Image });
+                out.links.push(RawLink {
+                    dest: dest_url.to_string(),
+                    line: note.body_line + lines.line_of(range.start),
+                    kind: LinkKind::Image,
+                });
             }
             _ => {}
         }

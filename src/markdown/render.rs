@@ -77,7 +77,9 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     let mut ordinal = 0usize;
     let mut code: Option<(FenceInfo, String)> = None;
     let mut wiki_text: Option<String> = None;
-    let mut block_line_iter = crate::snippet::extract(&note.body, note.body_line).0.into_iter();
+    let mut block_line_iter = crate::snippet::extract(&note.body, note.body_line)
+        .0
+        .into_iter();
 
     for ev in Parser::new_ext(&note.body, markdown_options()) {
         if let Some((_, buf)) = code.as_mut() {
@@ -85,7 +87,10 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 Event::Text(t) => buf.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (info, buf) = code.take().unwrap_or_default();
-                    let line = block_line_iter.find(|b| b.ordinal == ordinal).map(|b| b.line).unwrap_or(note.body_line);
+                    let line = block_line_iter
+                        .find(|b| b.ordinal == ordinal)
+                        .map(|b| b.line)
+                        .unwrap_or(note.body_line);
                     text.code(&buf);
                     let (html, snippet) = render_code_block(ctx, note, ordinal, line, &info, &buf);
                     if let Some(s) = snippet {
@@ -101,12 +106,24 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
         }
         match ev {
             Event::Start(Tag::Heading { level, .. }) => {
-                let id = outline.headings.get(heading_no).map(|h| h.id.clone()).unwrap_or_default();
+                let id = outline
+                    .headings
+                    .get(heading_no)
+                    .map(|h| h.id.clone())
+                    .unwrap_or_default();
                 text.start_heading(&id);
-                events.push(Event::Html(CowStr::from(format!("<h{} id=\"{}\">", level as u8, escape(&id)))));
+                events.push(Event::Html(CowStr::from(format!(
+                    "<h{} id=\"{}\">",
+                    level as u8,
+                    escape(&id)
+                ))));
             }
             Event::End(TagEnd::Heading(level)) => {
-                let id = outline.headings.get(heading_no).map(|h| h.id.clone()).unwrap_or_default();
+                let id = outline
+                    .headings
+                    .get(heading_no)
+                    .map(|h| h.id.clone())
+                    .unwrap_or_default();
                 heading_no += 1;
                 text.end_heading();
                 events.push(Event::Html(CowStr::from(format!(
@@ -128,25 +145,61 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 };
                 code = Some((info, String::new()));
             }
-            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
-                let kind = if matches!(link_type, LinkType::WikiLink { .. }) { LinkKind::Wiki } else { LinkKind::Inline };
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let kind = if matches!(link_type, LinkType::WikiLink { .. }) {
+                    LinkKind::Wiki
+                } else {
+                    LinkKind::Inline
+                };
                 let resolved = ctx.links.resolve(ctx.notes, index, &dest_url, kind);
                 let new_dest = match &resolved {
-                    Resolved::Note { index: to, anchor } => CowStr::from(LinkIndex::url(ctx.notes, *to, anchor.as_deref())),
+                    Resolved::Note { index: to, anchor } => {
+                        CowStr::from(LinkIndex::url(ctx.notes, *to, anchor.as_deref()))
+                    }
                     Resolved::Asset(url) => CowStr::from(url.clone()),
                     Resolved::Unchanged | Resolved::Broken(_) => dest_url.clone(),
                 };
-                if let (LinkType::WikiLink { has_pothole: false }, Resolved::Note { index: to, anchor: None }) = (link_type, &resolved) {
+                if let (
+                    LinkType::WikiLink { has_pothole: false },
+                    Resolved::Note {
+                        index: to,
+                        anchor: None,
+                    },
+                ) = (link_type, &resolved)
+                {
                     wiki_text = ctx.notes[*to].meta.title.clone();
                 }
-                events.push(Event::Start(Tag::Link { link_type, dest_url: new_dest, title, id }));
+                events.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: new_dest,
+                    title,
+                    id,
+                }));
             }
-            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
-                let new_dest = match ctx.links.resolve(ctx.notes, index, &dest_url, LinkKind::Image) {
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let new_dest = match ctx
+                    .links
+                    .resolve(ctx.notes, index, &dest_url, LinkKind::Image)
+                {
                     Resolved::Asset(url) => CowStr::from(url),
                     _ => dest_url,
                 };
-                events.push(Event::Start(Tag::Image { link_type, dest_url: new_dest, title, id }));
+                events.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: new_dest,
+                    title,
+                    id,
+                }));
             }
             Event::Text(t) => {
                 let t = match wiki_text.take() {
@@ -182,7 +235,11 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
         .headings
         .iter()
         .filter(|h| (2..=3).contains(&h.level))
-        .map(|h| TocItem { level: h.level, id: h.id.clone(), text: h.text.clone() })
+        .map(|h| TocItem {
+            level: h.level,
+            id: h.id.clone(),
+            text: h.text.clone(),
+        })
         .collect();
     let (sections, excerpt, chars) = text.finish();
     let search = SearchDoc {
@@ -193,19 +250,48 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
         source: note.rel.clone(),
         sections,
     };
-    RenderedNote { html, toc, search, snippets, excerpt, chars }
+    RenderedNote {
+        html,
+        toc,
+        search,
+        snippets,
+        excerpt,
+        chars,
+    }
 }
 
 /// HTML for one code block (empty for `hidden`), and its status-page entry if it is verified.
-fn render_code_block(ctx: &RenderCtx<'_>, note: &Note, ordinal: usize, line: usize, info: &FenceInfo, text: &str) -> (String, Option<SnippetInfo>) {
-    let lang = info.lang.as_ref().map(|l| l.as_str().to_string()).unwrap_or_default();
+fn render_code_block(
+    ctx: &RenderCtx<'_>,
+    note: &Note,
+    ordinal: usize,
+    line: usize,
+    info: &FenceInfo,
+    text: &str,
+) -> (String, Option<SnippetInfo>) {
+    let lang = info
+        .lang
+        .as_ref()
+        .map(|l| l.as_str().to_string())
+        .unwrap_or_default();
     let attrs = &info.attrs;
-    let key = SnippetKey { note: note.rel.clone(), ordinal };
+    let key = SnippetKey {
+        note: note.rel.clone(),
+        ordinal,
+    };
     let anchor = format!("snippet-{ordinal}");
     let snippet = (attrs.run || attrs.skip.is_some() && !attrs.output).then(|| {
         let result = ctx.results.get(&key).cloned();
-        let reason = attrs.skip.as_ref().map(|s| s.reason.clone().unwrap_or_else(|| "skip".into())).or_else(|| result.as_ref().and_then(|r| r.reason.clone()));
-        let status = if attrs.skip.is_some() { Some(Status::Skipped) } else { result.as_ref().map(|r| r.status) };
+        let reason = attrs
+            .skip
+            .as_ref()
+            .map(|s| s.reason.clone().unwrap_or_else(|| "skip".into()))
+            .or_else(|| result.as_ref().and_then(|r| r.reason.clone()));
+        let status = if attrs.skip.is_some() {
+            Some(Status::Skipped)
+        } else {
+            result.as_ref().map(|r| r.status)
+        };
         SnippetInfo {
             id: attrs.id.clone().unwrap_or_else(|| key.to_string()),
             key: key.clone(),
@@ -221,13 +307,22 @@ fn render_code_block(ctx: &RenderCtx<'_>, note: &Note, ordinal: usize, line: usi
         return (String::new(), snippet);
     }
     let body = match info.lang {
-        Some(Lang::Console) => ctx.highlighter.cached("console", "console", text, || render_console(text)),
+        Some(Lang::Console) => ctx
+            .highlighter
+            .cached("console", "console", text, || render_console(text)),
         _ => ctx.highlighter.highlight(&lang, text),
     };
     let mut head = String::new();
-    let label = if attrs.output { "输出".to_string() } else { lang.clone() };
+    let label = if attrs.output {
+        "输出".to_string()
+    } else {
+        lang.clone()
+    };
     if !label.is_empty() {
-        head.push_str(&format!("<span class=\"kb-lang\">{}</span>", escape(&label)));
+        head.push_str(&format!(
+            "<span class=\"kb-lang\">{}</span>",
+            escape(&label)
+        ));
     }
     if let Some(f) = &attrs.file {
         head.push_str(&format!("<span class=\"kb-file\">{}</span>", escape(f)));
@@ -235,15 +330,32 @@ fn render_code_block(ctx: &RenderCtx<'_>, note: &Note, ordinal: usize, line: usi
     if let Some(s) = &snippet {
         head.push_str(&badge(s));
     }
-    head.push_str("<button class=\"kb-copy\" type=\"button\" aria-label=\"复制代码\">复制</button>");
-    let class = if attrs.output { "kb-code kb-code-output" } else { "kb-code" };
-    let id_attr = if snippet.is_some() { format!(" id=\"{anchor}\"") } else { String::new() };
+    head.push_str(
+        "<button class=\"kb-copy\" type=\"button\" aria-label=\"复制代码\">复制</button>",
+    );
+    let class = if attrs.output {
+        "kb-code kb-code-output"
+    } else {
+        "kb-code"
+    };
+    let id_attr = if snippet.is_some() {
+        format!(" id=\"{anchor}\"")
+    } else {
+        String::new()
+    };
+    let code_class = if lang.is_empty() {
+        String::new()
+    } else {
+        format!(" class=\"language-{}\"", escape(&lang))
+    };
     let mut html = format!(
-        "<div class=\"{class}\"{id_attr} data-lang=\"{}\"><div class=\"kb-code-head\">{head}</div><pre class=\"hl-code\"><code class=\"language-{}\">{body}</code></pre>",
-        escape(&lang),
+        "<div class=\"{class}\"{id_attr} data-lang=\"{}\"><div class=\"kb-code-head\">{head}</div><pre class=\"hl-code\"><code{code_class}>{body}</code></pre>",
         escape(&lang)
     );
-    if let Some(SnippetInfo { result: Some(r), .. }) = &snippet {
+    if let Some(SnippetInfo {
+        result: Some(r), ..
+    }) = &snippet
+    {
         if !r.observed.is_empty() {
             html.push_str(&format!(
                 "<details class=\"kb-observed\"><summary>实际输出 · {}</summary><pre><code>{}</code></pre></details>",
@@ -277,14 +389,20 @@ fn badge(s: &SnippetInfo) -> String {
     let detail = if let (Some(Status::Skipped), Some(reason)) = (s.status, &s.reason) {
         format!("<span class=\"kb-badge-detail\">{}</span>", escape(reason))
     } else if let Some(r) = &s.result {
-        format!("<span class=\"kb-badge-detail\">{} · {:.1} s</span>", r.date.format("%Y-%m-%d"), r.duration_ms as f64 / 1000.0)
+        format!(
+            "<span class=\"kb-badge-detail\">{} · {:.1} s</span>",
+            r.date.format("%Y-%m-%d"),
+            r.duration_ms as f64 / 1000.0
+        )
     } else {
         String::new()
     };
-    format!(
-        "<span class=\"kb-badge kb-badge-{class}\" title=\"{}\">{label}{detail}</span>",
-        escape(&title.join(" · "))
-    )
+    let title = if title.is_empty() {
+        String::new()
+    } else {
+        format!(" title=\"{}\"", escape(&title.join(" · ")))
+    };
+    format!("<span class=\"kb-badge kb-badge-{class}\"{title}>{label}{detail}</span>")
 }
 
 /// A console transcript: prompts and commands distinct from output, `? N` exit lines and
@@ -295,7 +413,11 @@ pub fn render_console(text: &str) -> String {
     let mut after_cmd = false;
     for line in text.lines() {
         if continuing || line.starts_with("$ ") || line == "$" {
-            let cmd = if continuing { line } else { line.get(2..).unwrap_or("") };
+            let cmd = if continuing {
+                line
+            } else {
+                line.get(2..).unwrap_or("")
+            };
             if !continuing {
                 out.push_str("<span class=\"kb-prompt\" aria-hidden=\"true\">$ </span>");
             }
@@ -308,7 +430,10 @@ pub fn render_console(text: &str) -> String {
             continue;
         }
         if after_cmd && line.starts_with("? ") && line[2..].trim().parse::<i32>().is_ok() {
-            out.push_str(&format!("<span class=\"kb-exit\" title=\"期望的退出码\">exit {}</span>\n", escape(line[2..].trim())));
+            out.push_str(&format!(
+                "<span class=\"kb-exit\" title=\"期望的退出码\">exit {}</span>\n",
+                escape(line[2..].trim())
+            ));
             after_cmd = false;
             continue;
         }
@@ -318,7 +443,9 @@ pub fn render_console(text: &str) -> String {
             out.push_str("<span class=\"kb-wild\" title=\"匹配任意多行\">...</span>");
         } else {
             let escaped: Vec<String> = line.split("[..]").map(escape).collect();
-            out.push_str(&escaped.join("<span class=\"kb-wild\" title=\"匹配任意文本\">[..]</span>"));
+            out.push_str(
+                &escaped.join("<span class=\"kb-wild\" title=\"匹配任意文本\">[..]</span>"),
+            );
         }
         out.push_str("</span>\n");
     }
@@ -339,7 +466,13 @@ struct TextCollector {
 
 impl TextCollector {
     fn start_heading(&mut self, id: &str) {
-        let done = std::mem::replace(&mut self.current, SearchSection { anchor: id.to_string(), ..Default::default() });
+        let done = std::mem::replace(
+            &mut self.current,
+            SearchSection {
+                anchor: id.to_string(),
+                ..Default::default()
+            },
+        );
         if !(done.text.is_empty() && done.code.is_empty() && done.heading.is_empty()) {
             self.sections.push(done);
         }

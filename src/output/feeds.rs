@@ -47,7 +47,11 @@ pub fn atom(title: &str, base_url: &str, feed_url: &str, entries: &[FeedEntry<'_
         escape(base_url)
     );
     for e in entries.iter().take(50) {
-        let when = e.updated.or(e.date).map(|d| d.to_rfc3339()).unwrap_or_else(|| updated.clone());
+        let when = e
+            .updated
+            .or(e.date)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_else(|| updated.clone());
         s.push_str(&format!(
             "  <entry>\n    <title>{}</title>\n    <link href=\"{}\"/>\n    <id>{}</id>\n    <updated>{when}</updated>\n",
             escape(e.title),
@@ -61,7 +65,10 @@ pub fn atom(title: &str, base_url: &str, feed_url: &str, entries: &[FeedEntry<'_
             s.push_str(&format!("    <summary>{}</summary>\n", escape(e.summary)));
         }
         if let Some(html) = e.html {
-            s.push_str(&format!("    <content type=\"html\">{}</content>\n", escape(html)));
+            s.push_str(&format!(
+                "    <content type=\"html\">{}</content>\n",
+                escape(html)
+            ));
         }
         s.push_str("  </entry>\n");
     }
@@ -88,7 +95,14 @@ mod tests {
             "A & B",
             "https://x/",
             "https://x/atom.xml",
-            &[FeedEntry { title: "<t>", url: "https://x/notes/t/".into(), date: Some(d), updated: None, summary: "s", html: Some("<p>x</p>") }],
+            &[FeedEntry {
+                title: "<t>",
+                url: "https://x/notes/t/".into(),
+                date: Some(d),
+                updated: None,
+                summary: "s",
+                html: Some("<p>x</p>"),
+            }],
         );
         assert!(xml.contains("<title>A &amp; B</title>"));
         assert!(xml.contains("<title>&lt;t&gt;</title>"));
@@ -99,7 +113,10 @@ mod tests {
     #[test]
     fn sitemap_lists_urls_with_dates() {
         let d = crate::content::front_matter::parse_date("2024-01-02").unwrap();
-        let xml = sitemap(&[("https://x/".into(), None), ("https://x/a/".into(), Some(d))]);
+        let xml = sitemap(&[
+            ("https://x/".into(), None),
+            ("https://x/a/".into(), Some(d)),
+        ]);
         assert!(xml.contains("<url><loc>https://x/</loc></url>"));
         assert!(xml.contains("<loc>https://x/a/</loc><lastmod>2024-01-02</lastmod>"));
     }

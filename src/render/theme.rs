@@ -27,21 +27,29 @@ impl Theme {
         }
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![".html", ".xml"]);
-        tera.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>())
-            .map_err(|e| anyhow::anyhow!("{}", tera_error_chain(&e)))
-            .with_context(|| match override_dir {
-                Some(d) => format!("a template in `{}` (or the built-in theme) does not compile", d.display()),
-                None => "the built-in theme does not compile".into(),
-            })?;
+        tera.add_raw_templates(
+            templates
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", tera_error_chain(&e)))
+        .with_context(|| match override_dir {
+            Some(d) => format!(
+                "a template in `{}` (or the built-in theme) does not compile",
+                d.display()
+            ),
+            None => "the built-in theme does not compile".into(),
+        })?;
         Ok(Theme { tera, statics })
     }
 
     /// Render `template` with a view struct.
     pub fn render<T: Serialize>(&self, template: &str, view: &T) -> anyhow::Result<String> {
         let ctx = tera::Context::from_serialize(view).context("view does not serialize")?;
-        self.tera
-            .render(template, &ctx)
-            .map_err(|e| anyhow::anyhow!("rendering template `{template}`: {}", tera_error_chain(&e)))
+        self.tera.render(template, &ctx).map_err(|e| {
+            anyhow::anyhow!("rendering template `{template}`: {}", tera_error_chain(&e))
+        })
     }
 }
 
@@ -56,7 +64,11 @@ fn tera_error_chain(e: &tera::Error) -> String {
     s
 }
 
-fn collect_embedded(dir: &Dir<'_>, templates: &mut BTreeMap<String, String>, statics: &mut BTreeMap<String, Vec<u8>>) {
+fn collect_embedded(
+    dir: &Dir<'_>,
+    templates: &mut BTreeMap<String, String>,
+    statics: &mut BTreeMap<String, Vec<u8>>,
+) {
     for file in dir.files() {
         add(file.path(), file.contents(), templates, statics);
     }
@@ -65,23 +77,41 @@ fn collect_embedded(dir: &Dir<'_>, templates: &mut BTreeMap<String, String>, sta
     }
 }
 
-fn collect_dir(dir: &Path, templates: &mut BTreeMap<String, String>, statics: &mut BTreeMap<String, Vec<u8>>) -> anyhow::Result<()> {
+fn collect_dir(
+    dir: &Path,
+    templates: &mut BTreeMap<String, String>,
+    statics: &mut BTreeMap<String, Vec<u8>>,
+) -> anyhow::Result<()> {
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
-        let entry = entry.with_context(|| format!("couldn't read theme directory `{}`", dir.display()))?;
+        let entry =
+            entry.with_context(|| format!("couldn't read theme directory `{}`", dir.display()))?;
         if !entry.file_type().is_file() {
             continue;
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let bytes = std::fs::read(entry.path()).with_context(|| format!("couldn't read `{}`", entry.path().display()))?;
+        let bytes = std::fs::read(entry.path())
+            .with_context(|| format!("couldn't read `{}`", entry.path().display()))?;
         add(rel, &bytes, templates, statics);
     }
     Ok(())
 }
 
-fn add(rel: &Path, bytes: &[u8], templates: &mut BTreeMap<String, String>, statics: &mut BTreeMap<String, Vec<u8>>) {
-    let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+fn add(
+    rel: &Path,
+    bytes: &[u8],
+    templates: &mut BTreeMap<String, String>,
+    statics: &mut BTreeMap<String, Vec<u8>>,
+) {
+    let rel = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
     if let Some(name) = rel.strip_prefix("templates/") {
-        templates.insert(name.to_string(), String::from_utf8_lossy(bytes).into_owned());
+        templates.insert(
+            name.to_string(),
+            String::from_utf8_lossy(bytes).into_owned(),
+        );
     } else if let Some(name) = rel.strip_prefix("static/") {
         statics.insert(name.to_string(), bytes.to_vec());
     }
