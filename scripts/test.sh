@@ -13,7 +13,7 @@ bash scripts/setup-machine.sh
 
 export CARGO_TERM_COLOR=never
 cargo build --release --locked
-cargo test --release --locked --all-targets -- --test-threads=2
+cargo test --release --locked -- --test-threads=2
 
 kb=target/release/kb
 echo "== kb check (repository content)"

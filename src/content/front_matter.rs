@@ -467,7 +467,10 @@ mod tests {
 
     #[test]
     fn obsidian_string_tags_and_hugo_toml_load_unchanged() {
-        let fm = parse("tags: docker, #linux\n", Format::Yaml, 2).unwrap();
+        // `tags: a, b` is one YAML string; Obsidian's `#tag` form is accepted inside lists.
+        let fm = parse("tags: docker, linux\n", Format::Yaml, 2).unwrap();
+        assert_eq!(fm.tags, vec!["docker", "linux"]);
+        let fm = parse("tags: [\"#docker\", linux]\n", Format::Yaml, 2).unwrap();
         assert_eq!(fm.tags, vec!["docker", "linux"]);
         let fm = parse(
             "title = \"T\"\ndate = 2021-01-02T03:04:05Z\ntags = [\"a\"]\n",

@@ -340,7 +340,9 @@ fn sections(
             ),
         }
     }
-    map.into_values().collect()
+    let mut list: Vec<Section> = map.into_values().collect();
+    list.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.path.cmp(&b.path)));
+    list
 }
 
 fn default_section(config: &Config, path: &str) -> Section {

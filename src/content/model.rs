@@ -59,7 +59,7 @@ pub struct Section {
 pub struct Corpus {
     /// Sorted by `rel`.
     pub notes: Vec<Note>,
-    /// Sorted by path; includes every ancestor of a folder with notes.
+    /// Sorted by weight, then path; includes every ancestor of a folder with notes.
     pub sections: Vec<Section>,
     pub diagnostics: Vec<Diagnostic>,
 }
