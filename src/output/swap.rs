@@ -104,11 +104,21 @@ impl Staging {
 fn remove_dir_parallel(dir: &Path) {
     use rayon::prelude::*;
     let children = |d: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default()
+        std::fs::read_dir(d)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default()
     };
-    let grandchildren: Vec<PathBuf> = children(dir).iter().filter(|p| p.is_dir()).flat_map(|p| children(p)).collect();
+    let grandchildren: Vec<PathBuf> = children(dir)
+        .iter()
+        .filter(|p| p.is_dir())
+        .flat_map(|p| children(p))
+        .collect();
     grandchildren.par_iter().for_each(|p| {
-        let _ = if p.is_dir() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+        let _ = if p.is_dir() {
+            std::fs::remove_dir_all(p)
+        } else {
+            std::fs::remove_file(p)
+        };
     });
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -496,6 +496,9 @@ impl LiveSite {
         // (new index, old index if it existed) of every loaded note.
         let mut changed: Vec<(usize, Option<usize>)> = Vec::new();
         let mut identity_changed = structural;
+        // Whether every edited note links to the same places as before (lines aside) and had
+        // no broken link: then links, backlinks and link problems are all unchanged.
+        let mut same_links = !structural;
         let new_of_old: Vec<Option<usize>>;
         if !structural {
             // Edits of existing notes: replace them where they are.
@@ -506,6 +509,18 @@ impl LiveSite {
                 let outline = markdown::outline::outline(&new);
                 identity_changed |= identity(&self.site.notes[i], &self.site.outlines[i])
                     != identity(&new, &outline);
+                let targets = |o: &Outline| {
+                    o.links
+                        .iter()
+                        .map(|l| (l.dest.clone(), l.kind))
+                        .collect::<Vec<_>>()
+                };
+                same_links &= targets(&self.site.outlines[i]) == targets(&outline)
+                    && !self
+                        .problems
+                        .links
+                        .iter()
+                        .any(|d| d.path.to_string_lossy() == rel);
                 let kept = note_paths(&new);
                 gone_paths.extend(
                     note_paths(&self.site.notes[i])
@@ -614,11 +629,15 @@ impl LiveSite {
                 &self.site.config.base_path,
             );
         }
-        let (link_diags, backlinks) =
-            markdown::links::check_all(&self.site.notes, &self.site.outlines, &self.site.links);
-        self.problems.links = link_diags;
-        self.site.backlinks = backlinks;
-        self.problems.duplicates = duplicate_slugs(&self.site.notes);
+        if identity_changed || !same_links {
+            let (link_diags, backlinks) =
+                markdown::links::check_all(&self.site.notes, &self.site.outlines, &self.site.links);
+            self.problems.links = link_diags;
+            self.site.backlinks = backlinks;
+        }
+        if structural || identity_changed {
+            self.problems.duplicates = duplicate_slugs(&self.site.notes);
+        }
         up.laps.mark("links");
 
         // Markdown to re-render: the changed notes, and when names or headings changed, every
