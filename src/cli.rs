@@ -55,7 +55,10 @@ pub struct GlobalOpts {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let global = GlobalOpts { root: cli.root.clone(), verbose: cli.verbose };
+    let global = GlobalOpts {
+        root: cli.root.clone(),
+        verbose: cli.verbose,
+    };
     let result = match cli.command {
         Command::Init(args) => crate::init::run(&global, args),
         Command::Build(args) => crate::build::run_build(&global, args),

@@ -78,7 +78,10 @@ pub struct ServeConfig {
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { port: 1111, bind: "127.0.0.1".into() }
+        ServeConfig {
+            port: 1111,
+            bind: "127.0.0.1".into(),
+        }
     }
 }
 
@@ -106,11 +109,17 @@ pub struct Config {
 impl Config {
     /// Load `ROOT/kb.toml` if it exists, else defaults.
     pub fn load(root: &Path) -> anyhow::Result<Config> {
-        let root = root
-            .canonicalize()
-            .with_context(|| format!("knowledge base root `{}` does not exist; pass an existing directory with --root", root.display()))?;
+        let root = root.canonicalize().with_context(|| {
+            format!(
+                "knowledge base root `{}` does not exist; pass an existing directory with --root",
+                root.display()
+            )
+        })?;
         if !root.is_dir() {
-            bail!("`{}` is not a directory; --root takes the knowledge base directory", root.display());
+            bail!(
+                "`{}` is not a directory; --root takes the knowledge base directory",
+                root.display()
+            );
         }
         let path = root.join("kb.toml");
         let raw = match std::fs::read_to_string(&path) {
@@ -123,30 +132,62 @@ impl Config {
 
     pub fn validate(root: PathBuf, raw: RawConfig) -> anyhow::Result<Config> {
         let cfg_err = |msg: String, hint: &str| {
-            anyhow::Error::new(ContentErrors(vec![
-                Diagnostic::error(DiagnosticKind::BadConfig, "kb.toml", None, msg).with_hint(hint),
-            ]))
+            anyhow::Error::new(ContentErrors(vec![Diagnostic::error(
+                DiagnosticKind::BadConfig,
+                "kb.toml",
+                None,
+                msg,
+            )
+            .with_hint(hint)]))
         };
-        let base_url = raw.base_url.unwrap_or_else(|| "http://127.0.0.1:1111/".into());
-        let base_url = if base_url.ends_with('/') { base_url } else { format!("{base_url}/") };
+        let base_url = raw
+            .base_url
+            .unwrap_or_else(|| "http://127.0.0.1:1111/".into());
+        let base_url = if base_url.ends_with('/') {
+            base_url
+        } else {
+            format!("{base_url}/")
+        };
         let after_scheme = base_url
             .split_once("://")
             .map(|(_, rest)| rest)
-            .ok_or_else(|| cfg_err(format!("base_url `{base_url}` is not an absolute URL"), "write it like `https://example.com/kb/`"))?;
-        let base_path = after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("/");
+            .ok_or_else(|| {
+                cfg_err(
+                    format!("base_url `{base_url}` is not an absolute URL"),
+                    "write it like `https://example.com/kb/`",
+                )
+            })?;
+        let base_path = after_scheme
+            .find('/')
+            .map(|i| &after_scheme[i..])
+            .unwrap_or("/");
         let base_path = base_path.trim_end_matches('/').to_string();
-        let default_timeout = crate::snippet::info::parse_duration(&raw.verify.timeout).ok_or_else(|| {
-            cfg_err(format!("[verify] timeout `{}` is not a duration", raw.verify.timeout), "use e.g. `timeout = \"60s\"`")
-        })?;
-        let theme_dir = raw.theme.map(|t| if t.is_absolute() { t } else { root.join(t) });
+        let default_timeout = crate::snippet::info::parse_duration(&raw.verify.timeout)
+            .ok_or_else(|| {
+                cfg_err(
+                    format!(
+                        "[verify] timeout `{}` is not a duration",
+                        raw.verify.timeout
+                    ),
+                    "use e.g. `timeout = \"60s\"`",
+                )
+            })?;
+        let theme_dir = raw
+            .theme
+            .map(|t| if t.is_absolute() { t } else { root.join(t) });
         if let Some(t) = &theme_dir {
             if !t.is_dir() {
-                return Err(cfg_err(format!("theme directory `{}` does not exist", t.display()), "remove `theme` to use the built-in theme, or create the directory"));
+                return Err(cfg_err(
+                    format!("theme directory `{}` does not exist", t.display()),
+                    "remove `theme` to use the built-in theme, or create the directory",
+                ));
             }
         }
         Ok(Config {
             title: raw.title.unwrap_or_else(|| {
-                root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "Knowledge base".into())
+                root.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "Knowledge base".into())
             }),
             description: raw.description.unwrap_or_default(),
             base_url,
@@ -177,7 +218,10 @@ impl Config {
 
     /// Override the base URL (`--base-url`), re-deriving the base path.
     pub fn with_base_url(self, url: &str) -> anyhow::Result<Config> {
-        let raw = RawConfig { base_url: Some(url.to_string()), ..self.to_raw() };
+        let raw = RawConfig {
+            base_url: Some(url.to_string()),
+            ..self.to_raw()
+        };
         Config::validate(self.root, raw)
     }
 
@@ -198,16 +242,22 @@ impl Config {
 /// Parse kb.toml text; errors become a diagnostic with the line of the offending key.
 pub fn parse_raw(text: &str, shown_path: &Path) -> anyhow::Result<RawConfig> {
     toml::from_str::<RawConfig>(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let msg = e.message().to_string();
         let hint = if msg.contains("unknown field") {
             "remove the key or fix its spelling; see the README's kb.toml reference"
         } else {
             "fix the TOML syntax; see the README's kb.toml reference"
         };
-        anyhow::Error::new(ContentErrors(vec![
-            Diagnostic::error(DiagnosticKind::BadConfig, shown_path, line, msg).with_hint(hint),
-        ]))
+        anyhow::Error::new(ContentErrors(vec![Diagnostic::error(
+            DiagnosticKind::BadConfig,
+            shown_path,
+            line,
+            msg,
+        )
+        .with_hint(hint)]))
     })
 }
 
@@ -227,7 +277,10 @@ mod tests {
 
     #[test]
     fn base_path_is_derived_from_base_url() {
-        let raw = RawConfig { base_url: Some("https://example.com/docs/kb".into()), ..Default::default() };
+        let raw = RawConfig {
+            base_url: Some("https://example.com/docs/kb".into()),
+            ..Default::default()
+        };
         let c = Config::validate(PathBuf::from("/kb"), raw).unwrap();
         assert_eq!(c.base_url, "https://example.com/docs/kb/");
         assert_eq!(c.base_path, "/docs/kb");
@@ -235,7 +288,11 @@ mod tests {
 
     #[test]
     fn unknown_key_names_key_file_and_line() {
-        let err = parse_raw("title = \"x\"\n\n[verify]\ntimeuot = \"5s\"\n", Path::new("kb.toml")).unwrap_err();
+        let err = parse_raw(
+            "title = \"x\"\n\n[verify]\ntimeuot = \"5s\"\n",
+            Path::new("kb.toml"),
+        )
+        .unwrap_err();
         let diags = &err.downcast_ref::<ContentErrors>().unwrap().0;
         let text = diags[0].to_string();
         assert!(text.starts_with("kb.toml:4: error:"), "{text}");

@@ -50,12 +50,32 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(kind: DiagnosticKind, path: impl Into<PathBuf>, line: Option<usize>, message: impl Into<String>) -> Self {
-        Diagnostic { path: path.into(), line, severity: Severity::Error, kind, message: message.into(), hint: None }
+    pub fn error(
+        kind: DiagnosticKind,
+        path: impl Into<PathBuf>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            path: path.into(),
+            line,
+            severity: Severity::Error,
+            kind,
+            message: message.into(),
+            hint: None,
+        }
     }
 
-    pub fn warning(kind: DiagnosticKind, path: impl Into<PathBuf>, line: Option<usize>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Self::error(kind, path, line, message) }
+    pub fn warning(
+        kind: DiagnosticKind,
+        path: impl Into<PathBuf>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(kind, path, line, message)
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -93,7 +113,11 @@ pub struct ContentErrors(pub Vec<Diagnostic>);
 impl fmt::Display for ContentErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(f, "{n} problem{} in the content", if n == 1 { "" } else { "s" })
+        write!(
+            f,
+            "{n} problem{} in the content",
+            if n == 1 { "" } else { "s" }
+        )
     }
 }
 
@@ -112,7 +136,10 @@ mod tests {
     fn displays_path_line_message_and_hint() {
         let d = Diagnostic::error(DiagnosticKind::NoTitle, "content/a.md", Some(3), "no title")
             .with_hint("add `title:`");
-        assert_eq!(d.to_string(), "content/a.md:3: error: no title\n  hint: add `title:`");
+        assert_eq!(
+            d.to_string(),
+            "content/a.md:3: error: no title\n  hint: add `title:`"
+        );
         let w = Diagnostic::warning(DiagnosticKind::BrokenLink, "b.md", None, "x");
         assert_eq!(w.to_string(), "b.md: warning: x");
     }

@@ -28,7 +28,8 @@ impl Sink for DirSink {
     fn write(&self, rel_path: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let path = self.dir.join(rel_path);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("couldn't create directory `{}`", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("couldn't create directory `{}`", parent.display()))?;
         }
         std::fs::write(&path, bytes).with_context(|| format!("couldn't write `{}`", path.display()))
     }
@@ -52,7 +53,10 @@ impl MemSink {
     }
 
     pub fn paths(&self) -> Vec<String> {
-        self.files.read().map(|f| f.keys().cloned().collect()).unwrap_or_default()
+        self.files
+            .read()
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -69,5 +73,8 @@ impl Sink for MemSink {
 /// `path` relative to `base` with `/` separators, for messages and keys.
 pub fn rel_slash(path: &Path, base: &Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }

@@ -72,7 +72,12 @@ pub fn extract(body: &str, body_line: usize) -> (Vec<CodeBlock>, Vec<BlockError>
                     Ok(i) => i,
                     Err(error) => {
                         errors.push(BlockError { line, error });
-                        FenceInfo { lang: info::parse(info_str.split_whitespace().next().unwrap_or("")).ok().and_then(|f| f.lang), ..Default::default() }
+                        FenceInfo {
+                            lang: info::parse(info_str.split_whitespace().next().unwrap_or(""))
+                                .ok()
+                                .and_then(|f| f.lang),
+                            ..Default::default()
+                        }
                     }
                 };
                 current = Some((line, info, String::new(), None));
@@ -94,7 +99,13 @@ pub fn extract(body: &str, body_line: usize) -> (Vec<CodeBlock>, Vec<BlockError>
                         let close_start = close.rfind('\n').map(|i| i + 1).unwrap_or(range.start);
                         close_start..close_start
                     });
-                    blocks.push(CodeBlock { ordinal, line, info, text, text_range });
+                    blocks.push(CodeBlock {
+                        ordinal,
+                        line,
+                        info,
+                        text,
+                        text_range,
+                    });
                 }
             }
             _ => {}
@@ -144,7 +155,17 @@ mod tests {
         assert_eq!(blocks[1].text, "hello\n");
         assert_eq!((blocks[2].ordinal, blocks[2].line), (3, 21));
         assert_eq!(blocks[2].text, "echo hi\n", "list indentation is stripped");
-        assert_eq!(blocks[2].info.attrs.skip.as_ref().unwrap().reason.as_deref(), Some("old kernel"));
+        assert_eq!(
+            blocks[2]
+                .info
+                .attrs
+                .skip
+                .as_ref()
+                .unwrap()
+                .reason
+                .as_deref(),
+            Some("old kernel")
+        );
     }
 
     #[test]
@@ -167,7 +188,10 @@ mod tests {
 
     #[test]
     fn snippet_key_displays_as_path_hash_ordinal() {
-        let k = SnippetKey { note: "content/go/panic.md".into(), ordinal: 3 };
+        let k = SnippetKey {
+            note: "content/go/panic.md".into(),
+            ordinal: 3,
+        };
         assert_eq!(k.to_string(), "content/go/panic.md#3");
     }
 }

@@ -141,8 +141,23 @@ pub struct AttrError {
 
 /// Every attribute name we accept, for "did you mean" hints.
 pub const KNOWN_ATTRS: &[&str] = &[
-    "run", "output", "file", "session", "image", "restart", "exit", "timeout", "caps", "sysctl",
-    "privileged", "network", "docker", "hidden", "skip", "id", "cmd",
+    "run",
+    "output",
+    "file",
+    "session",
+    "image",
+    "restart",
+    "exit",
+    "timeout",
+    "caps",
+    "sysctl",
+    "privileged",
+    "network",
+    "docker",
+    "hidden",
+    "skip",
+    "id",
+    "cmd",
 ];
 
 /// Parse a fence info string. An info string with only a language (the common case, and every
@@ -157,7 +172,11 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
         .find(|c: char| c.is_whitespace() || c == '{')
         .unwrap_or(info.len());
     let lang_word = &info[..lang_end];
-    let lang = if lang_word.is_empty() { None } else { Some(Lang::parse(lang_word)) };
+    let lang = if lang_word.is_empty() {
+        None
+    } else {
+        Some(Lang::parse(lang_word))
+    };
     let mut rest_start = lang_end;
     let mut rest = &info[lang_end..];
     // Optional `{ ... }` wrapper around the attributes.
@@ -202,7 +221,11 @@ fn tokenize(s: &str, offset: usize) -> Result<Vec<Token>, AttrError> {
         }
         let column = offset + s[..pos].chars().count() + 1;
         let mut key = String::new();
-        while i < chars.len() && !chars[i].1.is_whitespace() && chars[i].1 != '=' && chars[i].1 != ',' {
+        while i < chars.len()
+            && !chars[i].1.is_whitespace()
+            && chars[i].1 != '='
+            && chars[i].1 != ','
+        {
             key.push(chars[i].1);
             i += 1;
         }
@@ -259,7 +282,11 @@ fn tokenize(s: &str, offset: usize) -> Result<Vec<Token>, AttrError> {
 }
 
 fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
-    let err = |message: String, hint: &str| AttrError { column: t.column, message, hint: hint.to_string() };
+    let err = |message: String, hint: &str| AttrError {
+        column: t.column,
+        message,
+        hint: hint.to_string(),
+    };
     let need_value = |v: &Option<String>, example: &str| -> Result<String, AttrError> {
         match v {
             Some(v) if !v.is_empty() => Ok(v.clone()),
@@ -305,7 +332,11 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
             no_value(&t.value)?;
             a.hidden = true
         }
-        "skip" => a.skip = Some(Skip { reason: t.value.clone().filter(|r| !r.is_empty()) }),
+        "skip" => {
+            a.skip = Some(Skip {
+                reason: t.value.clone().filter(|r| !r.is_empty()),
+            })
+        }
         "file" => {
             let path = need_value(&t.value, "file=main.go")?;
             check_relative_path(&path).map_err(|(m, h)| err(m, h))?;
@@ -318,13 +349,19 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
         "exit" => {
             let v = need_value(&t.value, "exit=2")?;
             a.exit = Some(v.parse().map_err(|_| {
-                err(format!("`exit={v}` is not an integer exit status"), "write e.g. `exit=2`")
+                err(
+                    format!("`exit={v}` is not an integer exit status"),
+                    "write e.g. `exit=2`",
+                )
             })?)
         }
         "timeout" => {
             let v = need_value(&t.value, "timeout=30s")?;
             a.timeout = Some(parse_duration(&v).ok_or_else(|| {
-                err(format!("`timeout={v}` is not a duration"), "use a number with ms, s or m, e.g. `timeout=30s`")
+                err(
+                    format!("`timeout={v}` is not a duration"),
+                    "use a number with ms, s or m, e.g. `timeout=30s`",
+                )
             })?)
         }
         "caps" => {
@@ -333,7 +370,10 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
                 let cap = cap.to_ascii_uppercase();
                 let cap = cap.strip_prefix("CAP_").unwrap_or(&cap).to_string();
                 if !cap.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-                    return Err(err(format!("`{cap}` is not a capability name"), "use names like NET_ADMIN,SYS_ADMIN"));
+                    return Err(err(
+                        format!("`{cap}` is not a capability name"),
+                        "use names like NET_ADMIN,SYS_ADMIN",
+                    ));
                 }
                 a.caps.push(cap);
             }
@@ -341,7 +381,10 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
         "sysctl" => {
             let v = need_value(&t.value, "sysctl=kernel.shmmax=68719476736")?;
             let (k, val) = v.split_once('=').ok_or_else(|| {
-                err(format!("`sysctl={v}` has no value"), "write `sysctl=key=value`, e.g. `sysctl=net.ipv4.ip_forward=1`")
+                err(
+                    format!("`sysctl={v}` has no value"),
+                    "write `sysctl=key=value`, e.g. `sysctl=net.ipv4.ip_forward=1`",
+                )
             })?;
             a.sysctl.push((k.to_string(), val.to_string()));
         }
@@ -350,15 +393,27 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
             a.network = Some(match v.as_str() {
                 "none" => Network::None,
                 "bridge" => Network::Bridge,
-                _ => return Err(err(format!("`network={v}` is not supported"), "use `network=none` or `network=bridge`")),
+                _ => {
+                    return Err(err(
+                        format!("`network={v}` is not supported"),
+                        "use `network=none` or `network=bridge`",
+                    ))
+                }
             })
         }
         unknown => {
             let hint = match closest(unknown) {
-                Some(k) => format!("did you mean `{k}`? known attributes: {}", KNOWN_ATTRS.join(", ")),
+                Some(k) => format!(
+                    "did you mean `{k}`? known attributes: {}",
+                    KNOWN_ATTRS.join(", ")
+                ),
                 None => format!("known attributes: {}", KNOWN_ATTRS.join(", ")),
             };
-            return Err(AttrError { column: t.column, message: format!("unknown snippet attribute `{unknown}`"), hint });
+            return Err(AttrError {
+                column: t.column,
+                message: format!("unknown snippet attribute `{unknown}`"),
+                hint,
+            });
         }
     }
     Ok(())
@@ -367,10 +422,16 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
 /// `file=` must stay inside the session's work dir.
 fn check_relative_path(path: &str) -> Result<(), (String, &'static str)> {
     if path.starts_with('/') {
-        return Err((format!("`file={path}` is absolute"), "file= paths are relative to the session's work dir /work, e.g. `file=main.go`"));
+        return Err((
+            format!("`file={path}` is absolute"),
+            "file= paths are relative to the session's work dir /work, e.g. `file=main.go`",
+        ));
     }
     if path.split('/').any(|c| c == "..") {
-        return Err((format!("`file={path}` escapes the work dir"), "remove the `..`: file= paths must stay inside /work"));
+        return Err((
+            format!("`file={path}` escapes the work dir"),
+            "remove the `..`: file= paths must stay inside /work",
+        ));
     }
     Ok(())
 }
@@ -408,7 +469,11 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -461,17 +526,28 @@ mod tests {
         assert_eq!(a.caps, vec!["NET_ADMIN", "SYS_ADMIN"]);
         assert_eq!(
             a.sysctl,
-            vec![("kernel.shmmax".into(), "1024".into()), ("net.ipv4.ip_forward".into(), "1".into())]
+            vec![
+                ("kernel.shmmax".into(), "1024".into()),
+                ("net.ipv4.ip_forward".into(), "1".into())
+            ]
         );
         assert_eq!(a.network, Some(Network::Bridge));
-        assert_eq!(a.skip, Some(Skip { reason: Some("needs kernel 3.10".into()) }));
+        assert_eq!(
+            a.skip,
+            Some(Skip {
+                reason: Some("needs kernel 3.10".into())
+            })
+        );
         assert_eq!(a.id.as_deref(), Some("shm-1"));
         assert_eq!(a.cmd.as_deref(), Some("cc -o x {file} && ./x"));
     }
 
     #[test]
     fn bare_skip_has_no_reason() {
-        assert_eq!(parse("sh skip").unwrap().attrs.skip, Some(Skip { reason: None }));
+        assert_eq!(
+            parse("sh skip").unwrap().attrs.skip,
+            Some(Skip { reason: None })
+        );
     }
 
     #[test]
@@ -484,17 +560,32 @@ mod tests {
 
     #[test]
     fn file_paths_must_stay_inside_the_work_dir() {
-        assert!(parse("go file=../x.go").unwrap_err().message.contains("escapes"));
-        assert!(parse("go file=/etc/passwd").unwrap_err().message.contains("absolute"));
+        assert!(parse("go file=../x.go")
+            .unwrap_err()
+            .message
+            .contains("escapes"));
+        assert!(parse("go file=/etc/passwd")
+            .unwrap_err()
+            .message
+            .contains("absolute"));
         assert!(parse("go file=a/b.go").is_ok());
     }
 
     #[test]
     fn flags_reject_values_and_keys_require_them() {
         assert!(parse("go run=yes").unwrap_err().message.contains("flag"));
-        assert!(parse("go session").unwrap_err().message.contains("needs a value"));
-        assert!(parse("go exit=two").unwrap_err().message.contains("not an integer"));
-        assert!(parse(r#"go cmd="unterminated"#).unwrap_err().message.contains("unterminated"));
+        assert!(parse("go session")
+            .unwrap_err()
+            .message
+            .contains("needs a value"));
+        assert!(parse("go exit=two")
+            .unwrap_err()
+            .message
+            .contains("not an integer"));
+        assert!(parse(r#"go cmd="unterminated"#)
+            .unwrap_err()
+            .message
+            .contains("unterminated"));
         assert!(parse("go {run").unwrap_err().message.contains("unclosed"));
     }
 

@@ -71,7 +71,10 @@ impl VerifyResults {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-                format!("`{}` is not a kb verify results file; delete it and run `kb verify` again", path.display())
+                format!(
+                    "`{}` is not a kb verify results file; delete it and run `kb verify` again",
+                    path.display()
+                )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(e).with_context(|| format!("couldn't read `{}`", path.display())),
@@ -81,11 +84,13 @@ impl VerifyResults {
     /// Write atomically (temp file + rename) so a killed run never leaves half a file.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("couldn't create `{}`", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("couldn't create `{}`", dir.display()))?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .with_context(|| format!("couldn't create a temp file in `{}`", dir.display()))?;
         serde_json::to_writer_pretty(&mut tmp, self)?;
-        tmp.persist(path).with_context(|| format!("couldn't write `{}`", path.display()))?;
+        tmp.persist(path)
+            .with_context(|| format!("couldn't write `{}`", path.display()))?;
         Ok(())
     }
 
@@ -106,8 +111,14 @@ mod tests {
     fn round_trips_through_the_file_and_missing_file_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".kb/verify-results.json");
-        assert_eq!(VerifyResults::load(&path).unwrap(), VerifyResults::default());
-        let key = SnippetKey { note: "content/a.md".into(), ordinal: 2 };
+        assert_eq!(
+            VerifyResults::load(&path).unwrap(),
+            VerifyResults::default()
+        );
+        let key = SnippetKey {
+            note: "content/a.md".into(),
+            ordinal: 2,
+        };
         let mut r = VerifyResults::default();
         r.insert(
             &key,
@@ -134,6 +145,9 @@ mod tests {
         let path = dir.path().join("r.json");
         std::fs::write(&path, "{not json").unwrap();
         let e = format!("{:#}", VerifyResults::load(&path).unwrap_err());
-        assert!(e.contains("r.json") && e.contains("run `kb verify` again"), "{e}");
+        assert!(
+            e.contains("r.json") && e.contains("run `kb verify` again"),
+            "{e}"
+        );
     }
 }
