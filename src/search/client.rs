@@ -165,6 +165,11 @@ pub(crate) fn write_client_index(
     docs: &[SearchDoc],
     sink: &dyn Sink,
 ) -> anyhow::Result<ClientStats> {
+    // note ids follow source order: search.js breaks score ties by id, the index by source
+    let mut sorted: Vec<&SearchDoc> = docs.iter().collect();
+    sorted.sort_by(|a, b| a.source.cmp(&b.source));
+    let docs: Vec<SearchDoc> = sorted.into_iter().cloned().collect();
+    let docs = docs.as_slice();
     let postings = postings(docs);
     let mut stats = ClientStats {
         notes: docs.len(),

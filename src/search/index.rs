@@ -104,6 +104,8 @@ impl ScoredField {
 /// Weight of a prefix expansion relative to the word as typed: `docker` ranks notes about
 /// docker above notes that only mention `dockerfile`.
 pub(crate) const EXPANSION_WEIGHT: f32 = 0.5;
+/// Extra hits fetched beyond the limit to order equal scores by source path.
+const TIE_MARGIN: usize = 16;
 /// At most this many terms a typed prefix expands to (the most frequent ones).
 pub(crate) const MAX_EXPANSIONS: usize = 16;
 
@@ -489,25 +491,42 @@ impl SearchIndex {
             }
             Box::new(BooleanQuery::new(subs))
         };
-        let collector = TopDocs::with_limit(limit).order_by_score();
+        // a few more than asked, so equal scores can be ordered by source path (as search.js
+        // does) instead of by tantivy's internal doc order
+        let collector = TopDocs::with_limit(limit + TIE_MARGIN).order_by_score();
         let mut top = searcher.search(&*build(Occur::Must), &collector)?;
         if top.is_empty() && clauses.len() > 1 {
             // nothing has every term: rank notes that have some of them
             top = searcher.search(&*build(Occur::Should), &collector)?;
         }
+        let cutoff = top
+            .get(limit.min(top.len()).saturating_sub(1))
+            .map(|(s, _)| *s)
+            .unwrap_or(0.0);
+        let mut docs: Vec<(f32, SearchDoc)> = Vec::new();
+        for (i, (score, addr)) in top.into_iter().enumerate() {
+            if i >= limit && score < cutoff {
+                break;
+            }
+            let stored: TantivyDocument = searcher.doc(addr)?;
+            let json = stored
+                .get_first(self.fields.doc)
+                .and_then(|v| v.as_str())
+                .unwrap_or("{}");
+            let doc: SearchDoc =
+                serde_json::from_str(json).context("corrupt stored note in the search index")?;
+            docs.push((score, doc));
+        }
+        docs.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.source.cmp(&b.1.source))
+        });
+        docs.truncate(limit);
         let matcher = Matcher::new(q);
-        top.into_iter()
-            .map(|(score, addr)| {
-                let stored: TantivyDocument = searcher.doc(addr)?;
-                let json = stored
-                    .get_first(self.fields.doc)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("{}");
-                let doc: SearchDoc = serde_json::from_str(json)
-                    .context("corrupt stored note in the search index")?;
-                Ok(make_hit(doc, score, &matcher))
-            })
-            .collect()
+        Ok(docs
+            .into_iter()
+            .map(|(score, doc)| make_hit(doc, score, &matcher))
+            .collect())
     }
 
     /// Score of one term in every scored field, summed (BM25 per field, times the boost).

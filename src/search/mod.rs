@@ -50,6 +50,28 @@ pub struct SearchArgs {
     pub json: bool,
 }
 
+/// The tokens a text is indexed as, `(term, position)`. search.js must produce exactly these;
+/// the browser test compares the two on a sample.
+pub fn analyze(text: &str) -> Vec<(String, usize)> {
+    tokenize::index_tokens(text)
+        .into_iter()
+        .map(|t| (t.text, t.position))
+        .collect()
+}
+
+/// The tokens of a query word (`phrase`: inside quotes), `(term, position)`; see [`analyze`].
+pub fn analyze_query(text: &str, phrase: bool) -> Vec<(String, usize)> {
+    let mode = if phrase {
+        tokenize::QueryMode::Phrase
+    } else {
+        tokenize::QueryMode::Terms
+    };
+    tokenize::query_tokens(text, mode)
+        .into_iter()
+        .map(|t| (t.text, t.position))
+        .collect()
+}
+
 /// What [`index_site`] did.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct IndexStats {
