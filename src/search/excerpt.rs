@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::doc::{SearchDoc, SearchSection};
 use super::query::ParsedQuery;
-use super::tokenize::{index_tokens, Tok};
+use super::tokenize::{index_tokens, is_cjk, prefix_form, Tok};
 
 /// Excerpt length in characters (about two terminal lines of mixed Chinese and English).
 pub(crate) const EXCERPT_CHARS: usize = 90;
@@ -23,6 +23,8 @@ pub(crate) struct Matcher {
     /// Query terms, one slot each (a term is counted once however often it occurs).
     terms: Vec<String>,
     prefix: Option<String>,
+    /// See [`Matcher::may_match`].
+    needles: Vec<String>,
 }
 
 impl Matcher {
@@ -37,7 +39,23 @@ impl Matcher {
             super::query::Clause::Prefix { prefix, .. } => Some(prefix.clone()),
             _ => None,
         });
-        Matcher { terms, prefix }
+        let mut needles: Vec<String> = terms
+            .iter()
+            .map(|t| {
+                if t.chars().next().is_some_and(is_cjk) {
+                    t.clone()
+                } else {
+                    let n = t.chars().count();
+                    t.chars().take((n.saturating_sub(1)).clamp(1, 3)).collect()
+                }
+            })
+            .collect();
+        needles.extend(prefix.clone());
+        Matcher {
+            terms,
+            prefix,
+            needles,
+        }
     }
 
     /// Which query slot a token matches: terms by equality, the typed prefix against the token or
@@ -51,8 +69,19 @@ impl Matcher {
             .then_some(self.terms.len())
     }
 
+    /// A cheap test that skips tokenizing texts that cannot match: every term's "needle" (a CJK
+    /// term itself; for a word, up to 3 leading characters of its stem, which stemming never
+    /// changes) must occur in the folded text for the term to match there.
+    fn may_match(&self, text: &str) -> bool {
+        if self.needles.is_empty() {
+            return true;
+        }
+        let folded = prefix_form(text);
+        self.needles.iter().any(|n| folded.contains(n.as_str()))
+    }
+
     fn matches(&self, text: &str) -> Vec<Match> {
-        if self.terms.is_empty() && self.prefix.is_none() {
+        if self.terms.is_empty() && self.prefix.is_none() || !self.may_match(text) {
             return Vec::new();
         }
         let toks = index_tokens(text);

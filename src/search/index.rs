@@ -449,6 +449,24 @@ impl SearchIndex {
     }
 
     pub(crate) fn search_parsed(&self, q: &ParsedQuery, limit: usize) -> anyhow::Result<Vec<Hit>> {
+        let matcher = Matcher::new(q);
+        Ok(self
+            .ranked(q, limit)?
+            .into_iter()
+            .map(|(score, doc)| make_hit(doc, score, &matcher))
+            .collect())
+    }
+
+    /// Ranking only, without excerpts: `(score, source)` of the top `limit` notes (benchmarks).
+    pub fn search_ranked(&self, query: &str, limit: usize) -> anyhow::Result<Vec<(f32, String)>> {
+        Ok(self
+            .ranked(&parse(query), limit)?
+            .into_iter()
+            .map(|(s, d)| (s, d.source))
+            .collect())
+    }
+
+    fn ranked(&self, q: &ParsedQuery, limit: usize) -> anyhow::Result<Vec<(f32, SearchDoc)>> {
         if q.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
@@ -522,11 +540,7 @@ impl SearchIndex {
                 .then_with(|| a.1.source.cmp(&b.1.source))
         });
         docs.truncate(limit);
-        let matcher = Matcher::new(q);
-        Ok(docs
-            .into_iter()
-            .map(|(score, doc)| make_hit(doc, score, &matcher))
-            .collect())
+        Ok(docs)
     }
 
     /// Score of one term in every scored field, summed (BM25 per field, times the boost).

@@ -703,7 +703,11 @@ fn browser_search_end_to_end() {
         // a landing page per note, so following a hit lands on a real page
         let dir = site.path().join(d.url.trim_start_matches("/kb/"));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("index.html"), format!("<!doctype html><meta charset=utf-8><h1>{}</h1>", d.title)).unwrap();
+        std::fs::write(
+            dir.join("index.html"),
+            format!("<!doctype html><meta charset=utf-8><h1>{}</h1>", d.title),
+        )
+        .unwrap();
     }
     let port = serve_dir(site.path().to_path_buf(), "/kb");
     let b = Browser::start();
