@@ -2,12 +2,12 @@
 //! precomputed per (term, note) so search.js only intersects posting lists and adds numbers.
 //!
 //! Files, all under `_kb/search/`:
-//! - `meta.json`: format numbers, the shard count and one row per note (`[url, title, tags, date]`).
+//! - `meta.json`: format numbers, the shard count, the note count and each note's tags.
 //! - `words.json`: every non-CJK term with its note frequency, sorted, for prefix expansion.
 //! - `i/K.json`: shard K of the postings, `{term: [note, score, note, score, ...]}`, notes
 //!   delta-encoded, scores times [`SCORE_SCALE`]; a term lives in shard `fnv1a(term) % shards`.
-//! - `f/N.json`: note N's sections `[[anchor, heading, text, code], ...]`, fetched only for the
-//!   results shown, to cut excerpts (like Pagefind's fragments).
+//! - `f/N.json`: note N's URL, title, tags, date and sections `[[anchor, heading, text, code]]`,
+//!   fetched only for the results shown, to cut excerpts (like Pagefind's fragments).
 //!
 //! Small sites get one shard; shards are sized to about [`SHARD_TARGET_BYTES`] so a query
 //! downloads a few of them, not the whole index.
@@ -25,7 +25,7 @@ use super::tokenize::{index_tokens, is_cjk, MAX_WORD_CHARS, TOKENIZER_VERSION};
 use crate::output::sink::Sink;
 
 /// Format of the files; search.js refuses other versions.
-pub(crate) const CLIENT_FORMAT: u32 = 1;
+pub(crate) const CLIENT_FORMAT: u32 = 2;
 /// Scores are stored as integers: `round(score * SCORE_SCALE)`.
 pub(crate) const SCORE_SCALE: f32 = 100.0;
 /// Aim for shards of about this many bytes.
@@ -58,7 +58,7 @@ impl ClientStats {
 }
 
 #[derive(Serialize)]
-struct Meta<'a> {
+struct Meta {
     format: u32,
     tokenizer: u32,
     /// Changes with the content: appended to shard URLs so caches never mix builds.
@@ -71,7 +71,23 @@ struct Meta<'a> {
     excerpt_chars: usize,
     lead_chars: usize,
     max_word_chars: usize,
-    docs: Vec<(&'a str, &'a str, &'a [String], Option<&'a str>)>,
+    /// Number of notes (ids are 0..n, in source order).
+    n: usize,
+    /// Every tag, lowercased, once.
+    tags: Vec<String>,
+    /// Per note: indexes into `tags` (for `tag:` filters without fetching fragments).
+    doc_tags: Vec<Vec<usize>>,
+}
+
+/// `f/N.json`: what a result needs, fetched only for the results shown.
+#[derive(Serialize)]
+struct Fragment<'a> {
+    u: &'a str,
+    t: &'a str,
+    g: &'a [String],
+    d: Option<&'a str>,
+    /// `[anchor, heading, text, code]` per section.
+    s: Vec<[&'a str; 4]>,
 }
 
 /// 32-bit FNV-1a over the term's UTF-8 bytes: picks the shard (search.js computes the same).
@@ -230,24 +246,44 @@ pub(crate) fn write_client_index(
     sink.write(&format!("{CLIENT_DIR}/words.json"), &words_json)?;
 
     for (i, d) in docs.iter().enumerate() {
-        let rows: Vec<[&str; 4]> = d
-            .sections
-            .iter()
-            .map(|s| {
-                [
-                    s.anchor.as_str(),
-                    s.heading.as_str(),
-                    s.text.as_str(),
-                    s.code.as_str(),
-                ]
-            })
-            .collect();
-        let json = serde_json::to_vec(&rows)?;
+        let frag = Fragment {
+            u: &d.url,
+            t: &d.title,
+            g: &d.tags,
+            d: d.date.as_deref(),
+            s: d.sections
+                .iter()
+                .map(|s| {
+                    [
+                        s.anchor.as_str(),
+                        s.heading.as_str(),
+                        s.text.as_str(),
+                        s.code.as_str(),
+                    ]
+                })
+                .collect(),
+        };
+        let json = serde_json::to_vec(&frag)?;
         build.update(&json);
         stats.fragment_bytes += json.len();
         sink.write(&format!("{CLIENT_DIR}/f/{i}.json"), &json)?;
     }
 
+    let mut tags: Vec<String> = docs
+        .iter()
+        .flat_map(|d| d.tags.iter().map(|t| t.to_lowercase()))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    let doc_tags: Vec<Vec<usize>> = docs
+        .iter()
+        .map(|d| {
+            d.tags
+                .iter()
+                .filter_map(|t| tags.binary_search(&t.to_lowercase()).ok())
+                .collect()
+        })
+        .collect();
     let meta = Meta {
         format: CLIENT_FORMAT,
         tokenizer: TOKENIZER_VERSION,
@@ -260,17 +296,9 @@ pub(crate) fn write_client_index(
         excerpt_chars: EXCERPT_CHARS,
         lead_chars: LEAD_CHARS,
         max_word_chars: MAX_WORD_CHARS,
-        docs: docs
-            .iter()
-            .map(|d| {
-                (
-                    d.url.as_str(),
-                    d.title.as_str(),
-                    d.tags.as_slice(),
-                    d.date.as_deref(),
-                )
-            })
-            .collect(),
+        n: docs.len(),
+        tags,
+        doc_tags,
     };
     let meta_json = serde_json::to_vec(&meta)?;
     sink.write(&format!("{CLIENT_DIR}/meta.json"), &meta_json)?;

@@ -991,7 +991,7 @@
     var self = this;
     if (!this.loading) {
       this.loading = this.fetchJson("meta.json").then(function (m) {
-        if (m.format !== 1) throw new Error("search index format " + m.format + " not supported; rebuild the site");
+        if (m.format !== 2) throw new Error("search index format " + m.format + " not supported; rebuild the site");
         self.meta = m;
         MAX_WORD_CHARS = m.max_word_chars;
         MIN_PREFIX = m.min_prefix;
@@ -1109,13 +1109,13 @@
             return pm;
           });
           var tagOk = function (d) {
-            var tags = meta.docs[d][2].map(function (t) { return t.toLowerCase(); });
+            var tags = meta.doc_tags[d].map(function (i) { return meta.tags[i]; });
             return q.tags.every(function (t) { return tags.indexOf(t) >= 0; });
           };
           var combine = function (all) {
             var acc = new Map();
             if (!scores.length) {
-              meta.docs.forEach(function (_, d) { acc.set(d, 0); });
+              for (var d = 0; d < meta.n; d++) acc.set(d, 0);
             } else if (all) {
               scores[0].forEach(function (s, d) { acc.set(d, s); });
               for (var k = 1; k < scores.length; k++) {
@@ -1138,24 +1138,24 @@
           var next = function (k) {
             if (hits.length >= limit || k >= ranked.length) return Promise.resolve(hits);
             var d = ranked[k][0];
-            return self.fragment(d).then(function (sections) {
-              var doc = meta.docs[d];
-              var values = [doc[1]];
+            return self.fragment(d).then(function (frag) {
+              var sections = frag.s;
+              var values = [frag.t];
               sections.forEach(function (s) { values.push(s[1], s[2], s[3]); });
               if (phrases.every(function (p) { return hasPhrase(values, p.phrase); })) {
                 var loc = locate(sections, m);
                 var sec = sections[loc.section] || ["", "", "", ""];
                 hits.push({
-                  title: doc[1],
-                  url: sec[0] ? doc[0] + "#" + sec[0] : doc[0],
-                  note_url: doc[0],
+                  title: frag.t,
+                  url: sec[0] ? frag.u + "#" + sec[0] : frag.u,
+                  note_url: frag.u,
                   heading: sec[1],
                   score: ranked[k][1],
                   excerpt: loc.excerpt.text,
                   excerpt_html: excerptHtml(loc.excerpt),
                   highlights: loc.excerpt.highlights,
-                  tags: doc[2],
-                  date: doc[3]
+                  tags: frag.g,
+                  date: frag.d
                 });
               }
               return next(k + 1);
