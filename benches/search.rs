@@ -100,14 +100,15 @@ fn main() -> anyhow::Result<()> {
 
     let c = stats.client;
     println!(
-        "browser index: {} terms, {} shards, meta+words {:.1} KB, postings {:.1} MB, fragments {:.1} MB; {:.0} B per note (postings+meta {:.0} B, fragment {:.0} B)",
+        "browser index: {} terms, {} shards, meta {:.1} KB, prefix word lists {:.1} KB, postings {:.1} MB, fragments {:.1} MB; {:.0} B per note (postings+meta+words {:.0} B, fragment {:.0} B)",
         c.terms,
         c.shards,
         c.meta_bytes as f64 / 1e3,
+        c.words_bytes as f64 / 1e3,
         c.index_bytes as f64 / 1e6,
         c.fragment_bytes as f64 / 1e6,
         c.total_bytes() as f64 / n as f64,
-        (c.index_bytes + c.meta_bytes) as f64 / n as f64,
+        (c.index_bytes + c.meta_bytes + c.words_bytes) as f64 / n as f64,
         c.fragment_bytes as f64 / n as f64
     );
 
@@ -186,8 +187,11 @@ fn main() -> anyhow::Result<()> {
         .map(|b| b.len())
         .unwrap_or(0);
     let words = sink
-        .get("_kb/search/words.json")
-        .map(|b| b.len())
+        .paths()
+        .iter()
+        .filter(|p| p.starts_with("_kb/search/w/"))
+        .map(|p| sink.get(p).map(|b| b.len()).unwrap_or(0))
+        .max()
         .unwrap_or(0);
     let shard_sizes: Vec<usize> = (0..c.shards)
         .map(|k| {
@@ -198,7 +202,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let avg_shard = shard_sizes.iter().sum::<usize>() / shard_sizes.len().max(1);
     println!(
-        "browser cold query: meta.json {:.1} KB + ~{:.1} KB per shard touched (1-4 shards for 1-4 terms) + words.json {:.1} KB only when the last word is a prefix + ~{:.1} KB of fragments for 10 results",
+        "browser cold query: meta.json {:.1} KB + ~{:.1} KB per shard touched (1-4 shards for 1-4 terms) + up to {:.1} KB (largest w/C.json) only when the last word is a prefix + ~{:.1} KB of fragments for 10 results",
         meta as f64 / 1e3,
         avg_shard as f64 / 1e3,
         words as f64 / 1e3,

@@ -3,7 +3,8 @@
 //!
 //! Files, all under `_kb/search/`:
 //! - `meta.json`: format numbers, the shard count, the note count and each note's tags.
-//! - `words.json`: every non-CJK term with its note frequency, sorted, for prefix expansion.
+//! - `w/C.json`: the non-CJK terms starting with the character whose code point is C, with
+//!   their note frequency, sorted, for prefix expansion.
 //! - `i/K.json`: shard K of the postings, `{term: [note, score, note, score, ...]}`, notes
 //!   delta-encoded, scores times [`SCORE_SCALE`]; a term lives in shard `fnv1a(term) % shards`.
 //! - `f/N.json`: note N's URL, title, tags, date and sections `[[anchor, heading, text, code]]`,
@@ -42,8 +43,10 @@ pub struct ClientStats {
     pub notes: usize,
     pub terms: usize,
     pub shards: usize,
-    /// meta.json + words.json.
+    /// meta.json.
     pub meta_bytes: usize,
+    /// All prefix word lists (`w/*.json`).
+    pub words_bytes: usize,
     /// All postings shards.
     pub index_bytes: usize,
     /// All per-note fragments.
@@ -53,7 +56,7 @@ pub struct ClientStats {
 impl ClientStats {
     /// Total bytes written.
     pub fn total_bytes(&self) -> usize {
-        self.meta_bytes + self.index_bytes + self.fragment_bytes
+        self.meta_bytes + self.words_bytes + self.index_bytes + self.fragment_bytes
     }
 }
 
@@ -233,17 +236,23 @@ pub(crate) fn write_client_index(
     }
     stats.shards = shards;
 
-    // words: non-CJK terms and their note frequency, for prefix expansion
-    let mut words: Vec<serde_json::Value> = Vec::new();
+    // words: non-CJK terms and their note frequency, for prefix expansion, one file per first
+    // character (a prefix query fetches only its letter's list)
+    let mut words: BTreeMap<u32, Vec<serde_json::Value>> = BTreeMap::new();
     for (t, list) in &postings {
-        if is_word_term(t) {
-            words.push(t.as_str().into());
-            words.push(list.len().into());
+        if let Some(first) = t.chars().next().filter(|_| is_word_term(t)) {
+            let w = words.entry(first as u32).or_default();
+            w.push(t.as_str().into());
+            w.push(list.len().into());
         }
     }
-    let words_json = serde_json::to_vec(&words)?;
-    build.update(&words_json);
-    sink.write(&format!("{CLIENT_DIR}/words.json"), &words_json)?;
+    let mut words_bytes = 0;
+    for (first, list) in &words {
+        let json = serde_json::to_vec(list)?;
+        build.update(&json);
+        words_bytes += json.len();
+        sink.write(&format!("{CLIENT_DIR}/w/{first}.json"), &json)?;
+    }
 
     for (i, d) in docs.iter().enumerate() {
         let frag = Fragment {
@@ -302,7 +311,8 @@ pub(crate) fn write_client_index(
     };
     let meta_json = serde_json::to_vec(&meta)?;
     sink.write(&format!("{CLIENT_DIR}/meta.json"), &meta_json)?;
-    stats.meta_bytes = meta_json.len() + words_json.len();
+    stats.meta_bytes = meta_json.len();
+    stats.words_bytes = words_bytes;
     Ok(stats)
 }
 
@@ -351,7 +361,7 @@ mod tests {
         let stats = write_client_index(&docs, &sink).unwrap();
         assert_eq!(stats.shards, 1);
         let words: serde_json::Value =
-            serde_json::from_slice(&sink.get("_kb/search/words.json").unwrap()).unwrap();
+            serde_json::from_slice(&sink.get("_kb/search/w/103.json").unwrap()).unwrap();
         assert!(words.as_array().unwrap().contains(&"gctrace".into()));
         let shard = String::from_utf8(sink.get("_kb/search/i/0.json").unwrap().to_vec()).unwrap();
         assert!(shard.contains("\"日志\":[0,"), "{shard}");

@@ -865,11 +865,12 @@ fn query_set_recall_browser() {
     let c = stats.client;
     eprintln!("{}", recall.report("browser query set"));
     eprintln!(
-        "browser index: {} notes, {} terms, {} shard(s), meta+words {} B, postings {} B, fragments {} B, {} B per note",
+        "browser index: {} notes, {} terms, {} shard(s), meta {} B, word lists {} B, postings {} B, fragments {} B, {} B per note",
         c.notes,
         c.terms,
         c.shards,
         c.meta_bytes,
+        c.words_bytes,
         c.index_bytes,
         c.fragment_bytes,
         c.total_bytes() / c.notes.max(1)

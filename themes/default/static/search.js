@@ -1,7 +1,7 @@
 // kb search in the browser: no server, the same tokens and scores as `kb search`.
 //
 // The index (written by `kb build` under _kb/search/) is loaded lazily on first focus of the
-// search box: meta.json (notes), then only the postings shards a query needs, words.json when
+// search box: meta.json (notes), then only the postings shards a query needs, w/C.json when
 // the last word is a prefix, and one fragment per shown result for its excerpt.
 //
 // The tokenizer, the English stemmer (a port of the Snowball `english` algorithm that tantivy
@@ -977,7 +977,7 @@
     this.base = base + "/_kb/search/";
     this.meta = null;
     this.shards = {};
-    this.words = null;
+    this.words = {};
     this.fragments = {};
   }
   Index.prototype.fetchJson = function (path) {
@@ -1030,8 +1030,11 @@
   };
   Index.prototype.expansions = function (prefix) {
     var self = this;
-    if (!this.words) this.words = this.fetchJson("words.json");
-    return this.words.then(function (w) {
+    var first = prefix.codePointAt(0);
+    if (!this.words[first]) {
+      this.words[first] = this.fetchJson("w/" + first + ".json").catch(function () { return []; });
+    }
+    return this.words[first].then(function (w) {
       // words are sorted: binary search for the first candidate
       var lo = 0, hi = w.length / 2;
       while (lo < hi) {
