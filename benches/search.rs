@@ -1,12 +1,12 @@
 //! Search benchmark: prints figures, asserts nothing.
 //!
-//! `cargo bench --bench search [-- NOTES]` (default 10,000 synthetic notes from benches/corpus.rs):
+//! `cargo bench --bench search [-- NOTES]` (default 10,000 synthetic notes from benches/support/corpus.rs):
 //! tantivy index build (full, then an incremental update of 1% of the notes), query latency
 //! (parse + search + excerpts for the top 10, in process: no process start), the browser
 //! index's size, and the browser-side work per query simulated in Rust (posting bytes a query
 //! downloads).
 
-#[path = "corpus.rs"]
+#[path = "support/corpus.rs"]
 mod corpus;
 
 use std::time::{Duration, Instant};

@@ -135,7 +135,7 @@ pub struct Excerpt {
 impl Excerpt {
     /// The excerpt as HTML: escaped, with `<mark>` around highlights.
     pub fn to_html(&self) -> String {
-        self.render(|s, out| escape_into(s, out), "<mark>", "</mark>")
+        self.render(escape_into, "<mark>", "</mark>")
     }
 
     /// Render with arbitrary highlight delimiters (the CLI uses ANSI colours).

@@ -102,10 +102,8 @@ fn note_to_doc(root: &Path, base_path: &str, path: &Path) -> SearchDoc {
                     s.text.push_str(&t);
                 }
             }
-            Event::SoftBreak | Event::HardBreak | Event::End(_) => {
-                if !in_code && !in_heading {
-                    sections.last_mut().unwrap().text.push(' ');
-                }
+            Event::SoftBreak | Event::HardBreak | Event::End(_) if !in_code && !in_heading => {
+                sections.last_mut().unwrap().text.push(' ');
             }
             _ => {}
         }

@@ -2,7 +2,8 @@
 //! identifiers and code blocks, deterministic for a given seed.
 //!
 //! Self-contained (no kb types) so any bench can include it with
-//! `#[path = "corpus.rs"] mod corpus;`: [`generate`] returns structured notes, [`Note::markdown`]
+//! `#[path = "support/corpus.rs"] mod corpus;` (it lives in a subdirectory so cargo does not
+//! take it for a bench of its own): [`generate`] returns structured notes, [`Note::markdown`]
 //! renders one as a `content/` file with front matter (for build benchmarks), and the search
 //! bench maps the structure to SearchDocs directly.
 
@@ -62,14 +63,14 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
     pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
         &v[self.below(v.len())]
@@ -321,8 +322,8 @@ fn sentence(rng: &mut Rng) -> String {
     let n = 6 + rng.below(10);
     for i in 0..n {
         match rng.below(10) {
-            0..=4 => s.push_str(*rng.zipf(ZH_WORDS)),
-            5..=7 => s.push_str(*rng.pick(ZH_GLUE)),
+            0..=4 => s.push_str(rng.zipf::<&str>(ZH_WORDS)),
+            5..=7 => s.push_str(rng.pick::<&str>(ZH_GLUE)),
             _ => {
                 if i > 0 {
                     s.push(' ');
