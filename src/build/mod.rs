@@ -1,24 +1,318 @@
-//! `kb build` and `kb check`.
+//! `kb build` and `kb check`: run the pipeline stages in order, timing each.
+//!
+//! [`Site::load`] runs stages 1-3a (load, front matter, outlines, link resolution, snippet tag
+//! checks) and keeps every diagnostic; [`Site::render`] renders notes in parallel;
+//! [`pages::write_site`] fills templates and writes every file through a [`Sink`]. `kb build`
+//! stages into a temp dir and swaps it into place; `kb check` stops after loading.
+
+pub mod pages;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
 
 use crate::cli::GlobalOpts;
-use crate::diagnostics::Exit;
+use crate::config::Config;
+use crate::content::{self, LoadOptions, Note, Section};
+use crate::diagnostics::{self, ContentErrors, Diagnostic, DiagnosticKind, Exit, Severity};
+use crate::highlight::Highlighter;
+use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
+use crate::output::{swap::Staging, DirSink};
+use crate::render::Theme;
+use crate::verify::results::VerifyResults;
 
 /// Arguments of `kb build`.
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// Output directory (relative to the root).
-    #[arg(long, default_value = "public")]
-    pub out: std::path::PathBuf,
+    /// Output directory; relative paths are relative to the knowledge base root.
+    #[arg(long, short, default_value = "public", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Include notes marked `draft: true`.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Override `base_url` from kb.toml (e.g. https://example.com/kb/).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Fail (exit 1) on warnings too: broken links and anchors, bad snippet tags.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `kb check`.
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {}
-
-pub fn run_build(_g: &GlobalOpts, _a: BuildArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("not yet")
+pub struct CheckArgs {
+    /// Check notes marked `draft: true` too.
+    #[arg(long)]
+    pub drafts: bool,
 }
 
-pub fn run_check(_g: &GlobalOpts, _a: CheckArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("not yet")
+/// Stages 1-3a: everything known about the site before rendering.
+pub struct Site {
+    pub config: Config,
+    pub notes: Vec<Note>,
+    pub sections: Vec<Section>,
+    /// Non-markdown files under content/ (absolute paths).
+    pub assets: Vec<PathBuf>,
+    pub outlines: Vec<Outline>,
+    pub links: LinkIndex,
+    /// `backlinks[i]`: notes linking to note i.
+    pub backlinks: Vec<Vec<usize>>,
+    pub results: VerifyResults,
+    /// Errors and warnings, sorted by path and line.
+    pub diagnostics: Vec<Diagnostic>,
+    pub timings: Timings,
+}
+
+/// Wall time per stage, for `-v` and the benchmark.
+#[derive(Debug, Default, Clone)]
+pub struct Timings(pub Vec<(&'static str, Duration)>);
+
+impl Timings {
+    pub fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        let took = start.elapsed();
+        tracing::info!("{stage:<10} {:>8.1} ms", took.as_secs_f64() * 1000.0);
+        self.0.push((stage, took));
+        out
+    }
+}
+
+impl Site {
+    /// Load and check the knowledge base (no rendering, nothing written).
+    pub fn load(config: Config, opts: LoadOptions) -> anyhow::Result<Site> {
+        let mut timings = Timings::default();
+        let walk_assets = content::load::walk(&config).assets;
+        let corpus = timings.time("load", || content::load(&config, opts));
+        let mut diagnostics = corpus.diagnostics;
+        let notes = corpus.notes;
+        let outlines: Vec<Outline> = timings.time("outline", || {
+            notes.par_iter().map(markdown::outline::outline).collect()
+        });
+        let asset_set: HashSet<String> = walk_assets
+            .iter()
+            .map(|p| crate::output::sink::rel_slash(p, &config.content_dir()))
+            .collect();
+        let (links, backlinks) = timings.time("links", || {
+            let links = LinkIndex::new(&notes, &outlines, asset_set, &config.base_path);
+            let (diags, backlinks) = markdown::links::check_all(&notes, &outlines, &links);
+            diagnostics.extend(diags);
+            (links, backlinks)
+        });
+        timings.time("snippets", || {
+            diagnostics.extend(
+                notes
+                    .par_iter()
+                    .flat_map_iter(snippet_diagnostics)
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let results = VerifyResults::load(&config.verify_results_path())?;
+        diagnostics::sort(&mut diagnostics);
+        Ok(Site {
+            config,
+            notes,
+            sections: corpus.sections,
+            assets: walk_assets,
+            outlines,
+            links,
+            backlinks,
+            results,
+            diagnostics,
+            timings,
+        })
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+
+    /// Render every note (parallel).
+    pub fn render(&self, highlighter: &Highlighter) -> Vec<RenderedNote> {
+        let ctx = RenderCtx {
+            config: &self.config,
+            notes: &self.notes,
+            outlines: &self.outlines,
+            links: &self.links,
+            results: &self.results,
+            highlighter,
+        };
+        (0..self.notes.len())
+            .into_par_iter()
+            .map(|i| markdown::render::render_note(&ctx, i))
+            .collect()
+    }
+}
+
+/// Snippet tag problems of one note: bad attributes, `output` with nothing to compare.
+fn snippet_diagnostics(note: &Note) -> Vec<Diagnostic> {
+    let (blocks, errors) = crate::snippet::extract(&note.body, note.body_line);
+    let mut out: Vec<Diagnostic> = errors
+        .into_iter()
+        .map(|e| {
+            Diagnostic::warning(
+                DiagnosticKind::BadSnippet,
+                &note.rel,
+                Some(e.line),
+                e.error.message,
+            )
+            .with_hint(e.error.hint)
+        })
+        .collect();
+    for (i, b) in blocks.iter().enumerate() {
+        if b.info.attrs.output {
+            let prev_runs = i > 0 && blocks[i - 1].info.attrs.run;
+            if !prev_runs {
+                out.push(
+                    Diagnostic::warning(DiagnosticKind::BadSnippet, &note.rel, Some(b.line), "`output` block has no runnable block right before it")
+                        .with_hint("put the `output` block directly after a block tagged `run`, or remove `output`"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// What a build did.
+#[derive(Debug)]
+pub struct BuildReport {
+    pub notes: usize,
+    pub files: usize,
+    pub warnings: Vec<Diagnostic>,
+    pub timings: Timings,
+    pub highlight_hits: usize,
+    pub highlight_misses: usize,
+    pub out: PathBuf,
+}
+
+/// Build the site at `config.root` into `out` (staged; swapped in only on success).
+pub fn build(
+    config: Config,
+    opts: LoadOptions,
+    out: &Path,
+    strict: bool,
+) -> anyhow::Result<BuildReport> {
+    let site = Site::load(config, opts)?;
+    let blocking: Vec<Diagnostic> = site
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error || strict)
+        .cloned()
+        .collect();
+    if !blocking.is_empty() {
+        return Err(ContentErrors(blocking).into());
+    }
+    let mut timings = site.timings.clone();
+    let cache_file = site.config.cache_dir().join("cache/highlight.bin");
+    let highlighter = timings.time("hl-cache", || Highlighter::with_cache_file(&cache_file));
+    let rendered = timings.time("render", || site.render(&highlighter));
+    let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
+    let staging = Staging::new(out)?;
+    let sink = DirSink::new(staging.path());
+    let files = timings.time("write", || {
+        pages::write_site(&site, &rendered, &theme, &sink)
+    })?;
+    timings.time("search", || pages::write_search(&site, &rendered, &sink))?;
+    timings.time("swap", || staging.commit())?;
+    if let Err(e) = highlighter.save(&cache_file) {
+        tracing::warn!(
+            "couldn't save the highlight cache `{}`: {e}",
+            cache_file.display()
+        );
+    }
+    Ok(BuildReport {
+        notes: site.notes.len(),
+        files,
+        warnings: site.warnings().cloned().collect(),
+        timings,
+        highlight_hits: highlighter.hits.load(std::sync::atomic::Ordering::Relaxed),
+        highlight_misses: highlighter
+            .misses
+            .load(std::sync::atomic::Ordering::Relaxed),
+        out: out.to_path_buf(),
+    })
+}
+
+/// The theme override dir: kb.toml `theme`, else `themes/default` in the knowledge base.
+pub fn theme_dir(config: &Config) -> Option<PathBuf> {
+    config
+        .theme_dir
+        .clone()
+        .or_else(|| Some(config.root.join("themes/default")).filter(|p| p.is_dir()))
+}
+
+/// `kb build`
+pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
+    let mut config = Config::load(&g.root)?;
+    if let Some(url) = &args.base_url {
+        config = config.with_base_url(url)?;
+    }
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        config.root.join(&args.out)
+    };
+    let start = Instant::now();
+    let report = build(
+        config,
+        LoadOptions {
+            drafts: args.drafts,
+        },
+        &out,
+        args.strict,
+    )?;
+    for w in &report.warnings {
+        eprintln!("{w}");
+    }
+    eprintln!(
+        "built {} notes ({} files) in {:.0} ms -> {}{}",
+        report.notes,
+        report.files,
+        start.elapsed().as_secs_f64() * 1000.0,
+        report.out.display(),
+        if report.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} warnings (kb check lists them; --strict fails on them)",
+                report.warnings.len()
+            )
+        }
+    );
+    Ok(Exit::Ok)
+}
+
+/// `kb check`
+pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
+    let config = Config::load(&g.root)?;
+    let site = Site::load(
+        config,
+        LoadOptions {
+            drafts: args.drafts,
+        },
+    )?;
+    for d in &site.diagnostics {
+        eprintln!("{d}");
+    }
+    if site.diagnostics.is_empty() {
+        eprintln!("checked {} notes: no problems", site.notes.len());
+        Ok(Exit::Ok)
+    } else {
+        eprintln!(
+            "checked {} notes: {} problems",
+            site.notes.len(),
+            site.diagnostics.len()
+        );
+        Ok(Exit::Content)
+    }
 }

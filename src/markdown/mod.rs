@@ -1,1 +1,15 @@
-//! (being written)
+//! Stage 3: markdown -> HTML, in two passes over the notes.
+//!
+//! 1. [`outline`] (per note, parallel): headings with their ids and every link with its line.
+//! 2. [`links`] (whole site): which note each link points to, broken links and anchors,
+//!    backlinks.
+//! 3. [`render`] (per note, parallel): HTML with heading anchors, rewritten links, highlighted
+//!    code blocks with verify badges, the table of contents, and the text for search.
+
+pub mod links;
+pub mod outline;
+pub mod render;
+
+pub use links::LinkIndex;
+pub use outline::{Heading, Outline};
+pub use render::{RenderCtx, RenderedNote};

@@ -166,11 +166,17 @@ pub fn open_fresh(config: &Config) -> anyhow::Result<SearchIndex> {
     Ok(index)
 }
 
-/// Every note as a [`SearchDoc`], from the build's markdown stage.
-fn load_docs(_config: &Config) -> anyhow::Result<Vec<SearchDoc>> {
-    anyhow::bail!(
-        "the search index is missing or out of date; run `kb build` to (re)index the notes"
-    )
+/// Every note as a [`SearchDoc`], from the build's load and markdown stages (drafts left out,
+/// as `kb build` does by default).
+fn load_docs(config: &Config) -> anyhow::Result<Vec<SearchDoc>> {
+    let site = crate::build::Site::load(config.clone(), Default::default())?;
+    let cache = config.cache_dir().join("cache/highlight.bin");
+    let highlighter = crate::highlight::Highlighter::with_cache_file(&cache);
+    Ok(site
+        .render(&highlighter)
+        .into_iter()
+        .map(|r| r.search)
+        .collect())
 }
 
 /// `kb search`.

@@ -172,7 +172,10 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
         .find(|c: char| c.is_whitespace() || c == '{')
         .unwrap_or(info.len());
     let lang_word = &info[..lang_end];
-    let lang = if lang_word.is_empty() {
+    // ```output is the common way to write an expected-output block: `output` is then the
+    // attribute, not a language.
+    let bare_output = lang_word == "output";
+    let lang = if lang_word.is_empty() || bare_output {
         None
     } else {
         Some(Lang::parse(lang_word))
@@ -194,7 +197,10 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
             }
         }
     }
-    let mut attrs = Attrs::default();
+    let mut attrs = Attrs {
+        output: bare_output,
+        ..Attrs::default()
+    };
     for token in tokenize(rest, rest_start)? {
         apply(&mut attrs, token)?;
     }
@@ -265,6 +271,10 @@ fn tokenize(s: &str, offset: usize) -> Result<Vec<Token>, AttrError> {
                 while i < chars.len() && !chars[i].1.is_whitespace() {
                     v.push(chars[i].1);
                     i += 1;
+                }
+                // A comma at the end separates this attribute from the next (`{run, session=a, x}`).
+                while v.ends_with(',') {
+                    v.pop();
                 }
             }
             value = Some(v);
@@ -540,6 +550,16 @@ mod tests {
         );
         assert_eq!(a.id.as_deref(), Some("shm-1"));
         assert_eq!(a.cmd.as_deref(), Some("cc -o x {file} && ./x"));
+    }
+
+    #[test]
+    fn a_fence_named_output_is_the_output_attribute() {
+        let f = parse("output").unwrap();
+        assert_eq!(f.lang, None);
+        assert!(f.attrs.output && f.attrs.is_verified());
+        let f = parse("text output").unwrap();
+        assert_eq!(f.lang, Some(Lang::Other("text".into())));
+        assert!(f.attrs.output);
     }
 
     #[test]

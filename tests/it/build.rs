@@ -1,1 +1,507 @@
-//! (tests for this feature go here)
+//! `kb build`, `kb check` and `kb init`: the pages a knowledge base turns into, and every kind of
+//! bad input getting `path:line`, a hint and the right exit code (0 ok, 1 content, 2 usage).
+
+use crate::support::{kb_in, repo_root, Fixture};
+
+fn built_good() -> Fixture {
+    let f = Fixture::copy("good");
+    f.kb(&["build"]).expect_code(0);
+    f
+}
+
+#[test]
+fn every_page_kind_is_written() {
+    let f = built_good();
+    for page in [
+        "public/index.html",
+        "public/notes/go-gc/index.html",
+        "public/notes/panic/index.html",
+        "public/notes/entrypoint/index.html",
+        "public/notes/hugo/index.html",
+        "public/notes/jekyll/index.html",
+        "public/tags/index.html",
+        "public/tags/go/index.html",
+        "public/tags/docker/index.html",
+        "public/sections/go/index.html",
+        "public/sections/docker/index.html",
+        "public/verify/index.html",
+        "public/404.html",
+        "public/sitemap.xml",
+        "public/atom.xml",
+        "public/style.css",
+        "public/kb.js",
+        "public/highlight.css",
+        "public/docker/img/diagram.svg",
+    ] {
+        assert!(f.path(page).is_file(), "{page} missing");
+    }
+    assert!(
+        !f.path("public/notes/draft").exists(),
+        "drafts are skipped by default"
+    );
+    assert!(
+        !f.path("public/notes/hidden").exists(),
+        "hidden files are skipped"
+    );
+}
+
+#[test]
+fn drafts_build_with_the_drafts_flag() {
+    let f = Fixture::copy("good");
+    f.kb(&["build", "--drafts"]).expect_code(0);
+    assert!(f.path("public/notes/draft/index.html").is_file());
+}
+
+#[test]
+fn internal_links_wikilinks_and_assets_are_rewritten_under_the_base_path() {
+    let f = built_good();
+    let gc = f.read("public/notes/go-gc/index.html");
+    assert!(
+        gc.contains(r#"href="/kb/notes/panic/""#),
+        "wikilink by title"
+    );
+    assert!(
+        gc.contains(r#"href="/kb/notes/entrypoint/#exec-form""#),
+        "relative .md link with anchor"
+    );
+    assert!(
+        gc.contains(r#"src="/kb/docker/img/diagram.svg""#),
+        "relative image"
+    );
+    let panic = f.read("public/notes/panic/index.html");
+    assert!(
+        panic.contains(r#"href="/kb/notes/go-gc/#tri-color""#),
+        "wikilink by file name with anchor"
+    );
+    assert!(panic.contains(">三色标记</a>"), "wikilink label after |");
+    assert!(
+        panic.contains(r#"href="/kb/notes/go-gc/">Go 垃圾回收</a>"#),
+        "wikilink by Obsidian alias shows the title"
+    );
+}
+
+#[test]
+fn backlinks_list_the_notes_that_link_here() {
+    let f = built_good();
+    let gc = f.read("public/notes/go-gc/index.html");
+    let back = &gc[gc.find("被以下笔记引用").expect("backlinks section")..];
+    assert!(back.contains("Go panic 与 recover"));
+    let entry = f.read("public/notes/entrypoint/index.html");
+    assert!(entry.contains("被以下笔记引用") && entry.contains("Go 垃圾回收"));
+}
+
+#[test]
+fn chinese_headings_get_readable_unique_ids_and_a_toc() {
+    let f = built_good();
+    let gc = f.read("public/notes/go-gc/index.html");
+    assert!(gc.contains(r#"<h2 id="tri-color">"#), "explicit id wins");
+    assert!(gc.contains(r#"<h2 id="实验">"#));
+    assert!(
+        gc.contains(r#"<h2 id="实验-1">"#),
+        "duplicate heading gets a suffix"
+    );
+    assert!(
+        gc.contains(r##"<a href="#实验-1">实验</a>"##),
+        "ToC links to the unique id"
+    );
+}
+
+#[test]
+fn code_is_highlighted_with_classes_and_snippet_attributes_are_stripped() {
+    let f = built_good();
+    let gc = f.read("public/notes/go-gc/index.html");
+    assert!(gc.contains(r#"<code class="language-go">"#));
+    assert!(
+        !gc.contains("session=gc"),
+        "attributes never reach the page"
+    );
+    assert!(
+        gc.contains("hl-keyword") || gc.contains("hl-storage"),
+        "syntect classes, not inline styles"
+    );
+    assert!(!gc.contains("style=\"color"), "no inline colours");
+    assert!(
+        gc.contains(r#"<span class="kb-prompt" aria-hidden="true">$ </span>"#),
+        "console prompt is distinct"
+    );
+    assert!(
+        gc.contains(r#"<span class="kb-exit""#),
+        "expected exit status is shown"
+    );
+    assert!(gc.contains("kb-copy"), "copy button");
+    assert!(
+        gc.contains("kb-badge-unknown"),
+        "runnable block not yet verified shows so"
+    );
+    let panic = f.read("public/notes/panic/index.html");
+    assert!(
+        panic.contains("kb-badge-skipped") && panic.contains("needs a terminal"),
+        "skip reason shown"
+    );
+    let entry = f.read("public/notes/entrypoint/index.html");
+    assert!(!entry.contains("echo setup"), "hidden blocks are not shown");
+    let css = f.read("public/highlight.css");
+    assert!(
+        css.contains("html[data-theme=\"dark\"] .hl-"),
+        "dark stylesheet is scoped"
+    );
+}
+
+#[test]
+fn markdown_extensions_render() {
+    let f = built_good();
+    let gc = f.read("public/notes/go-gc/index.html");
+    assert!(gc.contains("<table>"), "tables");
+    assert!(gc.contains("footnote-definition"), "footnotes");
+    assert!(gc.contains("<del>未完成</del>"), "strikethrough");
+    assert!(gc.contains(r#"type="checkbox""#), "task lists");
+}
+
+#[test]
+fn hugo_jekyll_and_obsidian_front_matter_load_unchanged() {
+    let f = built_good();
+    let hugo = f.read("public/notes/hugo/index.html");
+    assert!(
+        hugo.contains("Hugo 风格的笔记")
+            && hugo.contains("2021-03-04")
+            && hugo.contains("2021-03-05")
+    );
+    let jekyll = f.read("public/notes/jekyll/index.html");
+    assert!(jekyll.contains("<title>Jekyll 风格") && jekyll.contains("2020-01-02"));
+    assert!(jekyll.contains("#linux"), "comma-separated tags");
+    let entry = f.read("public/notes/entrypoint/index.html");
+    assert!(
+        entry.contains("<h1 class=\"kb-title\">ENTRYPOINT 与 CMD</h1>"),
+        "title from the first heading"
+    );
+}
+
+#[test]
+fn aliases_redirect_and_feeds_use_absolute_urls() {
+    let f = built_good();
+    let redirect = f.read("public/old/gc/index.html");
+    assert!(redirect.contains(r#"url=/kb/notes/go-gc/"#));
+    let sitemap = f.read("public/sitemap.xml");
+    assert!(sitemap
+        .contains("<loc>https://example.com/kb/notes/go-gc/</loc><lastmod>2026-11-22</lastmod>"));
+    let atom = f.read("public/atom.xml");
+    assert!(atom.contains("<link href=\"https://example.com/kb/notes/go-gc/\"/>"));
+    assert!(atom.contains("<link href=\"https://example.com/kb/atom.xml\" rel=\"self\"/>"));
+}
+
+#[test]
+fn section_titles_come_from_index_files() {
+    let f = built_good();
+    let s = f.read("public/sections/go/index.html");
+    assert!(s.contains("Go 运行时") && s.contains("GC、panic 与调度。"));
+    let home = f.read("public/index.html");
+    assert!(home.contains("Go 运行时"));
+}
+
+#[test]
+fn note_body_snapshot() {
+    let f = built_good();
+    let html = f.read("public/notes/go-gc/index.html");
+    let start = html.find("<div class=\"kb-content\">").unwrap();
+    let end = html[start..]
+        .find("<section class=\"kb-backlinks\">")
+        .unwrap()
+        + start;
+    insta::assert_snapshot!("go_gc_note_body", &html[start..end]);
+}
+
+#[test]
+fn base_url_flag_overrides_the_config() {
+    let f = Fixture::copy("good");
+    f.kb(&["build", "--base-url", "https://docs.example.org/"])
+        .expect_code(0);
+    let gc = f.read("public/notes/go-gc/index.html");
+    assert!(gc.contains(r#"href="/notes/panic/""#));
+    assert!(f
+        .read("public/sitemap.xml")
+        .contains("https://docs.example.org/notes/go-gc/"));
+}
+
+#[test]
+fn out_flag_is_relative_to_the_root() {
+    let f = Fixture::copy("good");
+    f.kb(&["build", "--out", "site"]).expect_code(0);
+    assert!(f.path("site/index.html").is_file());
+}
+
+#[test]
+fn zero_config_directory_builds() {
+    let f = Fixture::with_files(&[("content/a.md", "# 只有正文\n\n一段文字。\n")]);
+    f.kb(&["build"]).expect_code(0);
+    assert!(f.read("public/notes/a/index.html").contains("只有正文"));
+}
+
+// ---- bad input: message with path:line, exit code, nothing lost ----
+
+#[test]
+fn malformed_yaml_names_file_and_line_and_exits_1() {
+    let f = Fixture::with_files(&[(
+        "content/bad.md",
+        "---\ntitle: ok\ntags: [a, b\ndate: 2024-01-01\n---\nbody\n",
+    )]);
+    let r = f.kb(&["build"]);
+    r.expect_code(1);
+    assert!(r.stderr.contains("content/bad.md:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("error: invalid YAML front matter"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"));
+}
+
+#[test]
+fn unclosed_front_matter_says_how_to_fix_it() {
+    let f = Fixture::with_files(&[("content/bad.md", "---\ntitle: ok\n\nbody\n")]);
+    let r = f.kb(&["check"]);
+    r.expect_code(1);
+    assert!(
+        r.stderr
+            .contains("content/bad.md:1: error: front matter opened with `---` is never closed"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn invalid_utf8_names_file_and_line() {
+    let f = Fixture::with_files(&[]);
+    f.write("content/ok.md", "# ok\n");
+    std::fs::create_dir_all(f.path("content")).unwrap();
+    std::fs::write(f.path("content/gbk.md"), b"# title\n\n\xd6\xd0\xce\xc4\n").unwrap();
+    let r = f.kb(&["build"]);
+    r.expect_code(1);
+    assert!(
+        r.stderr
+            .contains("content/gbk.md:3: error: not valid UTF-8"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("iconv"),
+        "hint says how to convert: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn empty_title_is_an_error() {
+    let f = Fixture::with_files(&[(
+        "content/t.md",
+        "---\ndate: 2024-01-01\ntitle: \"\"\n---\nbody\n",
+    )]);
+    let r = f.kb(&["build"]);
+    r.expect_code(1);
+    assert!(
+        r.stderr.contains("content/t.md:3: error: `title` is empty"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn duplicate_slugs_name_both_files() {
+    let f = Fixture::with_files(&[
+        ("content/a/x.md", "---\nslug: same\n---\n# A\n"),
+        ("content/b/y.md", "---\nslug: same\n---\n# B\n"),
+    ]);
+    let r = f.kb(&["build"]);
+    r.expect_code(1);
+    assert!(
+        r.stderr
+            .contains("content/b/y.md:1: error: slug `same` is already used by `content/a/x.md`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn broken_links_and_anchors_warn_in_build_and_fail_strict_and_check() {
+    let f = Fixture::with_files(&[
+        ("content/a.md", "# A\n\n## 有的\n"),
+        (
+            "content/b.md",
+            "# B\n\n[x](missing.md)\n\n[y](a.md#没有的)\n\n[[No Such Note]]\n",
+        ),
+    ]);
+    let r = f.kb(&["build"]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("content/b.md:3: warning: link `missing.md` points to `content/missing.md`, which does not exist"), "{}", r.stderr);
+    assert!(r.stderr.contains("content/b.md:5: warning: link `a.md#没有的`: `content/a.md` has no heading with id `没有的`"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("content/b.md:7: warning: link `No Such Note`"),
+        "{}",
+        r.stderr
+    );
+    assert!(f.path("public/index.html").is_file());
+
+    let strict = f.kb(&["build", "--strict", "--out", "strict-out"]);
+    strict.expect_code(1);
+    assert!(
+        !f.path("strict-out").exists(),
+        "a failed build writes nothing"
+    );
+    let check = f.kb(&["check"]);
+    check.expect_code(1);
+    assert!(check.stderr.contains("3 problems"), "{}", check.stderr);
+}
+
+#[test]
+fn bad_snippet_tags_are_reported_by_check() {
+    let f = Fixture::with_files(&[(
+        "content/s.md",
+        "# S\n\n```go rnu\nx\n```\n\n```output\ny\n```\n",
+    )]);
+    let r = f.kb(&["check"]);
+    r.expect_code(1);
+    assert!(
+        r.stderr
+            .contains("content/s.md:3: warning: unknown snippet attribute `rnu`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("did you mean `run`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "content/s.md:7: warning: `output` block has no runnable block right before it"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_site_untouched() {
+    let f = built_good();
+    let before = f.read("public/notes/go-gc/index.html");
+    f.write("content/go/broken.md", "---\ntitle: [unclosed\n---\n");
+    f.kb(&["build"]).expect_code(1);
+    assert_eq!(f.read("public/notes/go-gc/index.html"), before);
+    let leftovers: Vec<_> = std::fs::read_dir(f.root())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("kb-new") || n.contains("kb-old"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "staging dirs left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn unwritable_output_directory_is_an_environment_error() {
+    let f = Fixture::with_files(&[
+        ("content/a.md", "# A\n"),
+        ("blocker", "a file, not a directory"),
+    ]);
+    let r = f.kb(&["build", "--out", "blocker/public"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("blocker"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"));
+}
+
+#[test]
+fn unknown_config_key_names_key_file_and_line() {
+    let f = Fixture::with_files(&[
+        ("content/a.md", "# A\n"),
+        ("kb.toml", "title = \"x\"\nbase_ur = \"https://x/\"\n"),
+    ]);
+    let r = f.kb(&["build"]);
+    r.expect_code(1);
+    assert!(
+        r.stderr.contains("kb.toml:2: error:") && r.stderr.contains("base_ur"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn missing_root_is_a_usage_error() {
+    let r = kb_in(std::path::Path::new("/nonexistent/kb"), &["build"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+}
+
+#[test]
+fn symlinks_out_of_the_root_are_not_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.md"), "# secret\n").unwrap();
+    let f = Fixture::with_files(&[("content/a.md", "# A\n")]);
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.md"),
+        f.path("content/secret.md"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(f.path("content/a.md"), f.path("content/inside.md")).unwrap();
+    let r = f.kb(&["build"]);
+    r.expect_code(0);
+    assert!(
+        r.stderr
+            .contains("symlink points outside the knowledge base"),
+        "{}",
+        r.stderr
+    );
+    assert!(!f.path("public/notes/secret").exists());
+    assert!(
+        f.path("public/notes/inside/index.html").is_file(),
+        "a symlink inside the root is followed"
+    );
+}
+
+// ---- the repository's own knowledge base and the scaffold ----
+
+#[test]
+fn the_repository_content_checks_clean_and_builds() {
+    let root = repo_root();
+    let r = kb_in(&root, &["check"]);
+    r.expect_code(0);
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("site");
+    let r = kb_in(
+        &root,
+        &["build", "--strict", "--out", out_dir.to_str().unwrap()],
+    );
+    r.expect_code(0);
+    let notes = walkdir::WalkDir::new(root.join("content"))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "md") && e.file_name() != "_index.md")
+        .count();
+    let pages = std::fs::read_dir(out_dir.join("notes")).unwrap().count();
+    assert_eq!(pages, notes, "one page per note");
+    assert!(
+        out_dir.join("sitemap.xml").is_file()
+            && out_dir.join("atom.xml").is_file()
+            && out_dir.join("404.html").is_file()
+    );
+}
+
+#[test]
+fn init_scaffolds_a_knowledge_base_that_checks_and_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("mykb");
+    let r = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
+        .arg("init")
+        .arg(&kb)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    kb_in(&kb, &["check"]).expect_code(0);
+    kb_in(&kb, &["build"]).expect_code(0);
+    assert!(kb.join("public/notes/first-note/index.html").is_file());
+    // A second init into the same directory refuses.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
+        .arg("init")
+        .arg(&kb)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+}

@@ -288,11 +288,21 @@ fn cli_tag_filter_and_identifier_parts() {
 }
 
 #[test]
-fn cli_without_an_index_says_how_to_make_one() {
+fn cli_indexes_the_notes_itself_when_the_index_is_missing_or_stale() {
     let fx = Fixture::copy("search");
-    let run = fx.kb(&["search", "垃圾回收"]);
-    run.expect_code(2);
-    assert!(run.stderr.contains("kb build"), "{}", run.stderr);
+    let run = fx.kb(&["search", "--json", "垃圾回收"]);
+    run.expect_code(0);
+    let hits: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(hits[0]["source"], "content/go/gc.md", "{}", run.stdout);
+    // a note added after the index was written is found: the index is refreshed first
+    fx.write(
+        "content/linux/new.md",
+        "---\ntitle: 新笔记\n---\n这里讲 cfs_quota_us 限流。\n",
+    );
+    let run = fx.kb(&["search", "--json", "cfs_quota_us"]);
+    run.expect_code(0);
+    let hits: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(hits[0]["source"], "content/linux/new.md", "{}", run.stdout);
 }
 
 #[test]

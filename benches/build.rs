@@ -1,0 +1,69 @@
+//! Build benchmark: generate a synthetic knowledge base and time `kb build` stages on it.
+//!
+//! `cargo bench --bench build -- [NOTES]` (default 10000). Prints, for a cold build (no
+//! highlight cache) and a warm rebuild (unchanged notes, cache on disk): wall time per stage,
+//! total wall time and peak RSS of this process. Run it on an otherwise idle machine.
+
+use std::time::Instant;
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir()?;
+    let t = Instant::now();
+    kb::corpus::generate(dir.path(), n, 42)?;
+    let bytes: u64 = walkdir::WalkDir::new(dir.path().join("content"))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "corpus: {n} notes, {:.1} MB markdown, generated in {:.2} s",
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    println!("threads: {}", rayon::current_num_threads());
+    for run in ["cold", "warm"] {
+        let cfg = kb::config::Config::load(dir.path())?;
+        let t = Instant::now();
+        let report = kb::build::build(cfg, Default::default(), &dir.path().join("public"), false)?;
+        let total = t.elapsed();
+        let stages: Vec<String> = report
+            .timings
+            .0
+            .iter()
+            .map(|(s, d)| format!("{s} {:.0}ms", d.as_secs_f64() * 1000.0))
+            .collect();
+        println!(
+            "{run:>4} build: {:.2} s total, {} files, highlight cache {} hits / {} misses, peak RSS {:.0} MB\n      stages: {}",
+            total.as_secs_f64(),
+            report.files,
+            report.highlight_hits,
+            report.highlight_misses,
+            peak_rss_mb(),
+            stages.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,356 @@
+//! Stage 1: walk `content/`, read every note, split and parse its front matter.
+//!
+//! Folders become sections (an optional `_index.md` gives a section its title and description);
+//! hidden files and folders are skipped; a symlink is followed only if it points inside the
+//! root. Problems are collected as diagnostics, never raised one at a time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::diagnostics::{Diagnostic, DiagnosticKind};
+use crate::output::sink::rel_slash;
+use crate::slug::slugify;
+
+use super::front_matter::{self, FrontMatter};
+use super::model::{Corpus, Note, Section};
+
+/// What to load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Include notes with `draft: true`.
+    pub drafts: bool,
+}
+
+/// Files found under content/.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub notes: Vec<PathBuf>,
+    pub section_indexes: Vec<PathBuf>,
+    /// Non-markdown files, copied to the site as they are.
+    pub assets: Vec<PathBuf>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Walk the content dir (no reading).
+pub fn walk(config: &Config) -> Walk {
+    let content = config.content_dir();
+    let mut w = Walk::default();
+    if !content.is_dir() {
+        return w;
+    }
+    let root = &config.root;
+    let iter = walkdir::WalkDir::new(&content)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in iter {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(|p| rel_slash(p, root))
+                    .unwrap_or_else(|| "content".into());
+                w.diagnostics.push(
+                    Diagnostic::error(
+                        DiagnosticKind::Unreadable,
+                        path,
+                        None,
+                        format!("couldn't read: {e}"),
+                    )
+                    .with_hint("check the file's permissions"),
+                );
+                continue;
+            }
+        };
+        let mut path = entry.path().to_path_buf();
+        if entry.path_is_symlink() {
+            match entry.path().canonicalize() {
+                Ok(target) if target.starts_with(root) && target.is_file() => {
+                    path = entry.path().to_path_buf()
+                }
+                Ok(target) if target.starts_with(root) => continue, // directory symlinks: avoid cycles
+                _ => {
+                    w.diagnostics.push(
+                        Diagnostic::warning(
+                            DiagnosticKind::Unreadable,
+                            rel_slash(entry.path(), root),
+                            None,
+                            "symlink points outside the knowledge base (or nowhere); skipped",
+                        )
+                        .with_hint(
+                            "copy the file into the knowledge base instead of linking to it",
+                        ),
+                    );
+                    continue;
+                }
+            }
+        } else if !entry.file_type().is_file() {
+            continue;
+        }
+        let is_md = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+        if is_md && path.file_name().is_some_and(|n| n == "_index.md") {
+            w.section_indexes.push(path);
+        } else if is_md {
+            w.notes.push(path);
+        } else {
+            w.assets.push(path);
+        }
+    }
+    w
+}
+
+/// Load every note under `config.content_dir()`.
+pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
+    let walk = walk(config);
+    let mut corpus = Corpus {
+        diagnostics: walk.diagnostics,
+        ..Default::default()
+    };
+    let results: Vec<Result<Option<Note>, Diagnostic>> = walk
+        .notes
+        .par_iter()
+        .map(|p| load_note(config, p, opts))
+        .collect();
+    for r in results {
+        match r {
+            Ok(Some(note)) => corpus.notes.push(note),
+            Ok(None) => {}
+            Err(d) => corpus.diagnostics.push(d),
+        }
+    }
+    corpus.notes.sort_by(|a, b| a.rel.cmp(&b.rel));
+    check_duplicate_slugs(&mut corpus);
+    corpus.sections = sections(
+        config,
+        &corpus.notes,
+        &walk.section_indexes,
+        &mut corpus.diagnostics,
+    );
+    corpus
+}
+
+/// Read and parse one note; `Ok(None)` for a draft when drafts are off.
+pub fn load_note(
+    config: &Config,
+    path: &Path,
+    opts: LoadOptions,
+) -> Result<Option<Note>, Diagnostic> {
+    let rel = rel_slash(path, &config.root);
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error(
+            DiagnosticKind::Unreadable,
+            &rel,
+            None,
+            format!("couldn't read the file: {e}"),
+        )
+        .with_hint("check that the file exists and is readable")
+    })?;
+    let hash = *blake3::hash(&bytes).as_bytes();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..valid]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            return Err(Diagnostic::error(
+                DiagnosticKind::InvalidUtf8,
+                &rel,
+                Some(line),
+                format!("not valid UTF-8 (byte {valid})"),
+            )
+            .with_hint("save the file as UTF-8 (e.g. `iconv -f GBK -t UTF-8`)"));
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let fm_err = |e: front_matter::FrontMatterError| {
+        Diagnostic::error(
+            DiagnosticKind::BadFrontMatter,
+            &rel,
+            Some(e.line),
+            e.message,
+        )
+        .with_hint(e.hint)
+    };
+    let split = front_matter::split(text).map_err(fm_err)?;
+    let meta = match split.front {
+        Some((front, format)) => {
+            front_matter::parse(front, format, split.front_line).map_err(fm_err)?
+        }
+        None => FrontMatter::default(),
+    };
+    if meta.draft && !opts.drafts {
+        return Ok(None);
+    }
+    let content_rel = rel_slash(path, &config.content_dir());
+    let stem = content_rel.rsplit('/').next().unwrap_or(&content_rel);
+    let stem = stem
+        .rsplit_once('.')
+        .map(|(s, _)| s)
+        .unwrap_or(stem)
+        .to_string();
+    let section = content_rel
+        .rsplit_once('/')
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default();
+    let slug = match &meta.slug {
+        Some(s) => s.clone(),
+        None => {
+            let s = slugify(&stem);
+            if s.is_empty() {
+                return Err(Diagnostic::error(
+                    DiagnosticKind::NoTitle,
+                    &rel,
+                    Some(1),
+                    "the file name gives no usable slug",
+                )
+                .with_hint("rename the file or add `slug: my-note` to the front matter"));
+            }
+            s
+        }
+    };
+    let mut meta = meta;
+    if meta.title.is_none() {
+        meta.title = Some(first_h1(split.body).unwrap_or_else(|| stem.clone()));
+    }
+    Ok(Some(Note {
+        source: path.to_path_buf(),
+        url: format!("{}/notes/{}/", config.base_path, slug),
+        rel,
+        content_rel,
+        section,
+        slug,
+        meta,
+        body: split.body.to_string(),
+        body_line: split.body_line,
+        hash,
+    }))
+}
+
+/// Text of the first level-1 heading, if any.
+fn first_h1(body: &str) -> Option<String> {
+    let mut in_h1 = false;
+    let mut text = String::new();
+    for ev in Parser::new_ext(body, crate::snippet::extract::markdown_options()) {
+        match ev {
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                ..
+            }) => in_h1 = true,
+            Event::End(TagEnd::Heading(HeadingLevel::H1)) => {
+                let t = text.trim().to_string();
+                return (!t.is_empty()).then_some(t);
+            }
+            Event::Text(t) | Event::Code(t) if in_h1 => text.push_str(&t),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn check_duplicate_slugs(corpus: &mut Corpus) {
+    let mut first: HashMap<&str, &str> = HashMap::new();
+    let mut diags = Vec::new();
+    for n in &corpus.notes {
+        if let Some(prev) = first.insert(&n.slug, &n.rel) {
+            first.insert(&n.slug, prev);
+            diags.push(
+                Diagnostic::error(
+                    DiagnosticKind::DuplicateSlug,
+                    &n.rel,
+                    Some(1),
+                    format!("slug `{}` is already used by `{prev}`", n.slug),
+                )
+                .with_hint("give one of the notes a different `slug:` in its front matter"),
+            );
+        }
+    }
+    corpus.diagnostics.extend(diags);
+}
+
+fn sections(
+    config: &Config,
+    notes: &[Note],
+    indexes: &[PathBuf],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Section> {
+    let mut map: BTreeMap<String, Section> = BTreeMap::new();
+    for n in notes {
+        let mut path = n.section.as_str();
+        while !path.is_empty() {
+            map.entry(path.to_string())
+                .or_insert_with(|| default_section(config, path));
+            path = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        }
+    }
+    for idx in indexes {
+        let rel = rel_slash(idx, &config.root);
+        let dir = rel_slash(idx.parent().unwrap_or(idx), &config.content_dir());
+        if dir.is_empty()
+            || dir.starts_with("..")
+            || idx.parent() == Some(config.content_dir().as_path())
+        {
+            continue; // content/_index.md: the home page text is not a section
+        }
+        let text = match std::fs::read_to_string(idx) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::error(
+                    DiagnosticKind::Unreadable,
+                    &rel,
+                    None,
+                    format!("couldn't read: {e}"),
+                ));
+                continue;
+            }
+        };
+        let parsed = front_matter::split(&text).and_then(|s| match s.front {
+            Some((f, fmt)) => front_matter::parse(f, fmt, s.front_line),
+            None => Ok(FrontMatter::default()),
+        });
+        match parsed {
+            Ok(fm) => {
+                let s = map
+                    .entry(dir.clone())
+                    .or_insert_with(|| default_section(config, &dir));
+                if let Some(t) = fm.title {
+                    s.title = t;
+                }
+                s.description = fm.summary.unwrap_or_default();
+                s.weight = fm.weight.unwrap_or(0);
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(
+                    DiagnosticKind::BadFrontMatter,
+                    &rel,
+                    Some(e.line),
+                    e.message,
+                )
+                .with_hint(e.hint),
+            ),
+        }
+    }
+    let mut list: Vec<Section> = map.into_values().collect();
+    list.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.path.cmp(&b.path)));
+    list
+}
+
+fn default_section(config: &Config, path: &str) -> Section {
+    Section {
+        path: path.to_string(),
+        title: path.rsplit('/').next().unwrap_or(path).to_string(),
+        description: String::new(),
+        weight: 0,
+        url: format!("{}/sections/{}/", config.base_path, path),
+    }
+}

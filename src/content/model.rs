@@ -1,0 +1,65 @@
+//! The loaded knowledge base: notes and sections, before any rendering.
+
+use std::path::PathBuf;
+
+use crate::diagnostics::Diagnostic;
+
+use super::front_matter::FrontMatter;
+
+/// One markdown note.
+#[derive(Debug, Clone)]
+pub struct Note {
+    /// Absolute path of the file.
+    pub source: PathBuf,
+    /// Path relative to the knowledge base root, `/`-separated (`content/go/gc.md`): the key
+    /// used in messages, verify results and search.
+    pub rel: String,
+    /// Path relative to `content/` (`go/gc.md`), what relative links resolve against.
+    pub content_rel: String,
+    /// Section path (`go`, `network/k8s`), empty for notes directly under content/.
+    pub section: String,
+    pub slug: String,
+    /// Site URL including the base path: `/notes/go-gc/`.
+    pub url: String,
+    pub meta: FrontMatter,
+    /// Markdown after the front matter.
+    pub body: String,
+    /// 1-based file line on which `body` starts.
+    pub body_line: usize,
+    /// Hash of the whole file, for incremental work (highlight cache, search, serve).
+    pub hash: [u8; 32],
+}
+
+impl Note {
+    /// File stem (`gc` for `content/go/gc.md`).
+    pub fn stem(&self) -> &str {
+        let name = self
+            .content_rel
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.content_rel);
+        name.strip_suffix(".md").unwrap_or(name)
+    }
+}
+
+/// A folder under content/ (its notes are listed on a section page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// `go`, `network/k8s`.
+    pub path: String,
+    /// From `_index.md`'s `title:`, else the folder name.
+    pub title: String,
+    pub description: String,
+    pub weight: i64,
+    pub url: String,
+}
+
+/// Everything `content::load` found.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    /// Sorted by `rel`.
+    pub notes: Vec<Note>,
+    /// Sorted by weight, then path; includes every ancestor of a folder with notes.
+    pub sections: Vec<Section>,
+    pub diagnostics: Vec<Diagnostic>,
+}

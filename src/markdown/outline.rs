@@ -1,0 +1,111 @@
+//! Pass 1: a note's headings (with stable, unique ids) and links (with file lines).
+
+use pulldown_cmark::{Event, LinkType, Parser, Tag, TagEnd};
+
+use crate::content::Note;
+use crate::slug::{slugify, Unique};
+use crate::snippet::extract::{markdown_options, LineIndex};
+
+/// A heading of a note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heading {
+    /// 1..=6
+    pub level: u8,
+    /// Plain text of the heading.
+    pub text: String,
+    /// Unique within the note: `{#explicit-id}` or the slugified text.
+    pub id: String,
+    /// 1-based file line.
+    pub line: usize,
+}
+
+/// A link as written in the note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawLink {
+    pub dest: String,
+    /// 1-based file line.
+    pub line: usize,
+    pub kind: LinkKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// `[text](dest)` and autolinks.
+    Inline,
+    /// `[[Target]]` / `[[Target|text]]`.
+    Wiki,
+    /// `![alt](src)`.
+    Image,
+}
+
+/// Headings and links of one note, in document order.
+#[derive(Debug, Clone, Default)]
+pub struct Outline {
+    pub headings: Vec<Heading>,
+    pub links: Vec<RawLink>,
+}
+
+/// Compute the outline of a note.
+pub fn outline(note: &Note) -> Outline {
+    let lines = LineIndex::new(&note.body);
+    let mut out = Outline::default();
+    let mut ids = Unique::default();
+    let mut current: Option<(u8, Option<String>, String, usize)> = None;
+    for (ev, range) in Parser::new_ext(&note.body, markdown_options()).into_offset_iter() {
+        match ev {
+            Event::Start(Tag::Heading { level, id, .. }) => {
+                current = Some((
+                    level as u8,
+                    id.map(|s| s.to_string()),
+                    String::new(),
+                    note.body_line + lines.line_of(range.start),
+                ));
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, explicit, text, line)) = current.take() {
+                    let text = text.trim().to_string();
+                    let id = match explicit {
+                        Some(e) => ids.make(&e),
+                        None => ids.make(&slugify(&text)),
+                    };
+                    out.headings.push(Heading {
+                        level,
+                        text,
+                        id,
+                        line,
+                    });
+                }
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, _, text, _)) = current.as_mut() {
+                    text.push_str(&t);
+                }
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => {
+                let kind = if matches!(link_type, LinkType::WikiLink { .. }) {
+                    LinkKind::Wiki
+                } else {
+                    LinkKind::Inline
+                };
+                out.links.push(RawLink {
+                    dest: dest_url.to_string(),
+                    line: note.body_line + lines.line_of(range.start),
+                    kind,
+                });
+            }
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                out.links.push(RawLink {
+                    dest: dest_url.to_string(),
+                    line: note.body_line + lines.line_of(range.start),
+                    kind: LinkKind::Image,
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}

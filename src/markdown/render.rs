@@ -1,0 +1,567 @@
+//! Pass 3: render one note's markdown to HTML.
+//!
+//! Heading ids come from the outline (so links and the ToC agree), links are rewritten through
+//! the [`LinkIndex`], code blocks are highlighted and wrapped with a copy button and, for
+//! verified snippets, a badge from the last `kb verify` run. The same walk collects the note's
+//! text per heading for search.
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Parser, Tag, TagEnd};
+
+use crate::config::Config;
+use crate::content::Note;
+use crate::highlight::{escape, Highlighter};
+use crate::search::doc::{SearchDoc, SearchSection};
+use crate::snippet::extract::markdown_options;
+use crate::snippet::{FenceInfo, Lang, SnippetKey};
+use crate::verify::results::{BlockResult, Status, VerifyResults};
+
+use super::links::{LinkIndex, Resolved};
+use super::outline::{LinkKind, Outline};
+
+/// Everything a note needs from the rest of the site to render.
+pub struct RenderCtx<'a> {
+    pub config: &'a Config,
+    pub notes: &'a [Note],
+    pub outlines: &'a [Outline],
+    pub links: &'a LinkIndex,
+    pub results: &'a VerifyResults,
+    pub highlighter: &'a Highlighter,
+}
+
+/// One entry of a note's table of contents.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TocItem {
+    pub level: u8,
+    pub id: String,
+    pub text: String,
+}
+
+/// What a verified block looks like on the status page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnippetInfo {
+    pub key: SnippetKey,
+    pub id: String,
+    pub line: usize,
+    pub lang: String,
+    /// `None`: never ran (no result yet).
+    pub status: Option<Status>,
+    /// Skip reason from the attributes or the result.
+    pub reason: Option<String>,
+    pub result: Option<BlockResult>,
+    /// Anchor of the block on the note page.
+    pub anchor: String,
+}
+
+/// A rendered note.
+#[derive(Debug, Clone)]
+pub struct RenderedNote {
+    pub html: String,
+    pub toc: Vec<TocItem>,
+    pub search: SearchDoc,
+    /// Runnable (or skipped) blocks, in order.
+    pub snippets: Vec<SnippetInfo>,
+    /// Text of the first paragraph, for cards when the note has no summary.
+    pub excerpt: String,
+    /// Characters of prose (for reading time).
+    pub chars: usize,
+}
+
+/// Render note `index`.
+pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
+    let note = &ctx.notes[index];
+    let outline = &ctx.outlines[index];
+    let mut events: Vec<Event<'_>> = Vec::new();
+    let mut text = TextCollector::default();
+    let mut snippets = Vec::new();
+    let mut heading_no = 0usize;
+    let mut ordinal = 0usize;
+    let mut code: Option<(FenceInfo, String)> = None;
+    let mut wiki_text: Option<String> = None;
+    let mut block_line_iter = crate::snippet::extract(&note.body, note.body_line)
+        .0
+        .into_iter();
+
+    for ev in Parser::new_ext(&note.body, markdown_options()) {
+        if let Some((_, buf)) = code.as_mut() {
+            match ev {
+                Event::Text(t) => buf.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    let (info, buf) = code.take().unwrap_or_default();
+                    let line = block_line_iter
+                        .find(|b| b.ordinal == ordinal)
+                        .map(|b| b.line)
+                        .unwrap_or(note.body_line);
+                    text.code(&buf);
+                    let (html, snippet) = render_code_block(ctx, note, ordinal, line, &info, &buf);
+                    if let Some(s) = snippet {
+                        snippets.push(s);
+                    }
+                    if !html.is_empty() {
+                        events.push(Event::Html(CowStr::from(html)));
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match ev {
+            Event::Start(Tag::Heading { level, .. }) => {
+                let id = outline
+                    .headings
+                    .get(heading_no)
+                    .map(|h| h.id.clone())
+                    .unwrap_or_default();
+                text.start_heading(&id);
+                events.push(Event::Html(CowStr::from(format!(
+                    "<h{} id=\"{}\">",
+                    level as u8,
+                    escape(&id)
+                ))));
+            }
+            Event::End(TagEnd::Heading(level)) => {
+                let id = outline
+                    .headings
+                    .get(heading_no)
+                    .map(|h| h.id.clone())
+                    .unwrap_or_default();
+                heading_no += 1;
+                text.end_heading();
+                events.push(Event::Html(CowStr::from(format!(
+                    "<a class=\"kb-anchor\" href=\"#{}\" aria-label=\"链接到本节\">#</a></h{}>\n",
+                    escape(&id),
+                    level as u8
+                ))));
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let info = match kind {
+                    CodeBlockKind::Fenced(info) => {
+                        ordinal += 1;
+                        crate::snippet::info::parse(&info).unwrap_or_else(|_| FenceInfo {
+                            lang: info.split_whitespace().next().map(Lang::parse),
+                            ..Default::default()
+                        })
+                    }
+                    CodeBlockKind::Indented => FenceInfo::default(),
+                };
+                code = Some((info, String::new()));
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let kind = if matches!(link_type, LinkType::WikiLink { .. }) {
+                    LinkKind::Wiki
+                } else {
+                    LinkKind::Inline
+                };
+                let resolved = ctx.links.resolve(ctx.notes, index, &dest_url, kind);
+                let new_dest = match &resolved {
+                    Resolved::Note { index: to, anchor } => {
+                        CowStr::from(LinkIndex::url(ctx.notes, *to, anchor.as_deref()))
+                    }
+                    Resolved::Asset(url) => CowStr::from(url.clone()),
+                    Resolved::Unchanged | Resolved::Broken(_) => dest_url.clone(),
+                };
+                if let (
+                    LinkType::WikiLink { has_pothole: false },
+                    Resolved::Note {
+                        index: to,
+                        anchor: None,
+                    },
+                ) = (link_type, &resolved)
+                {
+                    wiki_text = ctx.notes[*to].meta.title.clone();
+                }
+                events.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: new_dest,
+                    title,
+                    id,
+                }));
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let new_dest = match ctx
+                    .links
+                    .resolve(ctx.notes, index, &dest_url, LinkKind::Image)
+                {
+                    Resolved::Asset(url) => CowStr::from(url),
+                    _ => dest_url,
+                };
+                events.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: new_dest,
+                    title,
+                    id,
+                }));
+            }
+            Event::Text(t) => {
+                let t = match wiki_text.take() {
+                    Some(title) => CowStr::from(title),
+                    None => t,
+                };
+                text.text(&t);
+                events.push(Event::Text(t));
+            }
+            Event::Code(t) => {
+                text.text(&t);
+                events.push(Event::Code(t));
+            }
+            Event::Start(Tag::Paragraph) => {
+                text.start_paragraph();
+                events.push(Event::Start(Tag::Paragraph));
+            }
+            Event::End(TagEnd::Paragraph) => {
+                text.end_paragraph();
+                events.push(Event::End(TagEnd::Paragraph));
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                text.text(" ");
+                events.push(ev);
+            }
+            other => events.push(other),
+        }
+    }
+    let mut html = String::with_capacity(note.body.len() * 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+
+    let toc = outline
+        .headings
+        .iter()
+        .filter(|h| (2..=3).contains(&h.level))
+        .map(|h| TocItem {
+            level: h.level,
+            id: h.id.clone(),
+            text: h.text.clone(),
+        })
+        .collect();
+    let (sections, excerpt, chars) = text.finish();
+    let search = SearchDoc {
+        url: note.url.clone(),
+        title: note.meta.title.clone().unwrap_or_default(),
+        tags: note.meta.tags.clone(),
+        date: note.meta.date.map(|d| d.format("%Y-%m-%d").to_string()),
+        source: note.rel.clone(),
+        sections,
+    };
+    RenderedNote {
+        html,
+        toc,
+        search,
+        snippets,
+        excerpt,
+        chars,
+    }
+}
+
+/// HTML for one code block (empty for `hidden`), and its status-page entry if it is verified.
+fn render_code_block(
+    ctx: &RenderCtx<'_>,
+    note: &Note,
+    ordinal: usize,
+    line: usize,
+    info: &FenceInfo,
+    text: &str,
+) -> (String, Option<SnippetInfo>) {
+    let lang = info
+        .lang
+        .as_ref()
+        .map(|l| l.as_str().to_string())
+        .unwrap_or_default();
+    let attrs = &info.attrs;
+    let key = SnippetKey {
+        note: note.rel.clone(),
+        ordinal,
+    };
+    let anchor = format!("snippet-{ordinal}");
+    let snippet = (attrs.run || attrs.skip.is_some() && !attrs.output).then(|| {
+        let result = ctx.results.get(&key).cloned();
+        let reason = attrs
+            .skip
+            .as_ref()
+            .map(|s| s.reason.clone().unwrap_or_else(|| "skip".into()))
+            .or_else(|| result.as_ref().and_then(|r| r.reason.clone()));
+        let status = if attrs.skip.is_some() {
+            Some(Status::Skipped)
+        } else {
+            result.as_ref().map(|r| r.status)
+        };
+        SnippetInfo {
+            id: attrs.id.clone().unwrap_or_else(|| key.to_string()),
+            key: key.clone(),
+            line,
+            lang: lang.clone(),
+            status,
+            reason,
+            result,
+            anchor: anchor.clone(),
+        }
+    });
+    if attrs.hidden {
+        return (String::new(), snippet);
+    }
+    let body = match info.lang {
+        Some(Lang::Console) => ctx
+            .highlighter
+            .cached("console", "console", text, || render_console(text)),
+        _ => ctx.highlighter.highlight(&lang, text),
+    };
+    let mut head = String::new();
+    let label = if attrs.output {
+        "输出".to_string()
+    } else {
+        lang.clone()
+    };
+    if !label.is_empty() {
+        head.push_str(&format!(
+            "<span class=\"kb-lang\">{}</span>",
+            escape(&label)
+        ));
+    }
+    if let Some(f) = &attrs.file {
+        head.push_str(&format!("<span class=\"kb-file\">{}</span>", escape(f)));
+    }
+    if let Some(s) = &snippet {
+        head.push_str(&badge(s));
+    }
+    head.push_str(
+        "<button class=\"kb-copy\" type=\"button\" aria-label=\"复制代码\">复制</button>",
+    );
+    let class = if attrs.output {
+        "kb-code kb-code-output"
+    } else {
+        "kb-code"
+    };
+    let id_attr = if snippet.is_some() {
+        format!(" id=\"{anchor}\"")
+    } else {
+        String::new()
+    };
+    let code_class = if lang.is_empty() {
+        String::new()
+    } else {
+        format!(" class=\"language-{}\"", escape(&lang))
+    };
+    let mut html = format!(
+        "<div class=\"{class}\"{id_attr} data-lang=\"{}\"><div class=\"kb-code-head\">{head}</div><pre class=\"hl-code\"><code{code_class}>{body}</code></pre>",
+        escape(&lang)
+    );
+    if let Some(SnippetInfo {
+        result: Some(r), ..
+    }) = &snippet
+    {
+        if !r.observed.is_empty() {
+            html.push_str(&format!(
+                "<details class=\"kb-observed\"><summary>实际输出 · {}</summary><pre><code>{}</code></pre></details>",
+                r.date.format("%Y-%m-%d %H:%M UTC"),
+                escape(&r.observed)
+            ));
+        }
+    }
+    html.push_str("</div>\n");
+    (html, snippet)
+}
+
+fn badge(s: &SnippetInfo) -> String {
+    let (class, label) = match s.status {
+        Some(Status::Passed) => ("passed", "✓ 已验证"),
+        Some(Status::Failed) => ("failed", "✗ 验证失败"),
+        Some(Status::Skipped) => ("skipped", "⊘ 未运行"),
+        None => ("unknown", "… 尚未验证"),
+    };
+    let mut title = Vec::new();
+    if let Some(r) = &s.result {
+        title.push(r.date.format("%Y-%m-%d").to_string());
+        title.push(format!("{:.1} s", r.duration_ms as f64 / 1000.0));
+        if !r.image.is_empty() {
+            title.push(r.image.clone());
+        }
+    }
+    if let Some(reason) = &s.reason {
+        title.push(reason.clone());
+    }
+    let detail = if let (Some(Status::Skipped), Some(reason)) = (s.status, &s.reason) {
+        format!("<span class=\"kb-badge-detail\">{}</span>", escape(reason))
+    } else if let Some(r) = &s.result {
+        format!(
+            "<span class=\"kb-badge-detail\">{} · {:.1} s</span>",
+            r.date.format("%Y-%m-%d"),
+            r.duration_ms as f64 / 1000.0
+        )
+    } else {
+        String::new()
+    };
+    let title = if title.is_empty() {
+        String::new()
+    } else {
+        format!(" title=\"{}\"", escape(&title.join(" · ")))
+    };
+    format!("<span class=\"kb-badge kb-badge-{class}\"{title}>{label}{detail}</span>")
+}
+
+/// A console transcript: prompts and commands distinct from output, `? N` exit lines and
+/// wildcards (`...`, `[..]`) marked.
+pub fn render_console(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    let mut continuing = false;
+    let mut after_cmd = false;
+    for line in text.lines() {
+        if continuing || line.starts_with("$ ") || line == "$" {
+            let cmd = if continuing {
+                line
+            } else {
+                line.get(2..).unwrap_or("")
+            };
+            if !continuing {
+                out.push_str("<span class=\"kb-prompt\" aria-hidden=\"true\">$ </span>");
+            }
+            let hl = crate::highlight::highlight_uncached("bash", &format!("{cmd}\n"));
+            out.push_str("<span class=\"kb-cmd\">");
+            out.push_str(&hl.replace('\n', ""));
+            out.push_str("</span>\n");
+            continuing = cmd.ends_with('\\');
+            after_cmd = true;
+            continue;
+        }
+        if after_cmd && line.starts_with("? ") && line[2..].trim().parse::<i32>().is_ok() {
+            out.push_str(&format!(
+                "<span class=\"kb-exit\" title=\"期望的退出码\">exit {}</span>\n",
+                escape(line[2..].trim())
+            ));
+            after_cmd = false;
+            continue;
+        }
+        after_cmd = false;
+        out.push_str("<span class=\"kb-out\">");
+        if line.trim() == "..." {
+            out.push_str("<span class=\"kb-wild\" title=\"匹配任意多行\">...</span>");
+        } else {
+            let escaped: Vec<String> = line.split("[..]").map(escape).collect();
+            out.push_str(
+                &escaped.join("<span class=\"kb-wild\" title=\"匹配任意文本\">[..]</span>"),
+            );
+        }
+        out.push_str("</span>\n");
+    }
+    out
+}
+
+/// Collects prose per heading section, the first paragraph, and a character count.
+#[derive(Default)]
+struct TextCollector {
+    sections: Vec<SearchSection>,
+    current: SearchSection,
+    heading: Option<String>,
+    in_paragraph: bool,
+    first_paragraph: Option<String>,
+    paragraph: String,
+    chars: usize,
+}
+
+impl TextCollector {
+    fn start_heading(&mut self, id: &str) {
+        let done = std::mem::replace(
+            &mut self.current,
+            SearchSection {
+                anchor: id.to_string(),
+                ..Default::default()
+            },
+        );
+        if !(done.text.is_empty() && done.code.is_empty() && done.heading.is_empty()) {
+            self.sections.push(done);
+        }
+        self.heading = Some(String::new());
+    }
+
+    fn end_heading(&mut self) {
+        if let Some(h) = self.heading.take() {
+            self.current.heading = h.trim().to_string();
+        }
+    }
+
+    fn start_paragraph(&mut self) {
+        self.in_paragraph = true;
+        self.paragraph.clear();
+    }
+
+    fn end_paragraph(&mut self) {
+        self.in_paragraph = false;
+        if self.first_paragraph.is_none() && !self.paragraph.trim().is_empty() {
+            self.first_paragraph = Some(self.paragraph.trim().to_string());
+        }
+        self.push_space();
+    }
+
+    fn push_space(&mut self) {
+        if !self.current.text.is_empty() && !self.current.text.ends_with(' ') {
+            self.current.text.push(' ');
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        if let Some(h) = self.heading.as_mut() {
+            h.push_str(t);
+            return;
+        }
+        self.chars += t.chars().filter(|c| !c.is_whitespace()).count();
+        if self.in_paragraph {
+            self.paragraph.push_str(t);
+        }
+        self.current.text.push_str(t);
+    }
+
+    fn code(&mut self, t: &str) {
+        self.current.code.push_str(t);
+        if !t.ends_with('\n') {
+            self.current.code.push('\n');
+        }
+    }
+
+    fn finish(mut self) -> (Vec<SearchSection>, String, usize) {
+        let last = std::mem::take(&mut self.current);
+        if !(last.text.is_empty() && last.code.is_empty() && last.heading.is_empty()) {
+            self.sections.push(last);
+        }
+        for s in &mut self.sections {
+            s.text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+        let excerpt = self.first_paragraph.unwrap_or_default();
+        let excerpt: String = if excerpt.chars().count() > 160 {
+            excerpt.chars().take(157).collect::<String>() + "…"
+        } else {
+            excerpt
+        };
+        (self.sections, excerpt, self.chars)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_marks_prompts_exit_codes_and_wildcards() {
+        let html = render_console("$ go run main.go\npanic: boom [..]\n...\n? 2\n");
+        assert!(html.contains("<span class=\"kb-prompt\" aria-hidden=\"true\">$ </span>"));
+        assert!(html.contains("kb-cmd"));
+        assert!(html.contains("panic: boom <span class=\"kb-wild\""));
+        assert!(html.contains("<span class=\"kb-wild\" title=\"匹配任意多行\">...</span>"));
+        // `? 2` right after a command is an exit status; here it follows output, so it is output.
+        assert!(!html.contains("kb-exit"));
+        let html = render_console("$ false\n? 1\n");
+        assert!(html.contains("<span class=\"kb-exit\""));
+    }
+
+    #[test]
+    fn console_continuation_lines_are_commands() {
+        let html = render_console("$ echo a \\\n  b\nout\n");
+        assert_eq!(html.matches("kb-cmd").count(), 2);
+        assert_eq!(html.matches("kb-out").count(), 1);
+    }
+}

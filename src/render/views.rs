@@ -1,0 +1,155 @@
+//! View structs: exactly what templates see (and what a custom theme may rely on).
+//! Built from the site by [`crate::build`]; never internal types.
+
+use serde::Serialize;
+
+use crate::markdown::render::TocItem;
+
+/// Site-wide values, on every page as `site`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteView {
+    pub title: String,
+    pub description: String,
+    pub base_url: String,
+    /// Prefix for every internal URL (`""` or `/kb`).
+    pub base_path: String,
+    pub language: String,
+    pub sections: Vec<SectionLink>,
+    /// All tags, most used first.
+    pub tags: Vec<TagLink>,
+    pub notes_count: usize,
+    pub verify: VerifyCounts,
+    /// Build time, `YYYY-MM-DD HH:MM UTC`.
+    pub built_at: String,
+    pub search_enabled: bool,
+}
+
+/// Counts of verified blocks.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct VerifyCounts {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Runnable blocks with no result yet.
+    pub unknown: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagLink {
+    pub name: String,
+    pub url: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionLink {
+    pub path: String,
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub count: usize,
+}
+
+/// A note in a list (home, tag, section, backlinks, prev/next).
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteCard {
+    pub title: String,
+    pub url: String,
+    pub date: Option<String>,
+    pub summary: String,
+    pub tags: Vec<TagLink>,
+    pub section: Option<SectionLink>,
+    pub verify: VerifyCounts,
+}
+
+/// One note page.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteView {
+    pub title: String,
+    pub url: String,
+    pub permalink: String,
+    pub date: Option<String>,
+    pub updated: Option<String>,
+    pub summary: String,
+    pub tags: Vec<TagLink>,
+    pub section: Option<SectionLink>,
+    pub toc: Vec<TocItem>,
+    /// Rendered body HTML (safe: produced by kb).
+    pub content: String,
+    pub backlinks: Vec<NoteCard>,
+    pub prev: Option<NoteCard>,
+    pub next: Option<NoteCard>,
+    pub verify: VerifyCounts,
+    pub reading_minutes: usize,
+    /// `content/go/gc.md`
+    pub source: String,
+    /// Front matter keys kb does not know, as written.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotePage<'a> {
+    pub site: &'a SiteView,
+    pub page: NoteView,
+}
+
+/// Home, tag and section pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListPage<'a> {
+    pub site: &'a SiteView,
+    pub kind: ListKind,
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub notes: Vec<NoteCard>,
+    /// Sub-sections (section pages) .
+    pub sections: Vec<SectionLink>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListKind {
+    Home,
+    Tag,
+    Section,
+    Tags,
+}
+
+/// The snippet status page.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyPage<'a> {
+    pub site: &'a SiteView,
+    pub title: String,
+    pub url: String,
+    pub notes: Vec<VerifyNoteRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyNoteRow {
+    pub note: NoteCard,
+    pub source: String,
+    pub blocks: Vec<VerifyBlockRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyBlockRow {
+    pub id: String,
+    pub url: String,
+    pub line: usize,
+    pub lang: String,
+    /// `passed`, `failed`, `skipped`, `unknown`.
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub date: Option<String>,
+    pub duration: Option<String>,
+    pub image: Option<String>,
+}
+
+/// The 404 page.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimplePage<'a> {
+    pub site: &'a SiteView,
+    pub title: String,
+    pub url: String,
+}

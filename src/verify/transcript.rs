@@ -1,0 +1,244 @@
+//! `console` blocks: terminal transcripts of `$ command` lines and their expected output.
+//!
+//! A transcript is the most natural way to document an experiment, so it is also the unit kb
+//! checks: every `$ ` line is a command (a trailing `\` continues it on the next line), an optional
+//! `? N` line right after it is its expected exit status (default 0), and the lines up to the next
+//! `$ ` are its expected output. Parsing is pure and keeps each command's source lines, so
+//! `--update` can write a transcript back with only the outputs (and statuses) changed.
+
+use std::fmt::Write as _;
+
+/// One `$ ` command of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Command {
+    /// 1-based line of the `$ ` line in the note's file.
+    pub(crate) line: usize,
+    /// The command as handed to `sh -c` (continuation lines joined by newlines, `\` kept, so the
+    /// shell sees exactly what a terminal user typed).
+    pub(crate) cmd: String,
+    /// The command's lines as written, `$ ` included (for `--update`).
+    pub(crate) source: Vec<String>,
+    /// Expected exit status (`? N`, default 0).
+    pub(crate) exit: i64,
+    /// Whether the transcript spelled out `? N` (kept by `--update` even when it is `? 0`).
+    pub(crate) explicit_exit: bool,
+    /// Expected output, one line per line, ending with a newline unless empty.
+    pub(crate) expected: String,
+}
+
+/// A parsed `console` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Transcript {
+    pub(crate) commands: Vec<Command>,
+}
+
+/// A transcript that cannot be run, with the file line to point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TranscriptError {
+    pub(crate) line: usize,
+    pub(crate) message: String,
+    pub(crate) hint: &'static str,
+}
+
+/// Parse a `console` block's text. `first_line` is the file line of the block's first text line
+/// (the fence line + 1).
+pub(crate) fn parse(text: &str, first_line: usize) -> Result<Transcript, TranscriptError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut commands: Vec<Command> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let Some(first) = command_start(line) else {
+            match commands.last_mut() {
+                Some(c) => {
+                    c.expected.push_str(line);
+                    c.expected.push('\n');
+                }
+                None if line.trim().is_empty() => {}
+                None => {
+                    return Err(TranscriptError {
+                        line: first_line + i,
+                        message: format!("`{line}` comes before the first `$ ` command of the transcript"),
+                        hint: "start every command with `$ ` (dollar, space); output lines follow their command",
+                    })
+                }
+            }
+            i += 1;
+            continue;
+        };
+        let start = i;
+        if first.trim().is_empty() {
+            return Err(TranscriptError {
+                line: first_line + i,
+                message: "a `$` line with no command".into(),
+                hint: "write the command after `$ `, or remove the line",
+            });
+        }
+        let mut cmd = first.to_string();
+        let mut source = vec![line.to_string()];
+        while cmd.ends_with('\\') && i + 1 < lines.len() {
+            i += 1;
+            cmd.push('\n');
+            cmd.push_str(lines[i]);
+            source.push(lines[i].to_string());
+        }
+        i += 1;
+        let (exit, explicit_exit) = match lines.get(i).and_then(|l| l.strip_prefix("? ")) {
+            Some(n) => {
+                let n = n.trim().parse::<i64>().map_err(|_| TranscriptError {
+                    line: first_line + i,
+                    message: format!("`{}` is not an exit status", lines[i]),
+                    hint: "write the expected exit status as `? N` right after the command, e.g. `? 1`",
+                })?;
+                i += 1;
+                (n, true)
+            }
+            None => (0, false),
+        };
+        commands.push(Command {
+            line: first_line + start,
+            cmd,
+            source,
+            exit,
+            explicit_exit,
+            expected: String::new(),
+        });
+    }
+    if commands.is_empty() {
+        return Err(TranscriptError {
+            line: first_line.saturating_sub(1).max(1),
+            message: "a runnable `console` block with no `$ ` command".into(),
+            hint: "write commands as `$ command` lines, or drop `run` from the fence",
+        });
+    }
+    Ok(Transcript { commands })
+}
+
+/// `$ cmd` -> `cmd`; a bare `$` is a command with no text (an error the caller reports).
+fn command_start(line: &str) -> Option<&str> {
+    if line == "$" {
+        return Some("");
+    }
+    line.strip_prefix("$ ")
+}
+
+/// What one command actually did, for [`render`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Observed {
+    /// Output in the form to write back (already normalised through the expected patterns).
+    pub(crate) output: String,
+    pub(crate) exit: i64,
+}
+
+/// The transcript written back with observed outputs and statuses (`--update`). Commands with no
+/// observation (not run) keep their expected text.
+pub(crate) fn render(t: &Transcript, observed: &[Option<Observed>]) -> String {
+    let mut out = String::new();
+    for (i, c) in t.commands.iter().enumerate() {
+        for l in &c.source {
+            out.push_str(l);
+            out.push('\n');
+        }
+        let (output, exit) = match observed.get(i).and_then(Option::as_ref) {
+            Some(o) => (o.output.as_str(), o.exit),
+            None => (c.expected.as_str(), c.exit),
+        };
+        if c.explicit_exit || exit != 0 {
+            let _ = writeln!(out, "? {exit}");
+        }
+        out.push_str(output);
+        if !output.is_empty() && !output.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_statuses_and_outputs_with_file_lines() {
+        let t = parse(
+            "$ echo hi\nhi\n$ false\n? 1\n$ ls /nope\n? 2\nls: cannot access '/nope'[..]\n",
+            10,
+        )
+        .unwrap();
+        assert_eq!(t.commands.len(), 3);
+        let c = &t.commands;
+        assert_eq!(
+            (
+                c[0].line,
+                c[0].cmd.as_str(),
+                c[0].exit,
+                c[0].expected.as_str()
+            ),
+            (10, "echo hi", 0, "hi\n")
+        );
+        assert_eq!((c[1].line, c[1].exit, c[1].expected.as_str()), (12, 1, ""));
+        assert_eq!((c[2].line, c[2].exit), (14, 2));
+        assert_eq!(c[2].expected, "ls: cannot access '/nope'[..]\n");
+    }
+
+    #[test]
+    fn backslash_continues_a_command_on_the_next_line() {
+        let t = parse("$ printf '%s\\n' \\\n  a b\na\nb\n", 1).unwrap();
+        let c = &t.commands[0];
+        assert_eq!(c.cmd, "printf '%s\\n' \\\n  a b");
+        assert_eq!(c.source.len(), 2);
+        assert_eq!(c.expected, "a\nb\n");
+    }
+
+    #[test]
+    fn text_before_the_first_command_is_an_error_naming_its_line() {
+        let e = parse("\nhello\n$ true\n", 7).unwrap_err();
+        assert_eq!(e.line, 8);
+        assert!(e.message.contains("`hello`"));
+        assert!(parse("", 3).is_err());
+        assert!(parse("$\n", 3).unwrap_err().message.contains("no command"));
+        assert_eq!(parse("$ x\n? one\n", 3).unwrap_err().line, 4);
+    }
+
+    #[test]
+    fn a_question_mark_later_in_the_output_is_just_output() {
+        let t = parse("$ echo '? 3'\n? 3\n", 1).unwrap();
+        assert_eq!(t.commands[0].exit, 3);
+        let t = parse("$ printf 'x\\n? 3\\n'\nx\n? 3\n", 1).unwrap();
+        assert_eq!(t.commands[0].exit, 0);
+        assert_eq!(t.commands[0].expected, "x\n? 3\n");
+    }
+
+    #[test]
+    fn render_writes_back_outputs_and_statuses_keeping_commands() {
+        let src = "$ date\n? 0\nMon\n$ false\n$ echo a \\\n  b\nold\n";
+        let t = parse(src, 1).unwrap();
+        let obs = vec![
+            Some(Observed {
+                output: "[..]\n".into(),
+                exit: 0,
+            }),
+            Some(Observed {
+                output: String::new(),
+                exit: 1,
+            }),
+            None,
+        ];
+        assert_eq!(
+            render(&t, &obs),
+            "$ date\n? 0\n[..]\n$ false\n? 1\n$ echo a \\\n  b\nold\n"
+        );
+        // Unchanged observations reproduce the source.
+        let same: Vec<_> = t
+            .commands
+            .iter()
+            .map(|c| {
+                Some(Observed {
+                    output: c.expected.clone(),
+                    exit: c.exit,
+                })
+            })
+            .collect();
+        assert_eq!(render(&t, &same), src);
+    }
+}
