@@ -1,18 +1,233 @@
-//! Full-text search: a tantivy index with a CJK-aware tokenizer, for the CLI, the server and the
-//! static site.
+//! Full-text search for the CLI (`kb search`), the dev server (`/_kb/search`) and the static site.
+//!
+//! 1. [`tokenize`]: one tokenizer for Chinese prose and English identifiers (CJK bigrams plus
+//!    single characters, stemmed words split at punctuation and camelCase).
+//! 2. [`query`]: the query language, parsed once into typed clauses.
+//! 3. [`index`]: [`SearchIndex`], a tantivy index in `.kb/search-index`, updated per note by
+//!    content hash.
+//! 4. [`excerpt`]: the matching section of a hit and a highlighted, character-counted excerpt.
+//! 5. [`client`]: the browser's index (precomputed scores, sharded postings, lazy fragments),
+//!    searched by `themes/default/static/search.js` with the same rules.
+//!
+//! [`index_site`] is what `kb build` calls after rendering; [`run`] is `kb search`.
 
+pub(crate) mod client;
 pub mod doc;
+pub(crate) mod excerpt;
+pub mod index;
+pub(crate) mod query;
+pub(crate) mod tokenize;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
 
 use crate::cli::GlobalOpts;
+use crate::config::Config;
 use crate::diagnostics::Exit;
+use crate::output::sink::Sink;
+
+pub use client::ClientStats;
+pub use doc::{SearchDoc, SearchSection};
+pub use index::{Hit, SearchIndex, UpdateStats};
 
 /// Arguments of `kb search`.
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
-    /// The query.
+    /// The query: words (all must match), "a phrase", tag:NAME; the last word also matches as a
+    /// prefix.
+    #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,
+
+    /// Show at most this many results.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub limit: usize,
+
+    /// Print results as a JSON array (title, url, score, excerpt, ...).
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_global: &GlobalOpts, _args: SearchArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("kb search is not implemented yet")
+/// The tokens a text is indexed as, `(term, position)`. search.js must produce exactly these;
+/// the browser test compares the two on a sample.
+pub fn analyze(text: &str) -> Vec<(String, usize)> {
+    tokenize::index_tokens(text)
+        .into_iter()
+        .map(|t| (t.text, t.position))
+        .collect()
+}
+
+/// The tokens of a query word (`phrase`: inside quotes), `(term, position)`; see [`analyze`].
+pub fn analyze_query(text: &str, phrase: bool) -> Vec<(String, usize)> {
+    let mode = if phrase {
+        tokenize::QueryMode::Phrase
+    } else {
+        tokenize::QueryMode::Terms
+    };
+    tokenize::query_tokens(text, mode)
+        .into_iter()
+        .map(|t| (t.text, t.position))
+        .collect()
+}
+
+/// What [`index_site`] did.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct IndexStats {
+    pub update: UpdateStats,
+    pub client: ClientStats,
+}
+
+/// Directory of the tantivy index for a knowledge base.
+pub fn index_dir(config: &Config) -> PathBuf {
+    config.cache_dir().join("search-index")
+}
+
+/// Update the tantivy index in the cache dir to hold exactly `docs`, and write the browser's
+/// index through `sink` under `_kb/search/`. Called by `kb build` after rendering.
+pub fn index_site(
+    config: &Config,
+    docs: &[SearchDoc],
+    sink: &dyn Sink,
+) -> anyhow::Result<IndexStats> {
+    if !config.search.enabled {
+        return Ok(IndexStats::default());
+    }
+    let mut index = SearchIndex::open(&index_dir(config))?;
+    let update = index.update(docs, &content_stamp(config)?)?;
+    let client = client::write_client_index(docs, sink)?;
+    tracing::info!(
+        added = update.added,
+        updated = update.updated,
+        removed = update.removed,
+        client_kb = client.total_bytes() / 1024,
+        "search index"
+    );
+    Ok(IndexStats { update, client })
+}
+
+/// A cheap fingerprint of everything the SearchDocs depend on (paths, sizes and mtimes of the
+/// files under `content/`, kb.toml, the base URL), so `kb search` knows when to re-index
+/// without rendering a single note.
+pub fn content_stamp(config: &Config) -> anyhow::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
+    h.update(config.base_url.as_bytes());
+    if let Ok(toml) = std::fs::read(config.root.join("kb.toml")) {
+        h.update(&toml);
+    }
+    let content = config.content_dir();
+    let mut rows: Vec<(String, u64, u128)> = Vec::new();
+    if content.is_dir() {
+        for entry in walkdir::WalkDir::new(&content).follow_links(true) {
+            let entry = entry.with_context(|| format!("couldn't walk `{}`", content.display()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let meta = entry.metadata()?;
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            rows.push((
+                crate::output::sink::rel_slash(entry.path(), &config.root),
+                meta.len(),
+                mtime,
+            ));
+        }
+    }
+    rows.sort();
+    for (p, len, mtime) in rows {
+        h.update(p.as_bytes());
+        h.update(&len.to_le_bytes());
+        h.update(&mtime.to_le_bytes());
+    }
+    Ok(h.finalize().to_hex()[..32].to_string())
+}
+
+/// Open the knowledge base's index and bring it up to date if the content changed since it was
+/// last written (rendering the notes only then).
+pub fn open_fresh(config: &Config) -> anyhow::Result<SearchIndex> {
+    let mut index = SearchIndex::open(&index_dir(config))?;
+    let stamp = content_stamp(config)?;
+    if index.stamp() != stamp || index.is_empty() {
+        let docs = load_docs(config)?;
+        let stats = index.update(&docs, &stamp)?;
+        tracing::info!(
+            added = stats.added,
+            updated = stats.updated,
+            removed = stats.removed,
+            "search index refreshed"
+        );
+    }
+    Ok(index)
+}
+
+/// Every note as a [`SearchDoc`], from the build's load and markdown stages (drafts left out,
+/// as `kb build` does by default).
+fn load_docs(config: &Config) -> anyhow::Result<Vec<SearchDoc>> {
+    let site = crate::build::Site::load(config.clone(), Default::default())?;
+    let cache = config.cache_dir().join("cache/highlight.bin");
+    let highlighter = crate::highlight::Highlighter::with_cache_file(&cache);
+    Ok(site
+        .render(&highlighter)
+        .into_iter()
+        .map(|r| r.search)
+        .collect())
+}
+
+/// `kb search`.
+pub fn run(global: &GlobalOpts, args: SearchArgs) -> anyhow::Result<Exit> {
+    let config = Config::load(&global.root)?;
+    let query = args.query.join(" ");
+    if query::parse(&query).is_empty() {
+        anyhow::bail!(
+            "the query `{query}` has nothing to search for; give a word, a \"phrase\" or tag:NAME"
+        );
+    }
+    let index = open_fresh(&config)?;
+    let hits = index.search(&query, args.limit)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &hits)?;
+        writeln!(out)?;
+        return Ok(Exit::Ok);
+    }
+    if hits.is_empty() {
+        eprintln!("no results for `{query}`");
+        return Ok(Exit::Ok);
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    for (i, h) in hits.iter().enumerate() {
+        writeln!(out, "{}", render_hit(i + 1, h, color))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// One result for the terminal: number, title, link, excerpt with highlights.
+fn render_hit(n: usize, h: &Hit, color: bool) -> String {
+    let (bold, mark, dim, reset) = if color {
+        ("\x1b[1m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let title = if h.heading.is_empty() || h.heading == h.title {
+        h.title.clone()
+    } else {
+        format!("{} › {}", h.title, h.heading)
+    };
+    let excerpt = excerpt::Excerpt {
+        text: h.excerpt.clone(),
+        highlights: h.highlights.clone(),
+    };
+    let (open, close) = if color { (mark, reset) } else { ("[", "]") };
+    let body = excerpt.render(|s, out| out.push_str(s), open, close);
+    format!(
+        "{n}. {bold}{title}{reset}\n   {dim}{}{reset}\n   {body}\n",
+        h.url
+    )
 }

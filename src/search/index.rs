@@ -1,0 +1,892 @@
+//! [`SearchIndex`]: the tantivy index of every note, kept in the cache dir and updated in place.
+//!
+//! One tantivy document per note: `title`, `headings`, `body`, `code` and `tags` are scored
+//! (BM25, title and headings boosted), `all` holds every token once more for prefix expansion,
+//! `tag` is the raw tag filter, `source` the key for incremental updates and `doc` the whole
+//! [`SearchDoc`] as JSON for excerpts. A manifest (`kb-manifest.json`) maps each source path to
+//! the content hash of its SearchDoc; an update deletes and re-adds only the notes whose hash
+//! changed, and the commit payload holds the manifest's own hash, so a manifest that does not
+//! belong to the committed index is detected and the index rebuilt.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
+    PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use super::doc::SearchDoc;
+use super::excerpt::{locate, Matcher};
+use super::query::{parse, Clause, ParsedQuery};
+use super::tokenize::{KbTokenizer, TOKENIZER_NAME, TOKENIZER_VERSION};
+
+/// Bumped when the schema or scoring fields change; with [`TOKENIZER_VERSION`] it decides
+/// whether a saved index can be reused.
+const SCHEMA_VERSION: u32 = 1;
+const MANIFEST_FILE: &str = "kb-manifest.json";
+
+/// A scored field and its boost. search.js receives scores already multiplied by these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScoredField {
+    Title,
+    Headings,
+    Body,
+    Code,
+    Tags,
+}
+
+impl ScoredField {
+    pub const ALL: [ScoredField; 5] = [
+        ScoredField::Title,
+        ScoredField::Headings,
+        ScoredField::Body,
+        ScoredField::Code,
+        ScoredField::Tags,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            ScoredField::Title => "title",
+            ScoredField::Headings => "headings",
+            ScoredField::Body => "body",
+            ScoredField::Code => "code",
+            ScoredField::Tags => "tags",
+        }
+    }
+
+    /// How much a match in this field counts relative to prose.
+    pub fn boost(self) -> f32 {
+        match self {
+            ScoredField::Title => 3.0,
+            ScoredField::Headings => 2.0,
+            ScoredField::Body => 1.0,
+            ScoredField::Code => 0.6,
+            ScoredField::Tags => 2.0,
+        }
+    }
+
+    /// The texts of a note that go into this field (one value each).
+    pub fn values(self, doc: &SearchDoc) -> Vec<&str> {
+        let nonempty = |s: &&str| !s.is_empty();
+        match self {
+            ScoredField::Title => vec![doc.title.as_str()],
+            ScoredField::Headings => doc
+                .sections
+                .iter()
+                .map(|s| s.heading.as_str())
+                .filter(nonempty)
+                .collect(),
+            ScoredField::Body => doc
+                .sections
+                .iter()
+                .map(|s| s.text.as_str())
+                .filter(nonempty)
+                .collect(),
+            ScoredField::Code => doc
+                .sections
+                .iter()
+                .map(|s| s.code.as_str())
+                .filter(nonempty)
+                .collect(),
+            ScoredField::Tags => doc.tags.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Weight of a prefix expansion relative to the word as typed: `docker` ranks notes about
+/// docker above notes that only mention `dockerfile`.
+pub(crate) const EXPANSION_WEIGHT: f32 = 0.5;
+/// Extra hits fetched beyond the limit to order equal scores by source path.
+const TIE_MARGIN: usize = 16;
+/// At most this many terms a typed prefix expands to (the most frequent ones).
+pub(crate) const MAX_EXPANSIONS: usize = 16;
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    scored: [Field; 5],
+    all: Field,
+    tag: Field,
+    source: Field,
+    doc: Field,
+}
+
+impl Fields {
+    fn scored(&self, f: ScoredField) -> Field {
+        self.scored[f as usize]
+    }
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |record| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER_NAME)
+                .set_index_option(record),
+        )
+    };
+    let scored = ScoredField::ALL.map(|f| {
+        let record = if f == ScoredField::Tags {
+            IndexRecordOption::WithFreqs
+        } else {
+            IndexRecordOption::WithFreqsAndPositions
+        };
+        b.add_text_field(f.name(), text(record))
+    });
+    let all = b.add_text_field(
+        "all",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER_NAME)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        ),
+    );
+    let tag = b.add_text_field("tag", STRING);
+    let source = b.add_text_field("source", STRING | STORED);
+    let doc = b.add_text_field("doc", STORED);
+    (
+        b.build(),
+        Fields {
+            scored,
+            all,
+            tag,
+            source,
+            doc,
+        },
+    )
+}
+
+/// `source -> content hash`, plus the versions it was built with and the caller's freshness
+/// stamp (see [`super::content_stamp`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    tokenizer: u32,
+    schema: u32,
+    stamp: String,
+    docs: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    fn fresh() -> Manifest {
+        Manifest {
+            tokenizer: TOKENIZER_VERSION,
+            schema: SCHEMA_VERSION,
+            ..Default::default()
+        }
+    }
+
+    fn compatible(&self) -> bool {
+        self.tokenizer == TOKENIZER_VERSION && self.schema == SCHEMA_VERSION
+    }
+}
+
+/// Content hash of a note as the index sees it.
+pub(crate) fn doc_hash(doc: &SearchDoc) -> String {
+    let json = serde_json::to_vec(doc).unwrap_or_default();
+    let mut h = blake3::Hasher::new();
+    h.update(&TOKENIZER_VERSION.to_le_bytes());
+    h.update(&json);
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// What an update changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UpdateStats {
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+    pub unchanged: usize,
+    /// The saved index was unusable (missing, other version, torn manifest) and was rebuilt.
+    pub rebuilt: bool,
+}
+
+impl UpdateStats {
+    /// True if the update wrote anything.
+    pub fn changed(&self) -> bool {
+        self.added + self.updated + self.removed > 0 || self.rebuilt
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub title: String,
+    /// Link to the best-matching heading (`/notes/go-gc/#写屏障`), or the note.
+    pub url: String,
+    /// The note's URL without an anchor.
+    pub note_url: String,
+    /// Heading of the section the excerpt comes from (empty for the note's introduction).
+    pub heading: String,
+    pub score: f32,
+    /// Plain-text excerpt around the match (`…` where cut).
+    pub excerpt: String,
+    /// The excerpt as HTML with `<mark>` around matches.
+    pub excerpt_html: String,
+    /// Character ranges of matches in `excerpt`.
+    pub highlights: Vec<(usize, usize)>,
+    pub tags: Vec<String>,
+    pub date: Option<String>,
+    /// Note path relative to the root.
+    pub source: String,
+}
+
+/// The search index of a knowledge base: open it, feed it every note's [`SearchDoc`], query it.
+/// Cheap queries (`&self`); updates need `&mut self`. `kb serve` holds one in memory.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    /// Where the manifest lives (`None` for an in-memory index).
+    dir: Option<PathBuf>,
+    manifest: Manifest,
+    /// The saved index could not be reused; the next update rebuilds it.
+    rebuild: bool,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("dir", &self.dir)
+            .field("docs", &self.manifest.docs.len())
+            .finish()
+    }
+}
+
+impl SearchIndex {
+    /// Open the index in `dir`, creating it if missing. An index of another version, or one whose
+    /// manifest does not match its last commit, is wiped and rebuilt by the next update.
+    pub fn open(dir: &Path) -> anyhow::Result<SearchIndex> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("couldn't create the search index dir `{}`", dir.display()))?;
+        let (schema, fields) = schema();
+        let manifest_path = dir.join(MANIFEST_FILE);
+        let saved: Option<Manifest> = std::fs::read(&manifest_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
+        let existing = Index::open_in_dir(dir)
+            .ok()
+            .filter(|i| i.schema() == schema);
+        let (index, manifest, rebuild) = match (existing, saved) {
+            (Some(index), Some(m)) if m.compatible() && payload_matches(&index, &m) => {
+                (index, m, false)
+            }
+            (existing, _) => {
+                drop(existing);
+                wipe_dir(dir)?;
+                let index = Index::create_in_dir(dir, schema).with_context(|| {
+                    format!("couldn't create a search index in `{}`", dir.display())
+                })?;
+                (index, Manifest::fresh(), true)
+            }
+        };
+        SearchIndex::from_index(index, fields, Some(dir.to_path_buf()), manifest, rebuild)
+    }
+
+    /// An index that lives in memory only (tests, benchmarks).
+    pub fn in_memory() -> anyhow::Result<SearchIndex> {
+        let (schema, fields) = schema();
+        SearchIndex::from_index(
+            Index::create_in_ram(schema),
+            fields,
+            None,
+            Manifest::fresh(),
+            false,
+        )
+    }
+
+    fn from_index(
+        index: Index,
+        fields: Fields,
+        dir: Option<PathBuf>,
+        manifest: Manifest,
+        rebuild: bool,
+    ) -> anyhow::Result<SearchIndex> {
+        index.tokenizers().register(TOKENIZER_NAME, KbTokenizer);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .context("couldn't open a reader on the search index")?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            dir,
+            manifest,
+            rebuild,
+        })
+    }
+
+    /// Number of notes in the index.
+    pub fn len(&self) -> usize {
+        self.manifest.docs.len()
+    }
+
+    /// True when no note is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.manifest.docs.is_empty()
+    }
+
+    /// The freshness stamp given to the last update (empty if none).
+    pub fn stamp(&self) -> &str {
+        &self.manifest.stamp
+    }
+
+    /// Make the index hold exactly `docs` (the whole knowledge base): add new notes, re-index
+    /// changed ones, delete the ones that are gone. `stamp` is stored for [`SearchIndex::stamp`].
+    pub fn update(&mut self, docs: &[SearchDoc], stamp: &str) -> anyhow::Result<UpdateStats> {
+        let mut stats = UpdateStats {
+            rebuilt: self.rebuild,
+            ..Default::default()
+        };
+        let mut next: BTreeMap<String, String> = BTreeMap::new();
+        let mut changed: Vec<&SearchDoc> = Vec::new();
+        for doc in docs {
+            let hash = doc_hash(doc);
+            match self.manifest.docs.get(&doc.source) {
+                Some(old) if *old == hash => stats.unchanged += 1,
+                Some(_) => {
+                    stats.updated += 1;
+                    changed.push(doc);
+                }
+                None => {
+                    stats.added += 1;
+                    changed.push(doc);
+                }
+            }
+            if next.insert(doc.source.clone(), hash).is_some() {
+                anyhow::bail!("two notes share the source path `{}`", doc.source);
+            }
+        }
+        let removed: Vec<&String> = self
+            .manifest
+            .docs
+            .keys()
+            .filter(|s| !next.contains_key(*s))
+            .collect();
+        stats.removed = removed.len();
+        if !stats.changed() && self.manifest.stamp == stamp {
+            return Ok(stats);
+        }
+
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(2);
+        let mut writer: IndexWriter<TantivyDocument> = self
+            .index
+            .writer_with_num_threads(threads, 40_000_000 * threads)
+            .context("couldn't lock the search index for writing (is another kb building it?)")?;
+        if self.rebuild {
+            writer.delete_all_documents()?;
+        }
+        for source in &removed {
+            writer.delete_term(Term::from_field_text(self.fields.source, source));
+        }
+        for doc in &changed {
+            writer.delete_term(Term::from_field_text(self.fields.source, &doc.source));
+            writer.add_document(self.to_tantivy(doc)?)?;
+        }
+        let manifest = Manifest {
+            docs: next,
+            stamp: stamp.to_string(),
+            ..Manifest::fresh()
+        };
+        let manifest_json = serde_json::to_vec(&manifest)?;
+        if let Some(dir) = &self.dir {
+            // manifest first, then the commit whose payload vouches for it
+            let path = dir.join(MANIFEST_FILE);
+            std::fs::write(&path, &manifest_json)
+                .with_context(|| format!("couldn't write `{}`", path.display()))?;
+        }
+        let mut prepared = writer
+            .prepare_commit()
+            .context("couldn't commit the search index")?;
+        prepared.set_payload(&manifest_hash(&manifest_json));
+        prepared
+            .commit()
+            .context("couldn't commit the search index")?;
+        writer
+            .wait_merging_threads()
+            .context("search index merge failed")?;
+        self.reader
+            .reload()
+            .context("couldn't reload the search index")?;
+        self.manifest = manifest;
+        self.rebuild = false;
+        Ok(stats)
+    }
+
+    fn to_tantivy(&self, doc: &SearchDoc) -> anyhow::Result<TantivyDocument> {
+        let mut d = TantivyDocument::default();
+        for f in ScoredField::ALL {
+            for v in f.values(doc) {
+                d.add_text(self.fields.scored(f), v);
+                d.add_text(self.fields.all, v);
+            }
+        }
+        for t in &doc.tags {
+            d.add_text(self.fields.tag, t.to_lowercase());
+        }
+        d.add_text(self.fields.source, &doc.source);
+        d.add_text(self.fields.doc, serde_json::to_string(doc)?);
+        Ok(d)
+    }
+
+    /// Run a query (see [`super::query`] for the syntax) and return up to `limit` hits.
+    pub fn search(&self, query: &str, limit: usize) -> anyhow::Result<Vec<Hit>> {
+        let parsed = parse(query);
+        self.search_parsed(&parsed, limit)
+    }
+
+    pub(crate) fn search_parsed(&self, q: &ParsedQuery, limit: usize) -> anyhow::Result<Vec<Hit>> {
+        let matcher = Matcher::new(q);
+        Ok(self
+            .ranked(q, limit)?
+            .into_iter()
+            .map(|(score, doc)| make_hit(doc, score, &matcher))
+            .collect())
+    }
+
+    /// Ranking only, without excerpts: `(score, source)` of the top `limit` notes (benchmarks).
+    pub fn search_ranked(&self, query: &str, limit: usize) -> anyhow::Result<Vec<(f32, String)>> {
+        Ok(self
+            .ranked(&parse(query), limit)?
+            .into_iter()
+            .map(|(s, d)| (s, d.source))
+            .collect())
+    }
+
+    fn ranked(&self, q: &ParsedQuery, limit: usize) -> anyhow::Result<Vec<(f32, SearchDoc)>> {
+        if q.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let clauses: Vec<Box<dyn Query>> = q
+            .clauses
+            .iter()
+            .map(|c| self.clause_query(&searcher, c))
+            .collect::<anyhow::Result<_>>()?;
+        let filters: Vec<Box<dyn Query>> = q
+            .tags
+            .iter()
+            .map(|t| -> Box<dyn Query> {
+                Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.tag, t),
+                        IndexRecordOption::Basic,
+                    )),
+                    0.0,
+                ))
+            })
+            .collect();
+        let build = |occur: Occur| -> Box<dyn Query> {
+            let mut subs: Vec<(Occur, Box<dyn Query>)> = match occur {
+                Occur::Should => {
+                    let any = clauses
+                        .iter()
+                        .map(|c| (Occur::Should, c.box_clone()))
+                        .collect();
+                    vec![(Occur::Must, Box::new(BooleanQuery::new(any)))]
+                }
+                _ => clauses
+                    .iter()
+                    .map(|c| (Occur::Must, c.box_clone()))
+                    .collect(),
+            };
+            subs.extend(filters.iter().map(|f| (Occur::Must, f.box_clone())));
+            if clauses.is_empty() {
+                subs.push((Occur::Must, Box::new(AllQuery)));
+            }
+            Box::new(BooleanQuery::new(subs))
+        };
+        // a few more than asked, so equal scores can be ordered by source path (as search.js
+        // does) instead of by tantivy's internal doc order
+        let collector = TopDocs::with_limit(limit + TIE_MARGIN).order_by_score();
+        let mut top = searcher.search(&*build(Occur::Must), &collector)?;
+        if top.is_empty() && clauses.len() > 1 {
+            // nothing has every term: rank notes that have some of them
+            top = searcher.search(&*build(Occur::Should), &collector)?;
+        }
+        let cutoff = top
+            .get(limit.min(top.len()).saturating_sub(1))
+            .map(|(s, _)| *s)
+            .unwrap_or(0.0);
+        let mut docs: Vec<(f32, SearchDoc)> = Vec::new();
+        for (i, (score, addr)) in top.into_iter().enumerate() {
+            if i >= limit && score < cutoff {
+                break;
+            }
+            let stored: TantivyDocument = searcher.doc(addr)?;
+            let json = stored
+                .get_first(self.fields.doc)
+                .and_then(|v| v.as_str())
+                .unwrap_or("{}");
+            let doc: SearchDoc =
+                serde_json::from_str(json).context("corrupt stored note in the search index")?;
+            docs.push((score, doc));
+        }
+        docs.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.source.cmp(&b.1.source))
+        });
+        docs.truncate(limit);
+        Ok(docs)
+    }
+
+    /// Score of one term in every scored field, summed (BM25 per field, times the boost).
+    fn term_query(&self, term: &str) -> Box<dyn Query> {
+        let subs = ScoredField::ALL
+            .iter()
+            .map(|&f| -> (Occur, Box<dyn Query>) {
+                let t = Term::from_field_text(self.fields.scored(f), term);
+                (
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)),
+                        f.boost(),
+                    )),
+                )
+            })
+            .collect();
+        Box::new(BooleanQuery::new(subs))
+    }
+
+    fn clause_query(
+        &self,
+        searcher: &tantivy::Searcher,
+        c: &Clause,
+    ) -> anyhow::Result<Box<dyn Query>> {
+        Ok(match c {
+            Clause::Term(t) => self.term_query(t),
+            Clause::Prefix { exact, prefix } => {
+                let mut alts: Vec<Box<dyn Query>> = vec![self.term_query(exact)];
+                for t in expansions(searcher, self.fields.all, prefix)? {
+                    if t != *exact {
+                        alts.push(Box::new(BoostQuery::new(
+                            self.term_query(&t),
+                            EXPANSION_WEIGHT,
+                        )));
+                    }
+                }
+                Box::new(DisjunctionMaxQuery::new(alts))
+            }
+            Clause::Phrase(terms) => {
+                let subs = ScoredField::ALL
+                    .iter()
+                    .filter(|&&f| f != ScoredField::Tags)
+                    .map(|&f| -> (Occur, Box<dyn Query>) {
+                        let field = self.fields.scored(f);
+                        let terms = terms
+                            .iter()
+                            .map(|(p, t)| (*p, Term::from_field_text(field, t)))
+                            .collect();
+                        (
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(PhraseQuery::new_with_offset(terms)),
+                                f.boost(),
+                            )),
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                if subs.is_empty() {
+                    Box::new(EmptyQuery)
+                } else {
+                    Box::new(BooleanQuery::new(subs))
+                }
+            }
+        })
+    }
+}
+
+/// The most frequent terms of the `all` field that start with `prefix` (at most
+/// [`MAX_EXPANSIONS`], most frequent first, then alphabetical), as search.js picks them.
+fn expansions(
+    searcher: &tantivy::Searcher,
+    all: Field,
+    prefix: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut df: BTreeMap<String, u64> = BTreeMap::new();
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(all)?;
+        let mut stream = inv.terms().range().ge(prefix.as_bytes()).into_stream()?;
+        while stream.advance() {
+            let key = stream.key();
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            if let Ok(k) = std::str::from_utf8(key) {
+                *df.entry(k.to_string()).or_default() += u64::from(stream.value().doc_freq);
+            }
+        }
+    }
+    let mut v: Vec<(String, u64)> = df.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(v.into_iter().take(MAX_EXPANSIONS).map(|(t, _)| t).collect())
+}
+
+pub(crate) fn make_hit(doc: SearchDoc, score: f32, matcher: &Matcher) -> Hit {
+    let located = locate(&doc, matcher);
+    let section = doc.sections.get(located.section);
+    let anchor = section.map(|s| s.anchor.as_str()).unwrap_or("");
+    let url = if anchor.is_empty() {
+        doc.url.clone()
+    } else {
+        format!("{}#{}", doc.url, anchor)
+    };
+    Hit {
+        url,
+        heading: section.map(|s| s.heading.clone()).unwrap_or_default(),
+        score,
+        excerpt_html: located.excerpt.to_html(),
+        highlights: located.excerpt.highlights.clone(),
+        excerpt: located.excerpt.text,
+        note_url: doc.url,
+        title: doc.title,
+        tags: doc.tags,
+        date: doc.date,
+        source: doc.source,
+    }
+}
+
+fn manifest_hash(json: &[u8]) -> String {
+    format!("kb-manifest:{}", &blake3::hash(json).to_hex()[..32])
+}
+
+fn payload_matches(index: &Index, m: &Manifest) -> bool {
+    let Ok(json) = serde_json::to_vec(m) else {
+        return false;
+    };
+    index
+        .load_metas()
+        .ok()
+        .and_then(|meta| meta.payload)
+        .is_some_and(|p| p == manifest_hash(&json))
+}
+
+/// Remove a stale index's files (only ours: tantivy's files and the manifest).
+fn wipe_dir(dir: &Path) -> anyhow::Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("couldn't read `{}`", dir.display()))?;
+    let ours: HashSet<&str> = [
+        "meta.json",
+        ".managed.json",
+        ".tantivy-meta.lock",
+        ".tantivy-writer.lock",
+        MANIFEST_FILE,
+    ]
+    .into();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_segment_file =
+            name.len() > 32 && name.as_bytes()[..32].iter().all(u8::is_ascii_hexdigit);
+        if ours.contains(name.as_str()) || is_segment_file {
+            std::fs::remove_file(e.path()).with_context(|| {
+                format!("couldn't remove stale index file `{}`", e.path().display())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::doc::SearchSection;
+
+    pub(crate) fn note(
+        source: &str,
+        title: &str,
+        tags: &[&str],
+        sections: &[(&str, &str, &str, &str)],
+    ) -> SearchDoc {
+        SearchDoc {
+            url: format!("/{}/", source.trim_end_matches(".md")),
+            title: title.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            date: None,
+            source: source.into(),
+            sections: sections
+                .iter()
+                .map(|&(anchor, heading, text, code)| SearchSection {
+                    anchor: anchor.into(),
+                    heading: heading.into(),
+                    text: text.into(),
+                    code: code.into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn sample() -> Vec<SearchDoc> {
+        vec![
+            note(
+                "content/go/gc.md",
+                "Go 垃圾回收：三色标记与写屏障",
+                &["go", "gc"],
+                &[
+                    (
+                        "",
+                        "",
+                        "常用垃圾回收方法：引用计数、标记清除、分代回收。",
+                        "",
+                    ),
+                    (
+                        "三色标记",
+                        "三色标记",
+                        "所有对象开始是白色，从 root 扫描可达对象标记为灰色。",
+                        "",
+                    ),
+                    (
+                        "gc-日志",
+                        "GC 日志",
+                        "设置环境变量打开 gc 日志，输出到标准错误。",
+                        "GODEBUG=gctrace=1 go run gc.go",
+                    ),
+                ],
+            ),
+            note(
+                "content/docker/shared-memory.md",
+                "容器里的共享内存",
+                &["docker", "ipc"],
+                &[(
+                    "",
+                    "",
+                    "System V 共享内存段在容器重启后丢失；shmget 返回 EINVAL。",
+                    "ipcs -m",
+                )],
+            ),
+            note(
+                "content/linux/cadvisor.md",
+                "cadvisor 读 memory.numa_stat 导致网络延迟",
+                &["linux", "cgroup"],
+                &[(
+                    "",
+                    "",
+                    "大量 memory cgroup 时读取 numa_stat 很慢，软中断被延迟。",
+                    "cat memory.numa_stat",
+                )],
+            ),
+        ]
+    }
+
+    fn top(idx: &SearchIndex, q: &str) -> Vec<String> {
+        idx.search(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.source)
+            .collect()
+    }
+
+    #[test]
+    fn chinese_word_inside_a_longer_run_is_found() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        assert_eq!(top(&idx, "垃圾回收"), ["content/go/gc.md"]);
+        assert_eq!(top(&idx, "共享内存")[0], "content/docker/shared-memory.md");
+    }
+
+    #[test]
+    fn identifiers_are_found_by_parts_and_whole() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        assert_eq!(top(&idx, "GODEBUG=gctrace=1"), ["content/go/gc.md"]);
+        assert_eq!(top(&idx, "gctrace"), ["content/go/gc.md"]);
+        assert_eq!(top(&idx, "memory.numa_stat"), ["content/linux/cadvisor.md"]);
+        assert_eq!(top(&idx, "numa"), ["content/linux/cadvisor.md"]);
+    }
+
+    #[test]
+    fn hit_links_to_the_matching_heading_with_a_highlighted_excerpt() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        let hit = &idx.search("三色标记", 1).unwrap()[0];
+        assert_eq!(hit.url, "/content/go/gc/#三色标记");
+        let hit = &idx.search("gctrace", 1).unwrap()[0];
+        assert_eq!(hit.url, "/content/go/gc/#gc-日志");
+        assert!(
+            hit.excerpt_html.contains("<mark>gctrace</mark>"),
+            "{}",
+            hit.excerpt_html
+        );
+    }
+
+    #[test]
+    fn tag_filter_and_phrase() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        assert_eq!(top(&idx, "tag:docker"), ["content/docker/shared-memory.md"]);
+        assert!(top(&idx, "tag:go 共享内存").is_empty());
+        assert_eq!(top(&idx, "\"numa stat\""), ["content/linux/cadvisor.md"]);
+        assert!(top(&idx, "\"stat numa\"").is_empty());
+    }
+
+    #[test]
+    fn typed_prefix_matches_longer_terms() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        assert_eq!(top(&idx, "gctr"), ["content/go/gc.md"]);
+        assert_eq!(top(&idx, "cadv"), ["content/linux/cadvisor.md"]);
+    }
+
+    #[test]
+    fn no_note_with_every_term_falls_back_to_any_term() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        assert_eq!(
+            top(&idx, "shmget nonexistentword ")[0],
+            "content/docker/shared-memory.md"
+        );
+    }
+
+    #[test]
+    fn update_reindexes_only_changed_notes_and_removes_deleted_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut docs = sample();
+        let mut idx = SearchIndex::open(dir.path()).unwrap();
+        let s = idx.update(&docs, "a").unwrap();
+        assert_eq!((s.added, s.rebuilt), (3, true));
+
+        docs[1].sections[0].text = "改成了 POSIX shm_open".into();
+        docs.remove(2);
+        drop(idx);
+        let mut idx = SearchIndex::open(dir.path()).unwrap();
+        let s = idx.update(&docs, "b").unwrap();
+        assert_eq!(
+            (s.added, s.updated, s.removed, s.unchanged, s.rebuilt),
+            (0, 1, 1, 1, false)
+        );
+        assert_eq!(top(&idx, "shm_open"), ["content/docker/shared-memory.md"]);
+        assert!(top(&idx, "shmget ").is_empty());
+        assert!(top(&idx, "numa_stat").is_empty());
+        assert_eq!(idx.len(), 2);
+        assert_eq!(idx.stamp(), "b");
+    }
+
+    #[test]
+    fn a_manifest_that_does_not_match_the_commit_forces_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut idx = SearchIndex::open(dir.path()).unwrap();
+        idx.update(&sample(), "a").unwrap();
+        drop(idx);
+        std::fs::write(
+            dir.path().join(MANIFEST_FILE),
+            b"{\"tokenizer\":1,\"schema\":1,\"stamp\":\"x\",\"docs\":{}}",
+        )
+        .unwrap();
+        let mut idx = SearchIndex::open(dir.path()).unwrap();
+        let s = idx.update(&sample(), "a").unwrap();
+        assert!(s.rebuilt);
+        assert_eq!(top(&idx, "垃圾回收"), ["content/go/gc.md"]);
+    }
+}
