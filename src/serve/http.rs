@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 use super::files::{LiveFiles, Served};
 use super::live::LiveSite;
 use super::reload::{self, ServerMsg};
-use super::search::LiveSearch;
+use super::search::{LiveSearch, SearchError};
 
 /// State shared by the request handlers and the rebuild loop.
 pub(crate) struct Shared {
@@ -328,20 +328,21 @@ struct SearchParams {
 }
 
 async fn search(State(shared): State<Arc<Shared>>, Query(params): Query<SearchParams>) -> Response {
+    let error = |status: StatusCode, msg: String| {
+        (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
+    };
     let Some(search) = shared.search.clone() else {
-        let body =
-            serde_json::json!({ "error": "search is not available: enable [search] in kb.toml" });
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "search is turned off in kb.toml ([search] enabled = false)".into(),
+        );
     };
     let query = params.q.unwrap_or_default();
     let limit = params.limit.unwrap_or(10).clamp(1, 100);
     match tokio::task::spawn_blocking(move || search.search(&query, limit)).await {
         Ok(Ok(hits)) => axum::Json(hits).into_response(),
-        Ok(Err(e)) => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({ "error": format!("{e:#}") })),
-        )
-            .into_response(),
+        Ok(Err(e @ SearchError::NotReady)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Ok(Err(SearchError::Failed(e))) => error(StatusCode::BAD_REQUEST, format!("{e:#}")),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -125,7 +125,6 @@ impl std::fmt::Display for Laps {
 
 /// Changes for the search index.
 #[derive(Debug, Default)]
-#[allow(dead_code)] // read by the search worker once `kb search`'s index is wired
 pub(crate) struct SearchDelta {
     /// Every document: the index should hold exactly these.
     pub(crate) all: Option<Vec<SearchDoc>>,

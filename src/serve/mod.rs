@@ -124,7 +124,7 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
     for p in &problems {
         eprintln!("{p}");
     }
-    let search = search_for(&live);
+    let search = search_for(&live, &files);
     let notes = live.site.notes.len();
     let (events, _) = tokio::sync::broadcast::channel(64);
     let shared = Arc::new(Shared {
@@ -179,12 +179,18 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The search index for `/_kb/search`, if the site has search enabled and an index exists.
-fn search_for(live: &LiveSite) -> Option<search::LiveSearch> {
+/// Search for `/_kb/search` and the browser's index, unless kb.toml turns search off.
+fn search_for(live: &LiveSite, files: &Arc<LiveFiles>) -> Option<search::LiveSearch> {
     if !live.config().search.enabled {
         return None;
     }
-    None
+    match search::LiveSearch::start(live.search_docs(), files.clone()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("kb: search is off for this session: {e:#}");
+            None
+        }
+    }
 }
 
 /// Apply each batch of changes as it comes, folding batches that arrived during a rebuild into

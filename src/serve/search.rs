@@ -1,63 +1,60 @@
-//! `GET /_kb/search?q=...&limit=N`: the server's search, kept current as notes change.
+//! Search while serving: `GET /_kb/search?q=...&limit=N` from an in-memory [`SearchIndex`]
+//! (the one `kb search` uses), and the browser's index under `_kb/search/` for the search box,
+//! both kept current as notes change.
 //!
-//! The rebuild loop hands every update's [`SearchDelta`] to a worker thread, which folds
-//! pending deltas together and updates the index off the reload path: a tab reloads as soon as
-//! its page is rendered, and search catches up a moment later. Requests read the index
-//! concurrently.
+//! The rebuild loop hands every update's [`SearchDelta`] to a worker thread, which folds pending
+//! deltas together and updates both indexes off the reload path: a tab reloads as soon as its
+//! page is rendered, and search catches up a moment later. Requests read the index
+//! concurrently; until the first indexing finishes the API answers 503.
 
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, RwLock};
 
 use crate::search::doc::SearchDoc;
+use crate::search::{Hit, SearchIndex};
 
+use super::files::LiveFiles;
 use super::live::SearchDelta;
 
-/// An index the server can keep up to date and query. `kb search`'s index implements it.
-// Not constructed until `kb search`'s tantivy index is on this branch (see `search_for`).
-#[allow(dead_code)]
-pub(crate) trait Searcher: Send + Sync {
-    /// Make the index hold exactly `docs`.
-    fn update(&mut self, docs: &[SearchDoc]) -> anyhow::Result<()>;
-    /// Up to `limit` hits for `query`, as the JSON array the API returns.
-    fn search(&self, query: &str, limit: usize) -> anyhow::Result<serde_json::Value>;
-}
-
-/// The search the server answers from, or `None` when search is off in kb.toml.
+/// The search the server answers from (absent when kb.toml turns search off).
 #[derive(Clone)]
 pub(crate) struct LiveSearch {
-    index: Arc<RwLock<Box<dyn Searcher>>>,
+    index: Arc<RwLock<Option<SearchIndex>>>,
     tx: mpsc::Sender<SearchDelta>,
 }
 
+/// Why a search could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SearchError {
+    #[error("the search index is still being built; try again in a moment")]
+    NotReady,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
 impl LiveSearch {
-    /// Index `docs` in the background and start following deltas.
-    #[allow(dead_code)]
-    pub(crate) fn start(index: Box<dyn Searcher>, docs: Vec<SearchDoc>) -> LiveSearch {
-        let index = Arc::new(RwLock::new(index));
+    /// Index `docs` in the background, write the browser's index into `files`, and follow deltas.
+    pub(crate) fn start(docs: Vec<SearchDoc>, files: Arc<LiveFiles>) -> anyhow::Result<LiveSearch> {
+        let index: Arc<RwLock<Option<SearchIndex>>> = Arc::default();
         let (tx, rx) = mpsc::channel::<SearchDelta>();
         let worker = index.clone();
-        let _ = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("kb-search".into())
             .spawn(move || {
                 let mut all: BTreeMap<String, SearchDoc> =
                     docs.into_iter().map(|d| (d.source.clone(), d)).collect();
-                let mut dirty = true;
                 loop {
-                    if dirty {
-                        let docs: Vec<SearchDoc> = all.values().cloned().collect();
-                        let mut index = worker.write().unwrap_or_else(|e| e.into_inner());
-                        if let Err(e) = index.update(&docs) {
-                            tracing::warn!("search index update failed: {e:#}");
-                        }
+                    let docs: Vec<SearchDoc> = all.values().cloned().collect();
+                    if let Err(e) = refresh(&worker, &docs, &files) {
+                        tracing::warn!("search index update failed: {e:#}");
                     }
                     let Ok(first) = rx.recv() else { return };
                     for delta in std::iter::once(first).chain(rx.try_iter()) {
                         apply(&mut all, delta);
                     }
-                    dirty = true;
                 }
-            });
-        LiveSearch { index, tx }
+            })?;
+        Ok(LiveSearch { index, tx })
     }
 
     /// Queue an update (never blocks the caller).
@@ -65,15 +62,35 @@ impl LiveSearch {
         let _ = self.tx.send(delta);
     }
 
-    pub(crate) fn search(&self, query: &str, limit: usize) -> anyhow::Result<serde_json::Value> {
-        self.index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .search(query, limit)
+    pub(crate) fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = index.as_ref().ok_or(SearchError::NotReady)?;
+        Ok(index.search(query, limit)?)
     }
 }
 
-#[allow(dead_code)]
+/// Bring the server's index and the browser's index to `docs`. The first index is built before
+/// it is published, so searches never see it half-built.
+fn refresh(
+    index: &RwLock<Option<SearchIndex>>,
+    docs: &[SearchDoc],
+    files: &LiveFiles,
+) -> anyhow::Result<()> {
+    let exists = index.read().unwrap_or_else(|e| e.into_inner()).is_some();
+    if exists {
+        let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(ix) = guard.as_mut() {
+            ix.update(docs, "kb serve")?;
+        }
+    } else {
+        let mut fresh = SearchIndex::in_memory()?;
+        fresh.update(docs, "kb serve")?;
+        *index.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+    }
+    crate::search::client::write_client_index(docs, files)?;
+    Ok(())
+}
+
 fn apply(all: &mut BTreeMap<String, SearchDoc>, delta: SearchDelta) {
     if let Some(docs) = delta.all {
         *all = docs.into_iter().map(|d| (d.source.clone(), d)).collect();

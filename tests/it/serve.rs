@@ -82,6 +82,19 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Wait until the server has printed `needle` on stderr.
+    pub(crate) fn wait_log(&self, needle: &str) {
+        let start = Instant::now();
+        while !self.log().contains(needle) {
+            assert!(
+                start.elapsed() < WAIT,
+                "the server never printed `{needle}`:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub(crate) fn get(&self, path: &str) -> Resp {
         self.request("GET", path, &[])
     }
@@ -650,11 +663,7 @@ fn a_note_with_bad_front_matter_keeps_its_last_page_and_shows_the_error_until_fi
         p["message"].as_str().unwrap().contains("YAML"),
         "{problems}"
     );
-    assert!(
-        srv.log().contains("content/go/gc.md:"),
-        "printed in the terminal: {}",
-        srv.log()
-    );
+    srv.wait_log("content/go/gc.md:");
     // The server is alive and still serves the last good page.
     assert!(srv.get("/notes/gc/").body.contains("ORIGINAL-GC-TEXT"));
 
@@ -664,7 +673,7 @@ fn a_note_with_bad_front_matter_keeps_its_last_page_and_shows_the_error_until_fi
     );
     assert_eq!(ws.wait_problems(), Vec::<Value>::new());
     srv.wait_page("/notes/gc/", |r| r.body.contains("FIXED-GC-TEXT"));
-    assert!(srv.log().contains("1 problem fixed"), "{}", srv.log());
+    srv.wait_log("1 problem fixed");
 
     // A tab connecting now gets the current (empty) list at once.
     assert_eq!(
@@ -755,4 +764,71 @@ fn kb_build_output_never_contains_the_reload_script() {
             );
         }
     }
+}
+
+/// `/_kb/search` hits, polled until `pred` holds (the index follows edits in the background).
+fn wait_search(
+    srv: &Server,
+    query: &str,
+    what: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let path = format!(
+        "/_kb/search?q={}&limit=5",
+        query
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect::<String>()
+    );
+    let start = Instant::now();
+    loop {
+        let r = srv.get(&path);
+        if r.status == 200 {
+            let hits: Vec<Value> = serde_json::from_str(&r.body).expect("JSON array of hits");
+            if pred(&hits) {
+                return hits;
+            }
+        } else {
+            assert_eq!(r.status, 503, "only 'not ready yet' may fail: {}", r.body);
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "search `{query}`: {what} never happened; last {}: {}",
+            r.status,
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_search_api_follows_edits_and_deletions() {
+    let fx = kb();
+    let srv = Server::start(fx.root());
+    let hits = wait_search(&srv, "三色标记", "a hit", |h| !h.is_empty());
+    assert_eq!(hits[0]["note_url"], "/notes/gc/", "{hits:?}");
+    for field in ["title", "url", "score", "excerpt"] {
+        assert!(hits[0].get(field).is_some(), "{field} missing: {hits:?}");
+    }
+    // The browser's index is served too.
+    srv.wait_page("/_kb/search/meta.json", |r| {
+        r.status == 200 && r.header("content-type") == "application/json"
+    });
+
+    fx.write(
+        "content/docker/entrypoint.md",
+        &fx.read("content/docker/entrypoint.md")
+            .replace("exec 形式", "zebrafish exec 形式"),
+    );
+    let hits = wait_search(&srv, "zebrafish", "the edited note", |h| !h.is_empty());
+    assert_eq!(hits[0]["note_url"], "/notes/entrypoint/");
+
+    std::fs::remove_file(fx.path("content/docker/entrypoint.md")).unwrap();
+    wait_search(&srv, "zebrafish", "the deleted note gone", |h| h.is_empty());
+    let r = srv.get("/_kb/search?q=%E4%B8%89%E8%89%B2&limit=1");
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&r.body).unwrap().len(),
+        1,
+        "limit is honoured"
+    );
 }
