@@ -88,6 +88,14 @@ enum Lookup {
 }
 
 fn resolve(shared: &Shared, rel: &str, folder: bool) -> Lookup {
+    if let (Some(search), true) = (
+        &shared.search,
+        rel.starts_with(super::search::CLIENT_PREFIX),
+    ) {
+        if let Err(e) = search.ensure_client_index(&shared.files) {
+            tracing::warn!("writing the browser's search index: {e:#}");
+        }
+    }
     let live = shared.live.read().unwrap_or_else(|e| e.into_inner());
     let get = |p: &str| {
         if let Err(e) = live.render_if_stale(p) {

@@ -124,7 +124,7 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
     for p in &problems {
         eprintln!("{p}");
     }
-    let search = search_for(&live, &files);
+    let search = search_for(&live);
     let notes = live.site.notes.len();
     let (events, _) = tokio::sync::broadcast::channel(64);
     let shared = Arc::new(Shared {
@@ -180,11 +180,11 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
 }
 
 /// Search for `/_kb/search` and the browser's index, unless kb.toml turns search off.
-fn search_for(live: &LiveSite, files: &Arc<LiveFiles>) -> Option<search::LiveSearch> {
+fn search_for(live: &LiveSite) -> Option<search::LiveSearch> {
     if !live.config().search.enabled {
         return None;
     }
-    match search::LiveSearch::start(live.search_docs(), files.clone()) {
+    match search::LiveSearch::start(live.search_docs()) {
         Ok(s) => Some(s),
         Err(e) => {
             eprintln!("kb: search is off for this session: {e:#}");
