@@ -1,14 +1,21 @@
 //! The site as `kb serve` keeps it in memory, and the smallest rebuild for each kind of change.
 //!
 //! [`LiveSite`] holds what a build computes — the loaded [`Site`], every rendered note, the
-//! [`Lookup`] the views are made from, the theme — and the served files. A note edit reloads
-//! that one file, recomputes the link index and backlinks, re-renders the markdown of the note
-//! and of the notes whose links to it may now resolve differently, and re-renders the pages
-//! that show it: its own page, the pages listing it in their backlinks or prev/next. List pages
-//! (home, tags, sections, the verify page, sitemap, feed) that show it are marked stale and
-//! rendered when next requested; when a change reaches the chrome every page shares (note
-//! count, sections, tags, verify totals in the header) every page is marked stale that way.
-//! Nothing is written to disk.
+//! [`Lookup`] the views are made from, the theme — and the served files. A note edit:
+//! 1. reloads that one file (a file that fails to load keeps its last good version on the site
+//!    and becomes a problem in the overlay);
+//! 2. checks links again — not at all if the note links to the same places as before, the
+//!    whole link index only if a note's path, title, aliases or headings changed;
+//! 3. re-renders the markdown of the note, and of the notes whose links to it may now resolve
+//!    differently;
+//! 4. updates the cards of the changed notes ([`pages::update_lookup`]);
+//! 5. re-renders the pages that show them: their own pages, the pages listing them among
+//!    backlinks or as prev/next. List pages (home, tags, sections, the verify page, sitemap,
+//!    feed) that show them are marked stale and rendered when next requested; when a change
+//!    reaches the chrome every page shares (note count, sections, tags, verify totals in the
+//!    header) every page is marked stale that way.
+//!
+//! Only pages whose bytes changed are announced for reload. Nothing is written to disk.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
