@@ -612,12 +612,12 @@ pub(crate) fn write_statics(site: &Site, theme: &Theme, sink: &dyn Sink) -> anyh
     Ok(written)
 }
 
-/// The search index for the site (stage 7).
+/// The search index for the site (stage 7): the tantivy index in the cache dir and the
+/// browser's index under `_kb/search/`.
 pub fn write_search(site: &Site, rendered: &[RenderedNote], sink: &dyn Sink) -> anyhow::Result<()> {
-    if !site.config.search.enabled {
-        return Ok(());
-    }
-    let _ = (rendered, sink);
+    let docs: Vec<crate::search::doc::SearchDoc> =
+        rendered.iter().map(|r| r.search.clone()).collect();
+    crate::search::index_site(&site.config, &docs, sink)?;
     Ok(())
 }
 
