@@ -27,6 +27,8 @@ impl Theme {
         }
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![".html", ".xml"]);
+        // Tera's default escaper also escapes `/`, which turns every URL into `&#x2F;` soup.
+        tera.set_escape_fn(|s| crate::highlight::escape(s));
         tera.add_raw_templates(
             templates
                 .iter()

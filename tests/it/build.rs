@@ -505,3 +505,27 @@ fn init_scaffolds_a_knowledge_base_that_checks_and_builds() {
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
 }
+
+#[test]
+fn verify_results_become_badges_observed_output_and_the_status_page() {
+    let f = Fixture::copy("good");
+    // content/go/gc.md: block 1 is `go run`, block 2 its `output`, block 3 a `console run`.
+    f.write(
+        ".kb/verify-results.json",
+        r#"{"blocks": {
+  "content/go/gc.md#1": {"id": "content/go/gc.md#1", "note": "content/go/gc.md", "ordinal": 1, "line": 18,
+    "status": "passed", "date": "2026-11-23T10:00:00Z", "duration_ms": 1500, "image": "kb-go:abc", "observed": "hello\n"},
+  "content/go/gc.md#3": {"id": "content/go/gc.md#3", "note": "content/go/gc.md", "ordinal": 3, "line": 34,
+    "status": "failed", "reason": "output differs", "date": "2026-11-23T10:00:01Z", "duration_ms": 200, "image": "debian:bookworm-slim", "observed": "bye\n"}
+}}"#,
+    );
+    f.kb(&["build"]).expect_code(0);
+    let gc = f.read("public/notes/go-gc/index.html");
+    assert!(gc.contains(r#"<span class="kb-badge kb-badge-passed" title="2026-11-23 · 1.5 s · kb-go:abc">✓ 已验证"#), "passed badge with date, duration, image");
+    assert!(gc.contains("kb-badge-failed"), "failed badge");
+    assert!(gc.contains("<details class=\"kb-observed\"><summary>实际输出 · 2026-11-23 10:00 UTC</summary><pre><code>bye\n</code></pre></details>"), "observed output on demand");
+    assert!(gc.contains("✗ 1 失败"), "the note's verify pill counts the failure");
+    let status = f.read("public/verify/index.html");
+    assert!(status.contains(r##"<a href="/kb/notes/go-gc/#snippet-1">content/go/gc.md#1</a>"##), "status page links each block");
+    assert!(status.contains("kb-row-failed") && status.contains("output differs"));
+}
