@@ -38,7 +38,7 @@ const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
 /// Sizes of the written browser index.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClientStats {
     pub notes: usize,
     pub terms: usize,

@@ -96,7 +96,7 @@ pub fn index_site(
     }
     let mut index = SearchIndex::open(&index_dir(config))?;
     let update = index.update(docs, &content_stamp(config)?)?;
-    let client = client::write_client_index(docs, sink)?;
+    let client = client_index_cached(config, docs, sink)?;
     tracing::info!(
         added = update.added,
         updated = update.updated,
@@ -105,6 +105,82 @@ pub fn index_site(
         "search index"
     );
     Ok(IndexStats { update, client })
+}
+
+/// The browser index depends on the docs alone: when they hash the same as in the last build,
+/// write the files kept from that build instead of computing the index again (a rebuild of
+/// unchanged notes then costs a hash and the writes, not the whole postings computation).
+fn client_index_cached(
+    config: &Config,
+    docs: &[SearchDoc],
+    sink: &dyn Sink,
+) -> anyhow::Result<client::ClientStats> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
+    hasher.update(&serde_json::to_vec(docs)?);
+    let key = hasher.finalize().to_hex().to_string();
+    let path = config.cache_dir().join("cache/search-client.json");
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(cached) = serde_json::from_slice::<CachedClientIndex>(&bytes) {
+            if cached.key == key {
+                for (rel, text) in &cached.files {
+                    sink.write(rel, text.as_bytes())?;
+                }
+                return Ok(cached.stats);
+            }
+        }
+    }
+    let recorder = RecordingSink {
+        inner: sink,
+        files: std::sync::Mutex::new(Vec::new()),
+    };
+    let stats = client::write_client_index(docs, &recorder)?;
+    let files = recorder
+        .files
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    // Every browser index file is JSON text; anything else is simply not cached.
+    if let Ok(files) = files
+        .into_iter()
+        .map(|(p, b)| String::from_utf8(b).map(|t| (p, t)))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        let cached = CachedClientIndex { key, stats, files };
+        if let Err(e) = std::fs::create_dir_all(path.parent().unwrap_or(&path))
+            .and_then(|_| std::fs::write(&path, serde_json::to_vec(&cached).unwrap_or_default()))
+        {
+            tracing::warn!(
+                "couldn't save the browser search index cache `{}`: {e}",
+                path.display()
+            );
+        }
+    }
+    Ok(stats)
+}
+
+/// The browser index files of the last build, keyed by a hash of the docs they were made from.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedClientIndex {
+    key: String,
+    stats: client::ClientStats,
+    files: Vec<(String, String)>,
+}
+
+/// Passes writes through and keeps a copy of each file.
+struct RecordingSink<'a> {
+    inner: &'a dyn Sink,
+    files: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+impl Sink for RecordingSink<'_> {
+    fn write(&self, rel_path: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        self.inner.write(rel_path, bytes)?;
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((rel_path.to_string(), bytes.to_vec()));
+        Ok(())
+    }
 }
 
 /// A cheap fingerprint of everything the SearchDocs depend on (paths, sizes and mtimes of the
@@ -230,4 +306,59 @@ fn render_hit(n: usize, h: &Hit, color: bool) -> String {
         "{n}. {bold}{title}{reset}\n   {dim}{}{reset}\n   {body}\n",
         h.url
     )
+}
+
+#[cfg(test)]
+mod client_cache_tests {
+    use super::*;
+    use crate::output::MemSink;
+    use crate::search::doc::SearchSection;
+
+    fn doc(text: &str) -> SearchDoc {
+        SearchDoc {
+            url: "/notes/a/".into(),
+            title: "共享内存".into(),
+            source: "content/a.md".into(),
+            sections: vec![SearchSection {
+                text: text.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn files(sink: &MemSink) -> Vec<(String, Vec<u8>)> {
+        sink.paths()
+            .into_iter()
+            .map(|p| (p.clone(), sink.get(&p).unwrap().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn unchanged_docs_reuse_the_browser_index_and_changed_docs_recompute_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::validate(dir.path().to_path_buf(), Default::default()).unwrap();
+        let (first, second, third) = (MemSink::default(), MemSink::default(), MemSink::default());
+        let s1 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &first).unwrap();
+        assert!(config
+            .cache_dir()
+            .join("cache/search-client.json")
+            .is_file());
+        let s2 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &second).unwrap();
+        assert_eq!(s1, s2);
+        assert_eq!(
+            files(&first),
+            files(&second),
+            "cached files are byte-identical"
+        );
+        client_index_cached(&config, &[doc("mmap 普通文件")], &third).unwrap();
+        assert_ne!(
+            files(&first),
+            files(&third),
+            "changed docs produce a new index"
+        );
+        let fresh = MemSink::default();
+        client::write_client_index(&[doc("mmap 普通文件")], &fresh).unwrap();
+        assert_eq!(files(&third), files(&fresh), "recomputed, not served stale");
+    }
 }

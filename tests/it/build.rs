@@ -524,8 +524,14 @@ fn verify_results_become_badges_observed_output_and_the_status_page() {
     assert!(gc.contains(r#"<span class="kb-badge kb-badge-passed" title="2026-11-23 · 1.5 s · kb-go:abc">✓ 已验证"#), "passed badge with date, duration, image");
     assert!(gc.contains("kb-badge-failed"), "failed badge");
     assert!(gc.contains("<details class=\"kb-observed\"><summary>实际输出 · 2026-11-23 10:00 UTC</summary><pre><code>bye\n</code></pre></details>"), "observed output on demand");
-    assert!(gc.contains("✗ 1 失败"), "the note's verify pill counts the failure");
+    assert!(
+        gc.contains("✗ 1 失败"),
+        "the note's verify pill counts the failure"
+    );
     let status = f.read("public/verify/index.html");
-    assert!(status.contains(r##"<a href="/kb/notes/go-gc/#snippet-1">content/go/gc.md#1</a>"##), "status page links each block");
+    assert!(
+        status.contains(r##"<a href="/kb/notes/go-gc/#snippet-1">content/go/gc.md#1</a>"##),
+        "status page links each block"
+    );
     assert!(status.contains("kb-row-failed") && status.contains("output differs"));
 }
