@@ -4,7 +4,7 @@
 //! (`target/tmp/serve-*.png`).
 //!
 //! Needs `chromium` (scripts/setup-machine.sh installs it; `KB_CHROMIUM` names another binary).
-//! Set `KB_SKIP_BROWSER_TESTS=1` to skip on machines without it.
+//! Set `KB_SKIP_BROWSER=1` to skip on machines without it.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -32,11 +32,11 @@ impl Chrome {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
         if !bin.exists() {
-            if std::env::var_os("KB_SKIP_BROWSER_TESTS").is_some() {
+            if std::env::var_os("KB_SKIP_BROWSER").is_some() {
                 eprintln!("skipping the browser test: {} not found", bin.display());
                 return None;
             }
-            panic!("{} not found: run scripts/setup-machine.sh, point KB_CHROMIUM at a Chromium, or set KB_SKIP_BROWSER_TESTS=1", bin.display());
+            panic!("{} not found: run scripts/setup-machine.sh, point KB_CHROMIUM at a Chromium, or set KB_SKIP_BROWSER=1", bin.display());
         }
         let profile = tempfile::tempdir().expect("profile dir");
         let child = Command::new(&bin)
