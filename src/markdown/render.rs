@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::content::Note;
 use crate::highlight::{escape, Highlighter};
 use crate::search::doc::{SearchDoc, SearchSection};
-use crate::snippet::extract::markdown_options;
+use crate::snippet::extract::{markdown_options, LineIndex};
 use crate::snippet::{FenceInfo, Lang, SnippetKey};
 use crate::verify::results::{BlockResult, Status, VerifyResults};
 
@@ -77,22 +77,19 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     let mut ordinal = 0usize;
     let mut code: Option<(FenceInfo, String)> = None;
     let mut wiki_text: Option<String> = None;
-    let mut block_line_iter = crate::snippet::extract(&note.body, note.body_line)
-        .0
-        .into_iter();
+    let lines = LineIndex::new(&note.body);
+    // File line of the fenced block being collected (set at its start event).
+    let mut block_line = note.body_line;
 
-    for ev in Parser::new_ext(&note.body, markdown_options()) {
+    for (ev, range) in Parser::new_ext(&note.body, markdown_options()).into_offset_iter() {
         if let Some((_, buf)) = code.as_mut() {
             match ev {
                 Event::Text(t) => buf.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (info, buf) = code.take().unwrap_or_default();
-                    let line = block_line_iter
-                        .find(|b| b.ordinal == ordinal)
-                        .map(|b| b.line)
-                        .unwrap_or(note.body_line);
                     text.code(&buf);
-                    let (html, snippet) = render_code_block(ctx, note, ordinal, line, &info, &buf);
+                    let (html, snippet) =
+                        render_code_block(ctx, note, ordinal, block_line, &info, &buf);
                     if let Some(s) = snippet {
                         snippets.push(s);
                     }
@@ -133,6 +130,7 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 ))));
             }
             Event::Start(Tag::CodeBlock(kind)) => {
+                block_line = note.body_line + lines.line_of(range.start);
                 let info = match kind {
                     CodeBlockKind::Fenced(info) => {
                         ordinal += 1;

@@ -534,4 +534,21 @@ fn verify_results_become_badges_observed_output_and_the_status_page() {
         "status page links each block"
     );
     assert!(status.contains("kb-row-failed") && status.contains("output differs"));
+    // The fence lines in content/go/gc.md, found while rendering (not copied from the results).
+    let fence_line = |fence: &str| {
+        f.read("content/go/gc.md")
+            .lines()
+            .position(|l| l == fence)
+            .map(|i| i + 1)
+            .unwrap()
+    };
+    for (ordinal, fence) in [(1, "```go run session=gc"), (3, "```console run")] {
+        let row = &status[status
+            .find(&format!("content/go/gc.md#{ordinal}</a>"))
+            .unwrap()..];
+        assert!(
+            row.contains(&format!("<td>{}</td>", fence_line(fence))),
+            "status page shows the fence line of block {ordinal}"
+        );
+    }
 }
