@@ -127,7 +127,8 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         }
     }
     corpus.notes.sort_by(|a, b| a.rel.cmp(&b.rel));
-    check_duplicate_slugs(&mut corpus);
+    let duplicates = duplicate_slugs(&corpus.notes);
+    corpus.diagnostics.extend(duplicates);
     corpus.sections = sections(
         config,
         &corpus.notes,
@@ -258,13 +259,14 @@ fn first_h1(body: &str) -> Option<String> {
     None
 }
 
-fn check_duplicate_slugs(corpus: &mut Corpus) {
+/// Notes whose slug an earlier note (in `rel` order) already uses: one error per extra note.
+/// Shared by a full load and `kb serve`'s incremental updates.
+pub(crate) fn duplicate_slugs(notes: &[Note]) -> Vec<Diagnostic> {
     let mut first: HashMap<&str, &str> = HashMap::new();
     let mut diags = Vec::new();
-    for n in &corpus.notes {
-        if let Some(prev) = first.insert(&n.slug, &n.rel) {
-            first.insert(&n.slug, prev);
-            diags.push(
+    for n in notes {
+        match first.get(n.slug.as_str()) {
+            Some(prev) => diags.push(
                 Diagnostic::error(
                     DiagnosticKind::DuplicateSlug,
                     &n.rel,
@@ -272,10 +274,13 @@ fn check_duplicate_slugs(corpus: &mut Corpus) {
                     format!("slug `{}` is already used by `{prev}`", n.slug),
                 )
                 .with_hint("give one of the notes a different `slug:` in its front matter"),
-            );
+            ),
+            None => {
+                first.insert(&n.slug, &n.rel);
+            }
         }
     }
-    corpus.diagnostics.extend(diags);
+    diags
 }
 
 fn sections(

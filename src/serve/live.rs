@@ -642,7 +642,7 @@ impl LiveSite {
             self.site.backlinks = backlinks;
         }
         if structural || identity_changed {
-            self.problems.duplicates = duplicate_slugs(&self.site.notes);
+            self.problems.duplicates = crate::content::load::duplicate_slugs(&self.site.notes);
         }
         up.laps.mark("links");
 
@@ -1040,29 +1040,6 @@ fn chrome(lookup: &Lookup) -> String {
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
-}
-
-/// Notes sharing a slug (`content::load` reports the same for a full load).
-fn duplicate_slugs(notes: &[Note]) -> Vec<Diagnostic> {
-    let mut first: HashMap<&str, &str> = HashMap::new();
-    let mut out = Vec::new();
-    for n in notes {
-        match first.get(n.slug.as_str()) {
-            Some(prev) => out.push(
-                Diagnostic::error(
-                    DiagnosticKind::DuplicateSlug,
-                    &n.rel,
-                    Some(1),
-                    format!("slug `{}` is already used by `{prev}`", n.slug),
-                )
-                .with_hint("give one of the notes a different `slug:` in its front matter"),
-            ),
-            None => {
-                first.insert(&n.slug, &n.rel);
-            }
-        }
-    }
-    out
 }
 
 fn config_problem(e: &anyhow::Error) -> Problem {
