@@ -84,8 +84,8 @@ impl Site {
     /// Load and check the knowledge base (no rendering, nothing written).
     pub fn load(config: Config, opts: LoadOptions) -> anyhow::Result<Site> {
         let mut timings = Timings::default();
-        let walk_assets = content::load::walk(&config).assets;
         let corpus = timings.time("load", || content::load(&config, opts));
+        let walk_assets = corpus.assets;
         let mut diagnostics = corpus.diagnostics;
         let notes = corpus.notes;
         let outlines: Vec<Outline> = timings.time("outline", || {

@@ -135,6 +135,7 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         &walk.section_indexes,
         &mut corpus.diagnostics,
     );
+    corpus.assets = walk.assets;
     corpus
 }
 

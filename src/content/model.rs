@@ -62,4 +62,6 @@ pub struct Corpus {
     /// Sorted by weight, then path; includes every ancestor of a folder with notes.
     pub sections: Vec<Section>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Non-markdown files under content/ (absolute paths), copied to the site as they are.
+    pub assets: Vec<PathBuf>,
 }
