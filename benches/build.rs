@@ -3,6 +3,11 @@
 //! `cargo bench --bench build -- [NOTES]` (default 10000). Prints, for a cold build (no
 //! highlight cache) and a warm rebuild (unchanged notes, cache on disk): wall time per stage,
 //! total wall time and peak RSS of this process. Run it on an otherwise idle machine.
+//! `--keep DIR` generates the corpus into DIR and leaves it there (to run `kb build -v` on it).
+
+/// The allocator the `kb` binary uses, so figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::Instant;
 
@@ -25,13 +30,21 @@ fn peak_rss_mb() -> f64 {
 fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
+        .find(|a| a.parse::<usize>().is_ok())
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
-    let dir = tempfile::tempdir()?;
+    let args: Vec<String> = std::env::args().collect();
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let tmp = tempfile::tempdir()?;
+    let root = keep.unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = root.as_path();
     let t = Instant::now();
-    kb::corpus::generate(dir.path(), n, 42)?;
-    let bytes: u64 = walkdir::WalkDir::new(dir.path().join("content"))
+    kb::corpus::generate(dir, n, 42)?;
+    let bytes: u64 = walkdir::WalkDir::new(dir.join("content"))
         .into_iter()
         .filter_map(|e| e.ok())
         .filter_map(|e| e.metadata().ok())
@@ -45,9 +58,9 @@ fn main() -> anyhow::Result<()> {
     );
     println!("threads: {}", rayon::current_num_threads());
     for run in ["cold", "warm"] {
-        let cfg = kb::config::Config::load(dir.path())?;
+        let cfg = kb::config::Config::load(dir)?;
         let t = Instant::now();
-        let report = kb::build::build(cfg, Default::default(), &dir.path().join("public"), false)?;
+        let report = kb::build::build(cfg, Default::default(), &dir.join("public"), false)?;
         let total = t.elapsed();
         let stages: Vec<String> = report
             .timings

@@ -9,6 +9,10 @@
 #[path = "support/corpus.rs"]
 mod corpus;
 
+/// The allocator the `kb` binary uses, so figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use kb::output::sink::MemSink;

@@ -18,6 +18,10 @@
 //! Without `--bench` on the command line (i.e. under `cargo test --all-targets`) it only
 //! checks its arguments and exits.
 
+/// The allocator the `kb` binary uses, so figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -21,6 +21,7 @@ use crate::highlight::Highlighter;
 use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
 use crate::output::{swap::Staging, DirSink};
 use crate::render::Theme;
+use crate::search::SearchDoc;
 use crate::verify::results::VerifyResults;
 
 /// Arguments of `kb build`.
@@ -74,10 +75,29 @@ impl Timings {
         let start = Instant::now();
         let out = f();
         let took = start.elapsed();
-        tracing::info!("{stage:<10} {:>8.1} ms", took.as_secs_f64() * 1000.0);
+        match peak_rss_mb() {
+            Some(mb) => tracing::info!(
+                "{stage:<10} {:>8.1} ms   peak RSS {mb:>5} MB",
+                took.as_secs_f64() * 1000.0
+            ),
+            None => tracing::info!("{stage:<10} {:>8.1} ms", took.as_secs_f64() * 1000.0),
+        }
         self.0.push((stage, took));
         out
     }
+}
+
+/// Peak resident memory of this process so far (Linux; `None` elsewhere), shown with `-v`.
+pub fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024)
 }
 
 impl Site {
@@ -216,29 +236,39 @@ pub fn build(
     let cache_file = highlight_cache_file(&site.config);
     let highlighter = timings.time("hl-cache", || Highlighter::with_cache_file(&cache_file));
     let rendered = timings.time("render", || site.render(&highlighter));
-    let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
-    let staging = Staging::new(out)?;
-    let sink = DirSink::new(staging.path());
-    let files = timings.time("write", || {
-        pages::write_site(&site, &rendered, &theme, &sink)
-    })?;
-    timings.time("search", || pages::write_search(&site, &rendered, &sink))?;
-    timings.time("swap", || staging.commit())?;
+    // Highlighted blocks are keyed by content, so the cache is valid whatever happens next:
+    // save it now and free it (at 10k notes it holds ~75 MB of HTML) before pages are written.
     if let Err(e) = highlighter.save(&cache_file) {
         tracing::warn!(
             "couldn't save the highlight cache `{}`: {e}",
             cache_file.display()
         );
     }
+    let highlight_hits = highlighter.hits.load(std::sync::atomic::Ordering::Relaxed);
+    let highlight_misses = highlighter
+        .misses
+        .load(std::sync::atomic::Ordering::Relaxed);
+    drop(highlighter);
+    let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
+    let staging = Staging::new(out)?;
+    let sink = DirSink::new(staging.path());
+    let files = timings.time("write", || {
+        pages::write_site(&site, &rendered, &theme, &sink)
+    })?;
+    // Only the search documents outlive the pages: drop every note's HTML before indexing.
+    let docs: Vec<SearchDoc> = rendered.into_iter().map(|r| r.search).collect();
+    timings.time("search", || {
+        crate::search::index_site(&site.config, &docs, &sink)
+    })?;
+    drop(docs);
+    timings.time("swap", || staging.commit())?;
     Ok(BuildReport {
         notes: site.notes.len(),
         files,
         warnings: site.warnings().cloned().collect(),
         timings,
-        highlight_hits: highlighter.hits.load(std::sync::atomic::Ordering::Relaxed),
-        highlight_misses: highlighter
-            .misses
-            .load(std::sync::atomic::Ordering::Relaxed),
+        highlight_hits,
+        highlight_misses,
         out: out.to_path_buf(),
     })
 }

@@ -612,15 +612,6 @@ pub(crate) fn write_statics(site: &Site, theme: &Theme, sink: &dyn Sink) -> anyh
     Ok(written)
 }
 
-/// The search index for the site (stage 7): the tantivy index in the cache dir and the
-/// browser's index under `_kb/search/`.
-pub fn write_search(site: &Site, rendered: &[RenderedNote], sink: &dyn Sink) -> anyhow::Result<()> {
-    let docs: Vec<crate::search::doc::SearchDoc> =
-        rendered.iter().map(|r| r.search.clone()).collect();
-    crate::search::index_site(&site.config, &docs, sink)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

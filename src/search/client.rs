@@ -13,8 +13,11 @@
 //! Small sites get one shard; shards are sized to about [`SHARD_TARGET_BYTES`] so a query
 //! downloads a few of them, not the whole index.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use tantivy::fieldnorm::FieldNormReader;
 
@@ -108,70 +111,122 @@ fn quantized(len: u32) -> f32 {
     FieldNormReader::id_to_fieldnorm(FieldNormReader::fieldnorm_to_id(len)) as f32
 }
 
-/// Per-note, per-term score, summed over fields like the tantivy query does.
-pub(crate) fn postings(docs: &[SearchDoc]) -> BTreeMap<String, Vec<(u32, f32)>> {
+/// Terms are spread over this many buckets by hash so postings are built in parallel (this is
+/// not the number of shards written).
+const BUCKETS: usize = 64;
+/// Notes tokenized per round: bounds the memory held by token strings between rounds.
+const CHUNK: usize = 512;
+
+/// A term's occurrence in one field of one note: `(note << 3 | field, term frequency)`.
+type Occurrence = (u32, u32);
+
+/// Per-note, per-term score, summed over fields like the tantivy query does, sorted by term.
+///
+/// Notes are tokenized in parallel in chunks; each chunk's `(term, field, tf)` triples go to the
+/// bucket of their term's hash, and each bucket (a map from term to occurrences, in note order)
+/// is extended in parallel, so a term's string is stored once, not once per note. BM25 needs the
+/// per-field document frequency and average length, known only at the end: scores are computed
+/// per bucket once every note is in.
+pub(crate) fn postings(docs: &[SearchDoc]) -> Vec<(String, Vec<(u32, f32)>)> {
     let n = docs.len();
-    // per field: per doc (len, term -> tf)
-    let mut per_field: Vec<Vec<(u32, HashMap<String, u32>)>> = Vec::new();
-    for f in ScoredField::ALL {
-        let rows: Vec<(u32, HashMap<String, u32>)> = docs
-            .iter()
+    let nf = ScoredField::ALL.len();
+    let mut field_tokens = vec![0u64; nf];
+    let mut buckets: Vec<FxHashMap<String, Vec<Occurrence>>> =
+        (0..BUCKETS).map(|_| FxHashMap::default()).collect();
+    let mut lens: Vec<[u32; 5]> = Vec::with_capacity(n);
+    for (c, chunk) in docs.chunks(CHUNK).enumerate() {
+        // per note: field lengths, and (term, field, tf) per bucket
+        type Counted = ([u32; 5], Vec<Vec<(String, u8, u32)>>);
+        let counted: Vec<Counted> = chunk
+            .par_iter()
             .map(|d| {
-                let mut tf: HashMap<String, u32> = HashMap::new();
-                let mut len = 0u32;
-                for v in f.values(d) {
-                    for t in index_tokens(v) {
-                        len += 1;
-                        *tf.entry(t.text).or_default() += 1;
+                let mut len = [0u32; 5];
+                let mut out: Vec<Vec<(String, u8, u32)>> = vec![Vec::new(); BUCKETS];
+                for (fi, f) in ScoredField::ALL.iter().enumerate() {
+                    let mut tf: FxHashMap<String, u32> = FxHashMap::default();
+                    for v in f.values(d) {
+                        for t in index_tokens(v) {
+                            len[fi] += 1;
+                            *tf.entry(t.text).or_default() += 1;
+                        }
+                    }
+                    for (t, count) in tf {
+                        let b = fnv1a(&t) as usize % BUCKETS;
+                        out[b].push((t, fi as u8, count));
                     }
                 }
-                (len, tf)
+                // a stable order inside a note (HashMap order is random): by field, then term
+                for list in &mut out {
+                    list.sort_unstable_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                }
+                (len, out)
             })
             .collect();
-        per_field.push(rows);
-    }
-    let mut out: BTreeMap<String, Vec<(u32, f32)>> = BTreeMap::new();
-    for (fi, f) in ScoredField::ALL.iter().enumerate() {
-        let rows = &per_field[fi];
-        let total: u64 = rows.iter().map(|(l, _)| u64::from(*l)).sum();
-        let avg = if n == 0 {
-            1.0
-        } else {
-            (total as f32 / n as f32).max(f32::MIN_POSITIVE)
-        };
-        let mut df: HashMap<&str, u32> = HashMap::new();
-        for (_, tf) in rows {
-            for t in tf.keys() {
-                *df.entry(t.as_str()).or_default() += 1;
-            }
-        }
-        for (doc, (len, tf)) in rows.iter().enumerate() {
-            let norm = K1 * (1.0 - B + B * quantized(*len) / avg);
-            for (t, &count) in tf {
-                let d = df[t.as_str()] as f32;
-                let idf = (1.0 + (n as f32 - d + 0.5) / (d + 0.5)).ln();
-                let tf = count as f32;
-                let s = f.boost() * idf * (1.0 + K1) * tf / (tf + norm);
-                let list = out.entry(t.clone()).or_default();
-                match list.last_mut() {
-                    Some((last, acc)) if *last == doc as u32 => *acc += s,
-                    _ => list.push((doc as u32, s)),
+        let base = (c * CHUNK) as u32;
+        buckets.par_iter_mut().enumerate().for_each(|(b, map)| {
+            for (i, (_, per_bucket)) in counted.iter().enumerate() {
+                let doc = base + i as u32;
+                for (t, f, tf) in &per_bucket[b] {
+                    let occ = (doc << 3 | u32::from(*f), *tf);
+                    match map.get_mut(t.as_str()) {
+                        Some(list) => list.push(occ),
+                        None => {
+                            map.insert(t.clone(), vec![occ]);
+                        }
+                    }
                 }
             }
-        }
-    }
-    for list in out.values_mut() {
-        list.sort_by_key(|(d, _)| *d);
-        // one entry per doc (a term in several fields was pushed per field when not adjacent)
-        let mut merged: Vec<(u32, f32)> = Vec::with_capacity(list.len());
-        for &(d, s) in list.iter() {
-            match merged.last_mut() {
-                Some((ld, ls)) if *ld == d => *ls += s,
-                _ => merged.push((d, s)),
+        });
+        for (len, _) in counted {
+            for (fi, l) in len.iter().enumerate() {
+                field_tokens[fi] += u64::from(*l);
             }
+            lens.push(len);
         }
-        *list = merged;
     }
+    let avg: Vec<f32> = field_tokens
+        .iter()
+        .map(|&total| {
+            if n == 0 {
+                1.0
+            } else {
+                (total as f32 / n as f32).max(f32::MIN_POSITIVE)
+            }
+        })
+        .collect();
+    // norm[doc][field], as tantivy's BM25 sees the (quantized) field length
+    let norms: Vec<[f32; 5]> = lens
+        .iter()
+        .map(|len| std::array::from_fn(|fi| K1 * (1.0 - B + B * quantized(len[fi]) / avg[fi])))
+        .collect();
+    let mut out: Vec<(String, Vec<(u32, f32)>)> = buckets
+        .into_par_iter()
+        .flat_map_iter(|map| {
+            map.into_iter().map(|(term, occs)| {
+                let mut df = [0u32; 5];
+                for &(key, _) in &occs {
+                    df[(key & 7) as usize] += 1;
+                }
+                let idf: [f32; 5] = std::array::from_fn(|fi| {
+                    let d = df[fi] as f32;
+                    (1.0 + (n as f32 - d + 0.5) / (d + 0.5)).ln()
+                });
+                let mut list: Vec<(u32, f32)> = Vec::with_capacity(occs.len());
+                for (key, count) in occs {
+                    let (doc, fi) = (key >> 3, (key & 7) as usize);
+                    let tf = count as f32;
+                    let norm = norms[doc as usize][fi];
+                    let s = ScoredField::ALL[fi].boost() * idf[fi] * (1.0 + K1) * tf / (tf + norm);
+                    match list.last_mut() {
+                        Some((last, acc)) if *last == doc => *acc += s,
+                        _ => list.push((doc, s)),
+                    }
+                }
+                (term, list)
+            })
+        })
+        .collect();
+    out.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
@@ -198,7 +253,7 @@ pub(crate) fn write_client_index(
 
     // encode every term's list once, then pack terms into shards by hash
     let encoded: Vec<(&str, String)> = postings
-        .iter()
+        .par_iter()
         .map(|(t, list)| {
             let mut s = String::with_capacity(list.len() * 6);
             let mut prev = 0u32;
@@ -207,7 +262,7 @@ pub(crate) fn write_client_index(
                     s.push(',');
                 }
                 let q = ((score * SCORE_SCALE).round() as u32).max(1);
-                s.push_str(&format!("{},{}", d - prev, q));
+                let _ = write!(s, "{},{}", d - prev, q);
                 prev = d;
             }
             (t.as_str(), s)
@@ -254,29 +309,36 @@ pub(crate) fn write_client_index(
         sink.write(&format!("{CLIENT_DIR}/w/{first}.json"), &json)?;
     }
 
-    for (i, d) in docs.iter().enumerate() {
-        let frag = Fragment {
-            u: &d.url,
-            t: &d.title,
-            g: &d.tags,
-            d: d.date.as_deref(),
-            s: d.sections
-                .iter()
-                .map(|s| {
-                    [
-                        s.anchor.as_str(),
-                        s.heading.as_str(),
-                        s.text.as_str(),
-                        s.code.as_str(),
-                    ]
-                })
-                .collect(),
-        };
-        let json = serde_json::to_vec(&frag)?;
-        build.update(&json);
+    let fragments: Vec<Vec<u8>> = docs
+        .par_iter()
+        .map(|d| {
+            serde_json::to_vec(&Fragment {
+                u: &d.url,
+                t: &d.title,
+                g: &d.tags,
+                d: d.date.as_deref(),
+                s: d.sections
+                    .iter()
+                    .map(|s| {
+                        [
+                            s.anchor.as_str(),
+                            s.heading.as_str(),
+                            s.text.as_str(),
+                            s.code.as_str(),
+                        ]
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    for json in &fragments {
+        build.update(json);
         stats.fragment_bytes += json.len();
-        sink.write(&format!("{CLIENT_DIR}/f/{i}.json"), &json)?;
     }
+    fragments
+        .par_iter()
+        .enumerate()
+        .try_for_each(|(i, json)| sink.write(&format!("{CLIENT_DIR}/f/{i}.json"), json))?;
 
     let mut tags: Vec<String> = docs
         .iter()
@@ -349,7 +411,7 @@ mod tests {
             doc("b", "别的标题", "这里提到共享内存"),
         ];
         let p = postings(&docs);
-        let list = &p["共享"];
+        let list = &p.iter().find(|(t, _)| t == "共享").unwrap().1;
         assert_eq!(list.len(), 2);
         assert!(list[0].1 > list[1].1, "{list:?}");
     }

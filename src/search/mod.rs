@@ -94,9 +94,12 @@ pub fn index_site(
     if !config.search.enabled {
         return Ok(IndexStats::default());
     }
+    let t = std::time::Instant::now();
     let mut index = SearchIndex::open(&index_dir(config))?;
     let update = index.update(docs, &content_stamp(config)?)?;
+    let t_index = t.elapsed();
     let client = client_index_cached(config, docs, sink)?;
+    tracing::info!(?t_index, t_client = ?(t.elapsed() - t_index), "search timing");
     tracing::info!(
         added = update.added,
         updated = update.updated,
