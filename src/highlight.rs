@@ -6,7 +6,6 @@
 //! Colours come from two generated stylesheets, light and dark (`html[data-theme=dark]`).
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -17,7 +16,7 @@ use syntect::parsing::{SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
-const CACHE_MAGIC: &[u8; 8] = b"kbhl0001";
+const CACHE_MAGIC: &[u8; 8] = b"kbhl0002";
 
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
@@ -46,27 +45,16 @@ impl Highlighter {
 
     /// Write the entries used by this build.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner()).clone();
         used.sort_unstable();
         used.dedup();
-        let tmp = path.with_extension("tmp");
-        {
-            let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
-            w.write_all(CACHE_MAGIC)?;
-            for key in used {
-                if let Some(html) = cache.get(&key) {
-                    w.write_all(&key)?;
-                    w.write_all(&(html.len() as u32).to_le_bytes())?;
-                    w.write_all(html.as_bytes())?;
-                }
-            }
-            w.flush()?;
-        }
-        std::fs::rename(tmp, path)
+        crate::cache::write_records(
+            path,
+            CACHE_MAGIC,
+            used.iter()
+                .filter_map(|key| cache.get(key).map(|html| (&key[..], html.as_bytes()))),
+        )
     }
 
     /// Cached computation keyed by (`kind`, `lang`, `code`).
@@ -203,25 +191,13 @@ pub fn escape(s: &str) -> String {
 }
 
 fn read_cache(path: &Path) -> std::io::Result<HashMap<[u8; 32], String>> {
-    let mut r = BufReader::new(std::fs::File::open(path)?);
-    let mut magic = [0u8; 8];
-    r.read_exact(&mut magic)?;
-    if &magic != CACHE_MAGIC {
-        return Err(std::io::Error::other("not a kb highlight cache"));
-    }
     let mut map = HashMap::new();
-    let mut key = [0u8; 32];
-    let mut len = [0u8; 4];
-    loop {
-        match r.read_exact(&mut key) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(e),
-        }
-        r.read_exact(&mut len)?;
-        let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
-        r.read_exact(&mut buf)?;
-        map.insert(key, String::from_utf8(buf).map_err(std::io::Error::other)?);
+    for rec in crate::cache::read_records(path, CACHE_MAGIC)? {
+        let (key, html) = rec?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| std::io::Error::other("bad key in the highlight cache"))?;
+        map.insert(key, String::from_utf8(html).map_err(std::io::Error::other)?);
     }
     Ok(map)
 }

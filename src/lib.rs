@@ -15,6 +15,8 @@
 //! 7. [`search`] indexes every note with a CJK-aware tokenizer (tantivy) and writes the
 //!    browser's index.
 //!
+//! [`cache`] is the on-disk format of the build caches (highlighted code, browser index).
+//!
 //! [`build`] runs those stages in order and times each; [`build::check`] runs 1-3 and reports
 //! problems without writing anything.
 //!
@@ -24,6 +26,7 @@
 //! `kb serve`: [`serve`] watches the sources, rebuilds what changed and live-reloads the browser.
 
 pub mod build;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod content;

@@ -25,7 +25,7 @@ use super::doc::SearchDoc;
 use super::excerpt::{EXCERPT_CHARS, LEAD_CHARS};
 use super::index::{ScoredField, EXPANSION_WEIGHT, MAX_EXPANSIONS};
 use super::query::MIN_PREFIX_CHARS;
-use super::tokenize::{index_tokens, is_cjk, MAX_WORD_CHARS, TOKENIZER_VERSION};
+use super::tokenize::{for_each_index_token, is_cjk, MAX_WORD_CHARS, TOKENIZER_VERSION};
 use crate::output::sink::Sink;
 
 /// Format of the files; search.js refuses other versions.
@@ -145,10 +145,15 @@ pub(crate) fn postings(docs: &[SearchDoc]) -> Vec<(String, Vec<(u32, f32)>)> {
                 for (fi, f) in ScoredField::ALL.iter().enumerate() {
                     let mut tf: FxHashMap<String, u32> = FxHashMap::default();
                     for v in f.values(d) {
-                        for t in index_tokens(v) {
+                        for_each_index_token(v, |t| {
                             len[fi] += 1;
-                            *tf.entry(t.text).or_default() += 1;
-                        }
+                            match tf.get_mut(t.text) {
+                                Some(count) => *count += 1,
+                                None => {
+                                    tf.insert(t.text.to_string(), 1);
+                                }
+                            }
+                        });
                     }
                     for (t, count) in tf {
                         let b = fnv1a(&t) as usize % BUCKETS;

@@ -1,7 +1,8 @@
 //! [`SearchIndex`]: the tantivy index of every note, kept in the cache dir and updated in place.
 //!
 //! One tantivy document per note: `title`, `headings`, `body`, `code` and `tags` are scored
-//! (BM25, title and headings boosted), `all` holds every token once more for prefix expansion,
+//! (BM25, title and headings boosted), `all` holds every word token once more (no CJK) for prefix
+//! expansion,
 //! `tag` is the raw tag filter, `source` the key for incremental updates and `doc` the whole
 //! [`SearchDoc`] as JSON for excerpts. A manifest (`kb-manifest.json`) maps each source path to
 //! the content hash of its SearchDoc; an update deletes and re-adds only the notes whose hash
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
@@ -26,11 +28,13 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use super::doc::SearchDoc;
 use super::excerpt::{locate, Matcher};
 use super::query::{parse, Clause, ParsedQuery};
-use super::tokenize::{KbTokenizer, TOKENIZER_NAME, TOKENIZER_VERSION};
+use super::tokenize::{
+    KbTokenizer, KbWordTokenizer, TOKENIZER_NAME, TOKENIZER_VERSION, WORD_TOKENIZER_NAME,
+};
 
 /// Bumped when the schema or scoring fields change; with [`TOKENIZER_VERSION`] it decides
 /// whether a saved index can be reused.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 const MANIFEST_FILE: &str = "kb-manifest.json";
 
 /// A scored field and its boost. search.js receives scores already multiplied by these.
@@ -145,7 +149,7 @@ fn schema() -> (Schema, Fields) {
         "all",
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
-                .set_tokenizer(TOKENIZER_NAME)
+                .set_tokenizer(WORD_TOKENIZER_NAME)
                 .set_index_option(IndexRecordOption::Basic)
                 .set_fieldnorms(false),
         ),
@@ -311,6 +315,9 @@ impl SearchIndex {
         rebuild: bool,
     ) -> anyhow::Result<SearchIndex> {
         index.tokenizers().register(TOKENIZER_NAME, KbTokenizer);
+        index
+            .tokenizers()
+            .register(WORD_TOKENIZER_NAME, KbWordTokenizer);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -350,8 +357,8 @@ impl SearchIndex {
         };
         let mut next: BTreeMap<String, String> = BTreeMap::new();
         let mut changed: Vec<&SearchDoc> = Vec::new();
-        for doc in docs {
-            let hash = doc_hash(doc);
+        let hashes: Vec<String> = docs.par_iter().map(doc_hash).collect();
+        for (doc, hash) in docs.iter().zip(hashes) {
             match self.manifest.docs.get(&doc.source) {
                 Some(old) if *old == hash => stats.unchanged += 1,
                 Some(_) => {

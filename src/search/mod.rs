@@ -19,9 +19,10 @@ pub(crate) mod query;
 pub(crate) mod tokenize;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cli::GlobalOpts;
@@ -94,20 +95,30 @@ pub fn index_site(
     if !config.search.enabled {
         return Ok(IndexStats::default());
     }
-    let t = std::time::Instant::now();
+    let start = std::time::Instant::now();
     let mut index = SearchIndex::open(&index_dir(config))?;
     let update = index.update(docs, &content_stamp(config)?)?;
-    let t_index = t.elapsed();
+    let tantivy_ms = start.elapsed().as_millis();
     let client = client_index_cached(config, docs, sink)?;
-    tracing::info!(?t_index, t_client = ?(t.elapsed() - t_index), "search timing");
     tracing::info!(
         added = update.added,
         updated = update.updated,
         removed = update.removed,
+        tantivy_ms,
+        client_ms = start.elapsed().as_millis() - tantivy_ms,
         client_kb = client.total_bytes() / 1024,
         "search index"
     );
     Ok(IndexStats { update, client })
+}
+
+/// The browser index cache: a [`crate::cache`] record file whose first record is the docs' key,
+/// the second the index stats, then one record per written file.
+const CLIENT_CACHE_MAGIC: &[u8; 8] = b"kbsc0001";
+
+/// Where the browser index of the last build is kept.
+fn client_cache_file(config: &Config) -> PathBuf {
+    config.cache_dir().join("cache/search-client.bin")
 }
 
 /// The browser index depends on the docs alone: when they hash the same as in the last build,
@@ -118,55 +129,74 @@ fn client_index_cached(
     docs: &[SearchDoc],
     sink: &dyn Sink,
 ) -> anyhow::Result<client::ClientStats> {
+    let hashes: Vec<String> = docs.par_iter().map(index::doc_hash).collect();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
-    hasher.update(&serde_json::to_vec(docs)?);
+    hasher.update(&client::CLIENT_FORMAT.to_le_bytes());
+    for (doc, hash) in docs.iter().zip(&hashes) {
+        hasher.update(doc.source.as_bytes());
+        hasher.update(hash.as_bytes());
+    }
     let key = hasher.finalize().to_hex().to_string();
-    let path = config.cache_dir().join("cache/search-client.json");
-    if let Ok(bytes) = std::fs::read(&path) {
-        if let Ok(cached) = serde_json::from_slice::<CachedClientIndex>(&bytes) {
-            if cached.key == key {
-                for (rel, text) in &cached.files {
-                    sink.write(rel, text.as_bytes())?;
-                }
-                return Ok(cached.stats);
-            }
-        }
+    let path = client_cache_file(config);
+    if let Some((stats, files)) = read_client_cache(&path, &key) {
+        files
+            .par_iter()
+            .try_for_each(|(rel, bytes)| sink.write(rel, bytes))?;
+        return Ok(stats);
     }
     let recorder = RecordingSink {
         inner: sink,
         files: std::sync::Mutex::new(Vec::new()),
     };
     let stats = client::write_client_index(docs, &recorder)?;
-    let files = recorder
+    let mut files = recorder
         .files
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    // Every browser index file is JSON text; anything else is simply not cached.
-    if let Ok(files) = files
-        .into_iter()
-        .map(|(p, b)| String::from_utf8(b).map(|t| (p, t)))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        let cached = CachedClientIndex { key, stats, files };
-        if let Err(e) = std::fs::create_dir_all(path.parent().unwrap_or(&path))
-            .and_then(|_| std::fs::write(&path, serde_json::to_vec(&cached).unwrap_or_default()))
-        {
-            tracing::warn!(
-                "couldn't save the browser search index cache `{}`: {e}",
-                path.display()
-            );
-        }
+    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let stats_json = serde_json::to_vec(&stats)?;
+    let head: [(&[u8], &[u8]); 2] = [
+        (b"key", key.as_bytes()),
+        (b"stats", stats_json.as_slice()),
+    ];
+    let records = head.into_iter().chain(
+        files
+            .iter()
+            .map(|(rel, bytes)| (rel.as_bytes(), bytes.as_slice())),
+    );
+    if let Err(e) = crate::cache::write_records(&path, CLIENT_CACHE_MAGIC, records) {
+        tracing::warn!(
+            "couldn't save the browser search index cache `{}`: {e}",
+            path.display()
+        );
     }
     Ok(stats)
 }
 
-/// The browser index files of the last build, keyed by a hash of the docs they were made from.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CachedClientIndex {
-    key: String,
-    stats: client::ClientStats,
-    files: Vec<(String, String)>,
+/// The cached browser index if it was made from docs with this `key`; `None` for a missing,
+/// stale or damaged cache (which the caller then rebuilds).
+fn read_client_cache(
+    path: &Path,
+    key: &str,
+) -> Option<(client::ClientStats, Vec<(String, Vec<u8>)>)> {
+    let mut records = crate::cache::read_records(path, CLIENT_CACHE_MAGIC).ok()?;
+    let (k, v) = records.next()?.ok()?;
+    if k != b"key" || v != key.as_bytes() {
+        return None;
+    }
+    let (k, v) = records.next()?.ok()?;
+    if k != b"stats" {
+        return None;
+    }
+    let stats = serde_json::from_slice(&v).ok()?;
+    let files = records
+        .map(|r| {
+            let (rel, bytes) = r.ok()?;
+            Some((String::from_utf8(rel).ok()?, bytes))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((stats, files))
 }
 
 /// Passes writes through and keeps a copy of each file.
@@ -345,7 +375,7 @@ mod client_cache_tests {
         let s1 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &first).unwrap();
         assert!(config
             .cache_dir()
-            .join("cache/search-client.json")
+            .join("cache/search-client.bin")
             .is_file());
         let s2 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &second).unwrap();
         assert_eq!(s1, s2);

@@ -183,65 +183,124 @@ fn camel_parts(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// A token as [`for_each_index_token`] hands it out: CJK tokens borrow the text itself (CJK
+/// characters are never normalized), words a scratch buffer holding their normalized form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokRef<'a> {
+    pub text: &'a str,
+    pub from: usize,
+    pub to: usize,
+    pub position: usize,
+    pub kind: TokenKind,
+}
+
 /// Tokens as they are indexed: every unigram and bigram of CJK runs, words whole plus their
 /// camelCase parts. Positions start at 0.
 pub(crate) fn index_tokens(text: &str) -> Vec<Tok> {
     let mut out = Vec::new();
+    for_each_index_token(text, |t| {
+        out.push(Tok {
+            text: t.text.to_string(),
+            from: t.from,
+            to: t.to,
+            position: t.position,
+            kind: t.kind,
+        })
+    });
+    out
+}
+
+/// [`index_tokens`] without collecting them: one pass over the text and no string per CJK
+/// token, which is what indexing tens of megabytes of Chinese prose needs.
+pub(crate) fn for_each_index_token(text: &str, mut f: impl FnMut(TokRef<'_>)) {
+    let mut run: Vec<(usize, char)> = Vec::new();
+    let mut run_class = Class::Sep;
+    let mut run_end = 0;
     let mut pos = 0;
-    for run in runs(text) {
-        match run.class {
-            Class::Cjk => {
-                let n = run.chars.len();
-                for i in 0..n {
-                    let (from, c) = run.chars[i];
-                    out.push(Tok {
-                        text: c.to_string(),
+    for (offset, raw) in text.char_indices() {
+        let c = normalize(raw);
+        let cls = class(c);
+        if cls != run_class {
+            emit_run(text, run_class, &run, run_end, &mut pos, &mut f);
+            run.clear();
+            run_class = cls;
+        }
+        if cls != Class::Sep {
+            run.push((offset, c));
+            run_end = offset + raw.len_utf8();
+        }
+    }
+    emit_run(text, run_class, &run, run_end, &mut pos, &mut f);
+}
+
+/// The index tokens of one run of `class` (its normalized characters with their offsets).
+fn emit_run(
+    text: &str,
+    class: Class,
+    chars: &[(usize, char)],
+    end: usize,
+    pos: &mut usize,
+    f: &mut impl FnMut(TokRef<'_>),
+) {
+    let n = chars.len();
+    if n == 0 {
+        return;
+    }
+    let span_end = |i: usize| chars.get(i + 1).map(|&(o, _)| o).unwrap_or(end);
+    match class {
+        Class::Cjk => {
+            for i in 0..n {
+                let from = chars[i].0;
+                let to = span_end(i);
+                f(TokRef {
+                    text: &text[from..to],
+                    from,
+                    to,
+                    position: *pos + i,
+                    kind: TokenKind::Unigram,
+                });
+                if i + 1 < n {
+                    let to = span_end(i + 1);
+                    f(TokRef {
+                        text: &text[from..to],
                         from,
-                        to: run.span_end(i),
-                        position: pos + i,
-                        kind: TokenKind::Unigram,
+                        to,
+                        position: *pos + i,
+                        kind: TokenKind::Bigram,
                     });
-                    if i + 1 < n {
-                        out.push(Tok {
-                            text: run.text(i, i + 2),
-                            from,
-                            to: run.span_end(i + 1),
-                            position: pos + i,
-                            kind: TokenKind::Bigram,
+                }
+            }
+            *pos += n;
+        }
+        Class::Word => {
+            let parts = camel_parts(chars);
+            if n <= MAX_WORD_CHARS {
+                let word = |s: usize, e: usize| -> String {
+                    normalize_word(&chars[s..e].iter().map(|&(_, c)| c).collect::<String>())
+                };
+                f(TokRef {
+                    text: &word(0, n),
+                    from: chars[0].0,
+                    to: end,
+                    position: *pos,
+                    kind: TokenKind::Word,
+                });
+                if parts.len() > 1 {
+                    for (k, &(s, e)) in parts.iter().enumerate() {
+                        f(TokRef {
+                            text: &word(s, e),
+                            from: chars[s].0,
+                            to: span_end(e - 1),
+                            position: *pos + k,
+                            kind: TokenKind::WordPart,
                         });
                     }
                 }
-                pos += n;
             }
-            Class::Word => {
-                let n = run.chars.len();
-                let parts = camel_parts(&run.chars);
-                if n <= MAX_WORD_CHARS {
-                    out.push(Tok {
-                        text: normalize_word(&run.text(0, n)),
-                        from: run.chars[0].0,
-                        to: run.end,
-                        position: pos,
-                        kind: TokenKind::Word,
-                    });
-                    if parts.len() > 1 {
-                        for (k, &(s, e)) in parts.iter().enumerate() {
-                            out.push(Tok {
-                                text: normalize_word(&run.text(s, e)),
-                                from: run.chars[s].0,
-                                to: run.span_end(e - 1),
-                                position: pos + k,
-                                kind: TokenKind::WordPart,
-                            });
-                        }
-                    }
-                }
-                pos += parts.len();
-            }
-            Class::Sep => {}
+            *pos += parts.len();
         }
+        Class::Sep => {}
     }
-    out
 }
 
 /// Tokens of one query chunk: CJK runs as bigrams (a lone character as a unigram), words whole
@@ -326,31 +385,102 @@ pub(crate) struct KbTokenizer;
 /// Name under which [`KbTokenizer`] is registered on the index.
 pub(crate) const TOKENIZER_NAME: &str = "kb_cjk";
 
-/// Token stream over precomputed tokens.
-pub(crate) struct KbTokenStream {
-    tokens: std::vec::IntoIter<Tok>,
+/// [`index_tokens`] without the CJK ones, for the field that only serves prefix expansion of
+/// typed words: a CJK query is bigrams already, so its unigrams and bigrams (most of a Chinese
+/// note's tokens) would only make that field as large as the scored ones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KbWordTokenizer;
+
+/// Name under which [`KbWordTokenizer`] is registered on the index.
+pub(crate) const WORD_TOKENIZER_NAME: &str = "kb_words";
+
+/// Where a streamed token's text is: in the indexed text, or in the stream's word buffer.
+#[derive(Debug, Clone, Copy)]
+enum SpanText {
+    Text(usize, usize),
+    Words(usize, usize),
+}
+
+/// One token of a stream, without its own string.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    text: SpanText,
+    from: usize,
+    to: usize,
+    position: usize,
+}
+
+/// Token stream over one text's tokens, copied one at a time into a reused tantivy token.
+pub(crate) struct KbTokenStream<'a> {
+    text: &'a str,
+    words: String,
+    spans: std::vec::IntoIter<Span>,
     token: tantivy::tokenizer::Token,
 }
 
-impl tantivy::tokenizer::Tokenizer for KbTokenizer {
-    type TokenStream<'a> = KbTokenStream;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> KbTokenStream {
+impl<'a> KbTokenStream<'a> {
+    fn new(text: &'a str, keep: impl Fn(TokenKind) -> bool) -> KbTokenStream<'a> {
+        let mut words = String::new();
+        let mut spans = Vec::new();
+        for_each_index_token(text, |t| {
+            if !keep(t.kind) {
+                return;
+            }
+            let at = match t.kind {
+                TokenKind::Unigram | TokenKind::Bigram => SpanText::Text(t.from, t.to),
+                TokenKind::Word | TokenKind::WordPart => {
+                    let start = words.len();
+                    words.push_str(t.text);
+                    SpanText::Words(start, words.len())
+                }
+            };
+            spans.push(Span {
+                text: at,
+                from: t.from,
+                to: t.to,
+                position: t.position,
+            });
+        });
         KbTokenStream {
-            tokens: index_tokens(text).into_iter(),
+            text,
+            words,
+            spans: spans.into_iter(),
             token: tantivy::tokenizer::Token::default(),
         }
     }
 }
 
-impl tantivy::tokenizer::TokenStream for KbTokenStream {
+impl tantivy::tokenizer::Tokenizer for KbTokenizer {
+    type TokenStream<'a> = KbTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> KbTokenStream<'a> {
+        KbTokenStream::new(text, |_| true)
+    }
+}
+
+impl tantivy::tokenizer::Tokenizer for KbWordTokenizer {
+    type TokenStream<'a> = KbTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> KbTokenStream<'a> {
+        KbTokenStream::new(text, |kind| {
+            matches!(kind, TokenKind::Word | TokenKind::WordPart)
+        })
+    }
+}
+
+impl tantivy::tokenizer::TokenStream for KbTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        match self.tokens.next() {
-            Some(t) => {
-                self.token.text = t.text;
-                self.token.offset_from = t.from;
-                self.token.offset_to = t.to;
-                self.token.position = t.position;
+        match self.spans.next() {
+            Some(span) => {
+                let text = match span.text {
+                    SpanText::Text(a, b) => &self.text[a..b],
+                    SpanText::Words(a, b) => &self.words[a..b],
+                };
+                self.token.text.clear();
+                self.token.text.push_str(text);
+                self.token.offset_from = span.from;
+                self.token.offset_to = span.to;
+                self.token.position = span.position;
                 self.token.position_length = 1;
                 true
             }

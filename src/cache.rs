@@ -1,0 +1,135 @@
+//! Record files: the on-disk format of kb's build caches under `.kb/cache/`.
+//!
+//! A record file is an 8-byte magic (format name and version) followed by records, each a
+//! length-prefixed key and a length-prefixed value (little-endian `u32` lengths). It is written
+//! to a temp file and renamed into place, so a reader never sees half a file; a file with another
+//! magic, or cut short, reads as an error and callers treat that as an empty cache. Used by the
+//! highlight cache (key: content hash, value: HTML) and the browser search index cache (key:
+//! file path, value: file bytes).
+
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::path::Path;
+
+/// Write `records` to `path` atomically (temp file + rename), creating the parent directory.
+pub fn write_records<'a>(
+    path: &Path,
+    magic: &[u8; 8],
+    records: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        w.write_all(magic)?;
+        for (key, value) in records {
+            for part in [key, value] {
+                let len = u32::try_from(part.len())
+                    .map_err(|_| std::io::Error::other("cache record over 4 GiB"))?;
+                w.write_all(&len.to_le_bytes())?;
+                w.write_all(part)?;
+            }
+        }
+        w.flush()?;
+    }
+    std::fs::rename(tmp, path)
+}
+
+/// Records of `path`, read one at a time. Fails at once if the file is missing or has another
+/// magic; a record cut short is an error item.
+pub fn read_records(
+    path: &Path,
+    magic: &[u8; 8],
+) -> std::io::Result<impl Iterator<Item = std::io::Result<(Vec<u8>, Vec<u8>)>>> {
+    let mut r = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut found = [0u8; 8];
+    r.read_exact(&mut found)?;
+    if &found != magic {
+        return Err(std::io::Error::other(format!(
+            "`{}` is not a {} file",
+            path.display(),
+            String::from_utf8_lossy(magic)
+        )));
+    }
+    let mut done = false;
+    Ok(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let key = match read_part(&mut r) {
+            Ok(Some(k)) => k,
+            Ok(None) => {
+                done = true;
+                return None;
+            }
+            Err(e) => {
+                done = true;
+                return Some(Err(e));
+            }
+        };
+        match read_part(&mut r) {
+            Ok(Some(value)) => Some(Ok((key, value))),
+            Ok(None) => {
+                done = true;
+                Some(Err(std::io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "cache record without a value",
+                )))
+            }
+            Err(e) => {
+                done = true;
+                Some(Err(e))
+            }
+        }
+    }))
+}
+
+/// One length-prefixed part; `None` at a clean end of file.
+fn read_part(r: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+    r.read_exact(&mut buf)?;
+    Ok(Some(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAGIC: &[u8; 8] = b"kbtest01";
+
+    #[test]
+    fn records_round_trip_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/c.bin");
+        let recs: Vec<(&[u8], &[u8])> = vec![(b"a", b"1"), (b"", b"empty key"), (b"c", b"")];
+        write_records(&path, MAGIC, recs.clone()).unwrap();
+        let back: Vec<(Vec<u8>, Vec<u8>)> = read_records(&path, MAGIC)
+            .unwrap()
+            .collect::<std::io::Result<_>>()
+            .unwrap();
+        let want: Vec<(Vec<u8>, Vec<u8>)> =
+            recs.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        assert_eq!(back, want);
+        assert!(!path.with_extension("tmp").exists(), "temp file renamed away");
+    }
+
+    #[test]
+    fn another_magic_or_a_cut_file_is_an_error_not_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        write_records(&path, MAGIC, [(&b"key"[..], &b"value"[..])]).unwrap();
+        assert!(read_records(&path, b"kbother1").is_err());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
+        let items: Vec<_> = read_records(&path, MAGIC).unwrap().collect();
+        assert_eq!(items.len(), 1);
+        assert!(items[0].is_err(), "a truncated value is reported");
+    }
+}
