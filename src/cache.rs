@@ -117,7 +117,10 @@ mod tests {
         let want: Vec<(Vec<u8>, Vec<u8>)> =
             recs.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
         assert_eq!(back, want);
-        assert!(!path.with_extension("tmp").exists(), "temp file renamed away");
+        assert!(
+            !path.with_extension("tmp").exists(),
+            "temp file renamed away"
+        );
     }
 
     #[test]

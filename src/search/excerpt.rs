@@ -118,6 +118,27 @@ struct Match {
     slot: usize,
 }
 
+/// Length in characters of the longest stretch of text covered by touching or overlapping
+/// matches: `垃圾回收` matched whole (its bigrams overlap) is a stretch of 4, `垃圾` and `回收`
+/// apart are stretches of 2.
+fn longest_run(ms: &[Match]) -> usize {
+    let mut spans: Vec<(usize, usize)> = ms.iter().map(|m| (m.from, m.to)).collect();
+    spans.sort_unstable();
+    let mut best = 0;
+    let mut cur: Option<(usize, usize)> = None;
+    for (f, t) in spans {
+        cur = match cur {
+            Some((cf, ct)) if f <= ct => Some((cf, ct.max(t))),
+            Some((cf, ct)) => {
+                best = best.max(ct - cf);
+                Some((f, t))
+            }
+            None => Some((f, t)),
+        };
+    }
+    cur.map_or(best, |(cf, ct)| best.max(ct - cf))
+}
+
 fn distinct(ms: &[Match]) -> usize {
     let mut slots: Vec<usize> = ms.iter().map(|m| m.slot).collect();
     slots.sort_unstable();
@@ -175,9 +196,10 @@ pub(crate) struct Located {
 }
 
 /// Pick the section with the most distinct query terms (heading matches count double, code
-/// half), then the excerpt window in its text (or code, when only the code matches).
+/// half; on a tie, the longest stretch of contiguous matches in its text), then the excerpt
+/// window in its text (or code, when only the code matches).
 pub(crate) fn locate(doc: &SearchDoc, m: &Matcher) -> Located {
-    let mut best: Option<(f32, usize, Vec<Match>, bool)> = None;
+    let mut best: Option<((f32, usize), usize, Vec<Match>, bool)> = None;
     for (i, s) in doc.sections.iter().enumerate() {
         let h = distinct(&m.matches(&s.heading)) as f32;
         let tm = m.matches(&s.text);
@@ -188,8 +210,9 @@ pub(crate) fn locate(doc: &SearchDoc, m: &Matcher) -> Located {
             Vec::new()
         };
         let c = distinct(&cm) as f32;
-        let score = 2.0 * h + t + 0.5 * c;
-        if best.as_ref().is_none_or(|(b, ..)| score > *b) {
+        let score = (2.0 * h + t + 0.5 * c, longest_run(&tm));
+        let better = |b: &(f32, usize)| score.0 > b.0 || (score.0 == b.0 && score.1 > b.1);
+        if best.as_ref().is_none_or(|(b, ..)| better(b)) {
             best = if t > 0.0 {
                 Some((score, i, tm, false))
             } else {
@@ -215,7 +238,9 @@ pub(crate) fn locate(doc: &SearchDoc, m: &Matcher) -> Located {
     }
 }
 
-/// The best window of `EXCERPT_CHARS` characters: most distinct terms, earliest on ties.
+/// The best window of `EXCERPT_CHARS` characters: most distinct terms, then the longest
+/// stretch of contiguous matches (the query's words whole rather than their bigrams apart),
+/// then the earliest.
 fn window(text: &str, ms: &[Match]) -> Excerpt {
     let chars: Vec<char> = text
         .chars()
@@ -224,7 +249,7 @@ fn window(text: &str, ms: &[Match]) -> Excerpt {
     let n = chars.len();
     let mut start = 0;
     if !ms.is_empty() {
-        let mut best = (0usize, 0usize);
+        let mut best = (0usize, 0usize, 0usize);
         for m in ms {
             let end = m.from + EXCERPT_CHARS - LEAD_CHARS.min(m.from);
             let inside: Vec<Match> = ms
@@ -232,12 +257,12 @@ fn window(text: &str, ms: &[Match]) -> Excerpt {
                 .copied()
                 .filter(|x| x.from >= m.from && x.to <= end)
                 .collect();
-            let d = distinct(&inside);
-            if d > best.0 {
-                best = (d, m.from);
+            let (d, run) = (distinct(&inside), longest_run(&inside));
+            if d > best.0 || (d == best.0 && run > best.1) {
+                best = (d, run, m.from);
             }
         }
-        start = best.1.saturating_sub(LEAD_CHARS);
+        start = best.2.saturating_sub(LEAD_CHARS);
     }
     let end = (start + EXCERPT_CHARS).min(n);
     if end == n {
@@ -334,6 +359,26 @@ mod tests {
         assert_eq!(e.text.chars().count(), EXCERPT_CHARS + 2);
         assert!(e.text.starts_with('…') && e.text.ends_with('…'));
         assert_eq!(e.highlights, [(LEAD_CHARS + 1, LEAD_CHARS + 5)]);
+    }
+
+    #[test]
+    fn a_chinese_word_matched_whole_beats_its_bigrams_apart() {
+        // `gc 垃圾 ... 回收` and `垃圾回收` both hold three distinct query terms; the window with
+        // the word whole wins although it comes later.
+        let text = format!(
+            "gc 把垃圾放进去，再回收。{}然后是垃圾回收的过程",
+            "中".repeat(120)
+        );
+        let d = doc(&[("", "", &text, "")]);
+        let e = locate(&d, &Matcher::new(&parse("垃圾回收 gc"))).excerpt;
+        assert!(
+            e.to_html().contains("<mark>垃圾回收</mark>"),
+            "{}",
+            e.to_html()
+        );
+        // and a section holding the word whole beats an earlier one with as many terms
+        let d = doc(&[("a", "", "gc 垃圾，回收", ""), ("b", "", "垃圾回收", "")]);
+        assert_eq!(locate(&d, &Matcher::new(&parse("垃圾回收 gc"))).section, 1);
     }
 
     #[test]

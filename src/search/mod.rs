@@ -156,10 +156,7 @@ fn client_index_cached(
         .unwrap_or_else(|e| e.into_inner());
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let stats_json = serde_json::to_vec(&stats)?;
-    let head: [(&[u8], &[u8]); 2] = [
-        (b"key", key.as_bytes()),
-        (b"stats", stats_json.as_slice()),
-    ];
+    let head: [(&[u8], &[u8]); 2] = [(b"key", key.as_bytes()), (b"stats", stats_json.as_slice())];
     let records = head.into_iter().chain(
         files
             .iter()
@@ -373,10 +370,7 @@ mod client_cache_tests {
         let config = Config::validate(dir.path().to_path_buf(), Default::default()).unwrap();
         let (first, second, third) = (MemSink::default(), MemSink::default(), MemSink::default());
         let s1 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &first).unwrap();
-        assert!(config
-            .cache_dir()
-            .join("cache/search-client.bin")
-            .is_file());
+        assert!(config.cache_dir().join("cache/search-client.bin").is_file());
         let s2 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &second).unwrap();
         assert_eq!(s1, s2);
         assert_eq!(

@@ -896,6 +896,21 @@
     return n;
   }
 
+  // Longest stretch of touching or overlapping matches, in characters (excerpt.rs: longest_run).
+  function longestRun(ms) {
+    var spans = ms.map(function (m) { return [m.from, m.to]; }).sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
+    var best = 0;
+    var cur = null;
+    spans.forEach(function (sp) {
+      if (cur && sp[0] <= cur[1]) cur[1] = Math.max(cur[1], sp[1]);
+      else {
+        if (cur) best = Math.max(best, cur[1] - cur[0]);
+        cur = [sp[0], sp[1]];
+      }
+    });
+    return cur ? Math.max(best, cur[1] - cur[0]) : best;
+  }
+
   // sections: [[anchor, heading, text, code], ...]
   function locate(sections, m) {
     var best = null;
@@ -906,7 +921,8 @@
       var cm = t === 0 ? m.matches(s[3]) : [];
       var c = distinct(cm);
       var score = 2 * h + t + 0.5 * c;
-      if (best === null || score > best.score) best = t > 0 ? { score: score, i: i, ms: tm, code: false } : { score: score, i: i, ms: cm, code: c > 0 };
+      var run = longestRun(tm);
+      if (best === null || score > best.score || (score === best.score && run > best.run)) best = t > 0 ? { score: score, run: run, i: i, ms: tm, code: false } : { score: score, run: run, i: i, ms: cm, code: c > 0 };
     });
     if (best === null) return { section: 0, excerpt: { text: "", highlights: [] } };
     var s = sections[best.i];
@@ -919,14 +935,15 @@
     var n = chars.length;
     var start = 0;
     if (ms.length) {
-      var best = [0, 0];
+      var best = [0, 0, 0];
       ms.forEach(function (m) {
         var end = m.from + EXCERPT_CHARS - Math.min(LEAD_CHARS, m.from);
         var inside = ms.filter(function (x) { return x.from >= m.from && x.to <= end; });
         var d = distinct(inside);
-        if (d > best[0]) best = [d, m.from];
+        var run = longestRun(inside);
+        if (d > best[0] || (d === best[0] && run > best[1])) best = [d, run, m.from];
       });
-      start = Math.max(0, best[1] - LEAD_CHARS);
+      start = Math.max(0, best[2] - LEAD_CHARS);
     }
     var end = Math.min(start + EXCERPT_CHARS, n);
     if (end === n) start = Math.max(0, n - EXCERPT_CHARS);
