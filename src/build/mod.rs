@@ -19,7 +19,7 @@ use crate::content::{self, LoadOptions, Note, Section};
 use crate::diagnostics::{self, ContentErrors, Diagnostic, DiagnosticKind, Exit, Severity};
 use crate::highlight::Highlighter;
 use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
-use crate::output::{swap::Staging, DirSink};
+use crate::output::swap::Staging;
 use crate::render::Theme;
 use crate::search::SearchDoc;
 use crate::verify::results::VerifyResults;
@@ -251,17 +251,22 @@ pub fn build(
     drop(highlighter);
     let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
     let staging = Staging::new(out)?;
-    let sink = DirSink::new(staging.path());
     let files = timings.time("write", || {
-        pages::write_site(&site, &rendered, &theme, &sink)
+        pages::write_site(&site, &rendered, &theme, &staging)
     })?;
     // Only the search documents outlive the pages: drop every note's HTML before indexing.
     let docs: Vec<SearchDoc> = rendered.into_iter().map(|r| r.search).collect();
     timings.time("search", || {
-        crate::search::index_site(&site.config, &docs, &sink)
+        crate::search::index_site(&site.config, &docs, &staging)
     })?;
     drop(docs);
-    timings.time("swap", || staging.commit())?;
+    let commit = timings.time("commit", || staging.commit())?;
+    tracing::info!(
+        written = commit.written,
+        unchanged = commit.unchanged,
+        removed = commit.removed,
+        "output"
+    );
     Ok(BuildReport {
         notes: site.notes.len(),
         files,

@@ -1,17 +1,45 @@
-//! Build into a temp dir beside the output dir, then swap it into place.
+//! Build into a staging dir beside the output dir, then bring the output up to date.
 //!
-//! The temp dir lives in the output's parent so the final step is a rename on one file
-//! system. Until [`Staging::commit`] runs, the previous site is untouched; dropping an
-//! uncommitted staging dir removes it.
+//! [`Staging`] is the [`Sink`] of `kb build`. A file whose bytes equal the one already in the
+//! output is not written again; every other file goes to a temp dir in the output's parent (same
+//! file system, so moving it is a rename). Until [`Staging::commit`] runs the previous site is
+//! untouched, and dropping an uncommitted staging dir removes it: a failed build loses nothing.
+//!
+//! [`Staging::commit`] moves the new and changed files into the output and deletes the files the
+//! build did not produce; unchanged files are left alone and keep their modification time (so
+//! `rsync` and CDN uploads see only what changed). A first build, into an output dir that does
+//! not exist, renames the whole staging dir into place. Rebuilding 10,000 unchanged notes this
+//! way reads and compares 20,000 files instead of creating 20,000 and deleting 20,000 — file
+//! creation right after mass deletion is slow on some file systems (ext4 without a journal
+//! checks every recently freed inode).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 
-/// A directory being filled with the next version of the site.
+use super::sink::Sink;
+
+/// The next version of the site, being written.
 pub struct Staging {
     dir: Option<tempfile::TempDir>,
     out: PathBuf,
+    /// Whether `out` existed when staging began (else commit renames the staging dir into place).
+    update_in_place: bool,
+    /// Every path the build wrote (changed or not), site-relative with `/`.
+    produced: Mutex<HashSet<String>>,
+}
+
+/// What [`Staging::commit`] changed in the output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Files new or different from the previous build.
+    pub written: usize,
+    /// Files left as they were (same bytes).
+    pub unchanged: usize,
+    /// Files of the previous build that this build did not produce.
+    pub removed: usize,
 }
 
 impl Staging {
@@ -49,83 +77,164 @@ impl Staging {
         Ok(Staging {
             dir: Some(dir),
             out: out.to_path_buf(),
+            update_in_place: out.is_dir(),
+            produced: Mutex::new(HashSet::new()),
         })
     }
 
+    /// The staging directory.
     pub fn path(&self) -> &Path {
         self.dir.as_ref().map(|d| d.path()).unwrap_or(&self.out)
     }
 
-    /// Replace `out` with the staged directory.
-    pub fn commit(mut self) -> anyhow::Result<()> {
+    /// Bring `out` up to date with what was written: move new and changed files in, delete the
+    /// files this build did not produce, leave unchanged files alone.
+    pub fn commit(mut self) -> anyhow::Result<CommitStats> {
         let Some(dir) = self.dir.take() else {
-            return Ok(());
+            return Ok(CommitStats::default());
         };
-        let staged = dir.keep();
-        let old = if self.out.exists() {
-            let parent = self
-                .out
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let old = tempfile::Builder::new()
-                .prefix(".kb-old-")
-                .tempdir_in(parent)?
-                .keep();
-            let old_site = old.join("site");
-            std::fs::rename(&self.out, &old_site).with_context(|| {
-                format!("couldn't move the previous `{}` aside", self.out.display())
-            })?;
-            Some(old)
-        } else {
-            None
+        let produced =
+            std::mem::take(&mut *self.produced.lock().unwrap_or_else(|e| e.into_inner()));
+        let staged_files = files_under(dir.path());
+        let mut stats = CommitStats {
+            written: staged_files.len(),
+            unchanged: produced.len().saturating_sub(staged_files.len()),
+            removed: 0,
         };
-        if let Err(e) = std::fs::rename(&staged, &self.out) {
-            // Put the previous site back before reporting.
-            if let Some(old) = &old {
-                let _ = std::fs::rename(old.join("site"), &self.out);
-                let _ = std::fs::remove_dir_all(old);
+        if !self.update_in_place || !self.out.is_dir() {
+            let staged = dir.keep();
+            if let Err(e) = std::fs::rename(&staged, &self.out) {
+                let _ = std::fs::remove_dir_all(&staged);
+                return Err(e).with_context(|| {
+                    format!("couldn't move the new site into `{}`", self.out.display())
+                });
             }
-            let _ = std::fs::remove_dir_all(&staged);
-            return Err(e).with_context(|| {
-                format!("couldn't move the new site into `{}`", self.out.display())
-            });
+            return Ok(stats);
         }
-        if let Some(old) = old {
-            remove_dir_parallel(&old);
-        }
-        Ok(())
+        use rayon::prelude::*;
+        staged_files.par_iter().try_for_each(|rel| {
+            move_into(&dir.path().join(rel), &self.out.join(rel)).with_context(|| {
+                format!(
+                    "couldn't update `{}`; the output may now mix two builds: build again",
+                    self.out.join(rel).display()
+                )
+            })
+        })?;
+        let keep: HashSet<&str> = produced
+            .iter()
+            .map(String::as_str)
+            .chain(staged_files.iter().map(String::as_str))
+            .collect();
+        let stale: Vec<String> = files_under(&self.out)
+            .into_iter()
+            .filter(|rel| !keep.contains(rel.as_str()))
+            .collect();
+        stats.removed = stale.len();
+        stale.par_iter().for_each(|rel| {
+            let _ = std::fs::remove_file(self.out.join(rel));
+        });
+        remove_empty_dirs(&self.out);
+        Ok(stats)
     }
 }
 
-/// Remove a directory tree, spreading the subdirectories of each top-level directory over the
-/// rayon pool: a 10,000-note site has 10,000 directories under `notes/`, and unlinking them
-/// one by one is a large part of a rebuild. Best effort: what can't be removed stays.
-fn remove_dir_parallel(dir: &Path) {
-    use rayon::prelude::*;
-    let children = |d: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default()
-    };
-    let grandchildren: Vec<PathBuf> = children(dir)
-        .iter()
-        .filter(|p| p.is_dir())
-        .flat_map(|p| children(p))
-        .collect();
-    grandchildren.par_iter().for_each(|p| {
-        let _ = if p.is_dir() {
-            std::fs::remove_dir_all(p)
-        } else {
-            std::fs::remove_file(p)
-        };
-    });
-    let _ = std::fs::remove_dir_all(dir);
+impl Sink for Staging {
+    fn write(&self, rel_path: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        self.produced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(rel_path.to_string());
+        if self.update_in_place && same_bytes(&self.out.join(rel_path), bytes) {
+            return Ok(());
+        }
+        let path = self.path().join(rel_path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("couldn't create directory `{}`", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("couldn't write `{}`", path.display()))
+    }
+}
+
+/// True if `path` is a file holding exactly `bytes` (size checked first, then content).
+fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
+            std::fs::read(path).is_ok_and(|old| old == bytes)
+        }
+        _ => false,
+    }
+}
+
+/// Move a staged file to its place in the output, making room: a directory or a file standing
+/// where the new file or one of its parent directories must go is removed first.
+fn move_into(from: &Path, to: &Path) -> std::io::Result<()> {
+    if let Some(parent) = to.parent() {
+        if std::fs::create_dir_all(parent).is_err() {
+            // a file of the previous build where a directory must now be
+            let mut p = parent.to_path_buf();
+            loop {
+                if p.is_file() || p.is_symlink() {
+                    std::fs::remove_file(&p)?;
+                    break;
+                }
+                if !p.pop() {
+                    break;
+                }
+            }
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    if to.is_dir() && !to.is_symlink() {
+        std::fs::remove_dir_all(to)?;
+    }
+    std::fs::rename(from, to)
+}
+
+/// Every file (or symlink) under `dir`, relative with `/` separators.
+fn files_under(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_type().is_dir())
+        .filter_map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .ok()
+                .map(|p| super::sink::rel_slash(p, Path::new("")))
+        })
+        .collect()
+}
+
+/// Remove directories under `dir` left empty by deleted files (deepest first).
+fn remove_empty_dirs(dir: &Path) {
+    for e in walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .contents_first(true)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_dir())
+    {
+        // fails (and is meant to) when the directory is not empty
+        let _ = std::fs::remove_dir(e.path());
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tree(dir: &Path) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = files_under(dir)
+            .into_iter()
+            .map(|rel| {
+                let text = std::fs::read_to_string(dir.join(&rel)).unwrap();
+                (rel, text)
+            })
+            .collect();
+        v.sort();
+        v
+    }
 
     #[test]
     fn commit_replaces_and_drop_keeps_the_previous_site() {
@@ -135,7 +244,7 @@ mod tests {
         std::fs::write(out.join("old.html"), "old").unwrap();
 
         let s = Staging::new(&out).unwrap();
-        std::fs::write(s.path().join("new.html"), "new").unwrap();
+        s.write("new.html", b"new").unwrap();
         drop(s); // a failed build
         assert!(out.join("old.html").exists());
         assert_eq!(
@@ -145,9 +254,95 @@ mod tests {
         );
 
         let s = Staging::new(&out).unwrap();
-        std::fs::write(s.path().join("new.html"), "new").unwrap();
+        s.write("new.html", b"new").unwrap();
         s.commit().unwrap();
         assert!(out.join("new.html").exists() && !out.join("old.html").exists());
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_first_build_renames_the_staging_dir_into_place() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("public");
+        let s = Staging::new(&out).unwrap();
+        s.write("notes/a/index.html", b"a").unwrap();
+        let stats = s.commit().unwrap();
+        assert_eq!(tree(&out), [("notes/a/index.html".into(), "a".into())]);
+        assert_eq!(stats.written, 1);
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_rebuild_rewrites_only_changed_files_and_removes_stale_ones() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("public");
+        let s = Staging::new(&out).unwrap();
+        for (rel, text) in [
+            ("index.html", "home"),
+            ("notes/a/index.html", "a"),
+            ("notes/b/index.html", "b"),
+        ] {
+            s.write(rel, text.as_bytes()).unwrap();
+        }
+        s.commit().unwrap();
+        let unchanged = out.join("notes/a/index.html");
+        let old_time = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+        std::fs::File::options()
+            .write(true)
+            .open(&unchanged)
+            .unwrap()
+            .set_modified(old_time)
+            .unwrap();
+
+        let s = Staging::new(&out).unwrap();
+        s.write("index.html", b"home v2").unwrap();
+        s.write("notes/a/index.html", b"a").unwrap();
+        s.write("notes/c/index.html", b"c").unwrap();
+        let stats = s.commit().unwrap();
+        assert_eq!(
+            tree(&out),
+            [
+                ("index.html".into(), "home v2".into()),
+                ("notes/a/index.html".into(), "a".into()),
+                ("notes/c/index.html".into(), "c".into()),
+            ]
+        );
+        assert!(!out.join("notes/b").exists(), "emptied directory removed");
+        assert_eq!(
+            std::fs::metadata(&unchanged).unwrap().modified().unwrap(),
+            old_time,
+            "an unchanged file is not rewritten"
+        );
+        assert_eq!(
+            stats,
+            CommitStats {
+                written: 2,
+                unchanged: 1,
+                removed: 1
+            }
+        );
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_file_and_a_directory_can_trade_places() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("public");
+        let s = Staging::new(&out).unwrap();
+        s.write("notes/x", b"a file").unwrap();
+        s.write("notes/y/index.html", b"in a dir").unwrap();
+        s.commit().unwrap();
+
+        let s = Staging::new(&out).unwrap();
+        s.write("notes/x/index.html", b"now a dir").unwrap();
+        s.write("notes/y", b"now a file").unwrap();
+        s.commit().unwrap();
+        assert_eq!(
+            tree(&out),
+            [
+                ("notes/x/index.html".into(), "now a dir".into()),
+                ("notes/y".into(), "now a file".into()),
+            ]
+        );
     }
 }
