@@ -199,7 +199,9 @@ pub(crate) struct Located {
 /// half; on a tie, the longest stretch of contiguous matches in its text), then the excerpt
 /// window in its text (or code, when only the code matches).
 pub(crate) fn locate(doc: &SearchDoc, m: &Matcher) -> Located {
-    let mut best: Option<((f32, usize), usize, Vec<Match>, bool)> = None;
+    // ((score, longest run), section, its matches, matches are in code)
+    type Best = ((f32, usize), usize, Vec<Match>, bool);
+    let mut best: Option<Best> = None;
     for (i, s) in doc.sections.iter().enumerate() {
         let h = distinct(&m.matches(&s.heading)) as f32;
         let tm = m.matches(&s.text);

@@ -171,12 +171,12 @@ fn client_index_cached(
     Ok(stats)
 }
 
+/// Site-relative path and bytes of each browser index file.
+type CachedFiles = Vec<(String, Vec<u8>)>;
+
 /// The cached browser index if it was made from docs with this `key`; `None` for a missing,
 /// stale or damaged cache (which the caller then rebuilds).
-fn read_client_cache(
-    path: &Path,
-    key: &str,
-) -> Option<(client::ClientStats, Vec<(String, Vec<u8>)>)> {
+fn read_client_cache(path: &Path, key: &str) -> Option<(client::ClientStats, CachedFiles)> {
     let mut records = crate::cache::read_records(path, CLIENT_CACHE_MAGIC).ok()?;
     let (k, v) = records.next()?.ok()?;
     if k != b"key" || v != key.as_bytes() {

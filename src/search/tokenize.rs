@@ -249,8 +249,7 @@ fn emit_run(
     let span_end = |i: usize| chars.get(i + 1).map(|&(o, _)| o).unwrap_or(end);
     match class {
         Class::Cjk => {
-            for i in 0..n {
-                let from = chars[i].0;
+            for (i, &(from, _)) in chars.iter().enumerate() {
                 let to = span_end(i);
                 f(TokRef {
                     text: &text[from..to],
