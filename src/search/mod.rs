@@ -60,6 +60,11 @@ pub fn analyze(text: &str) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// True for the characters indexed as CJK unigrams and bigrams (Han, kana, Hangul).
+pub fn is_cjk(c: char) -> bool {
+    tokenize::is_cjk(c)
+}
+
 /// The tokens of a query word (`phrase`: inside quotes), `(term, position)`; see [`analyze`].
 pub fn analyze_query(text: &str, phrase: bool) -> Vec<(String, usize)> {
     let mode = if phrase {

@@ -6,7 +6,9 @@
 //!   bigram at the same position (Lucene's CJKAnalyzer plus index-time single characters).
 //!   Queries use bigrams only (a lone character stays a unigram), so `垃圾回收` matches inside
 //!   `常用垃圾回收方法` with no dictionary, and a one-character query still finds something.
-//!   Measured against a dictionary segmenter (jieba) this has the best recall.
+//!   Measured against a dictionary segmenter (jieba) by `benches/tokenizers.rs`: the same
+//!   recall on the query set, and every Chinese string a reader copies out of a note finds
+//!   that note, where jieba finds 56-58% of strings cut at random and 99.4% of its own words.
 //! - **Word runs**: maximal runs of other letters and digits. Everything else (`.`, `_`, `-`, `=`,
 //!   `/`, spaces, punctuation) separates, so `memory.numa_stat` is `memory numa stat` at
 //!   consecutive positions: findable by any part, and whole as a phrase. Words are lowercased and,
