@@ -127,7 +127,7 @@ type Occurrence = (u32, u32);
 /// is extended in parallel, so a term's string is stored once, not once per note. BM25 needs the
 /// per-field document frequency and average length, known only at the end: scores are computed
 /// per bucket once every note is in.
-pub(crate) fn postings(docs: &[SearchDoc]) -> Vec<(String, Vec<(u32, f32)>)> {
+pub(crate) fn postings(docs: &[&SearchDoc]) -> Vec<(String, Vec<(u32, f32)>)> {
     let n = docs.len();
     let nf = ScoredField::ALL.len();
     let mut field_tokens = vec![0u64; nf];
@@ -247,9 +247,10 @@ pub(crate) fn write_client_index(
     // note ids follow source order: search.js breaks score ties by id, the index by source
     let mut sorted: Vec<&SearchDoc> = docs.iter().collect();
     sorted.sort_by(|a, b| a.source.cmp(&b.source));
-    let docs: Vec<SearchDoc> = sorted.into_iter().cloned().collect();
-    let docs = docs.as_slice();
+    let docs = sorted.as_slice();
+    let start = std::time::Instant::now();
     let postings = postings(docs);
+    tracing::debug!(took = ?start.elapsed(), terms = postings.len(), "browser index: postings");
     let mut stats = ClientStats {
         notes: docs.len(),
         terms: postings.len(),
@@ -314,6 +315,7 @@ pub(crate) fn write_client_index(
         sink.write(&format!("{CLIENT_DIR}/w/{first}.json"), &json)?;
     }
 
+    tracing::debug!(took = ?start.elapsed(), "browser index: shards and words written");
     let fragments: Vec<Vec<u8>> = docs
         .par_iter()
         .map(|d| {
@@ -345,6 +347,7 @@ pub(crate) fn write_client_index(
         .enumerate()
         .try_for_each(|(i, json)| sink.write(&format!("{CLIENT_DIR}/f/{i}.json"), json))?;
 
+    tracing::debug!(took = ?start.elapsed(), "browser index: fragments written");
     let mut tags: Vec<String> = docs
         .iter()
         .flat_map(|d| d.tags.iter().map(|t| t.to_lowercase()))
@@ -415,7 +418,7 @@ mod tests {
             doc("a", "共享内存", "别的内容"),
             doc("b", "别的标题", "这里提到共享内存"),
         ];
-        let p = postings(&docs);
+        let p = postings(&docs.iter().collect::<Vec<_>>());
         let list = &p.iter().find(|(t, _)| t == "共享").unwrap().1;
         assert_eq!(list.len(), 2);
         assert!(list[0].1 > list[1].1, "{list:?}");

@@ -134,6 +134,7 @@ fn client_index_cached(
     docs: &[SearchDoc],
     sink: &dyn Sink,
 ) -> anyhow::Result<client::ClientStats> {
+    let start = std::time::Instant::now();
     let hashes: Vec<String> = docs.par_iter().map(index::doc_hash).collect();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
@@ -143,6 +144,7 @@ fn client_index_cached(
         hasher.update(hash.as_bytes());
     }
     let key = hasher.finalize().to_hex().to_string();
+    tracing::debug!(took = ?start.elapsed(), "browser index: docs hashed");
     let path = client_cache_file(config);
     if let Some((stats, files)) = read_client_cache(&path, &key) {
         files
@@ -167,7 +169,10 @@ fn client_index_cached(
             .iter()
             .map(|(rel, bytes)| (rel.as_bytes(), bytes.as_slice())),
     );
-    if let Err(e) = crate::cache::write_records(&path, CLIENT_CACHE_MAGIC, records) {
+    tracing::debug!(took = ?start.elapsed(), "browser index: computed and written");
+    let saved = crate::cache::write_records(&path, CLIENT_CACHE_MAGIC, records);
+    tracing::debug!(took = ?start.elapsed(), "browser index: cache saved");
+    if let Err(e) = saved {
         tracing::warn!(
             "couldn't save the browser search index cache `{}`: {e}",
             path.display()
