@@ -115,6 +115,35 @@ pub(crate) fn normalize_word(word: &str) -> String {
     }
 }
 
+/// Most distinct words a thread keeps normalized forms of (cleared when full).
+const WORD_CACHE_CAP: usize = 65_536;
+
+thread_local! {
+    /// Word as written -> [`normalize_word`] of it. Indexing normalizes the same few thousand
+    /// words millions of times (three passes over every note: two tantivy fields and the
+    /// browser index), and Snowball stemming costs far more than a hash lookup.
+    static WORD_CACHE: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Box<str>>> =
+        Default::default();
+}
+
+/// [`normalize_word`] into `out` (cleared first), through the per-thread cache.
+fn normalize_word_into(word: &str, out: &mut String) {
+    out.clear();
+    WORD_CACHE.with(|cache| {
+        if let Some(hit) = cache.borrow().get(word) {
+            out.push_str(hit);
+            return;
+        }
+        let normalized = normalize_word(word);
+        out.push_str(&normalized);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= WORD_CACHE_CAP {
+            cache.clear();
+        }
+        cache.insert(word.into(), normalized.into_boxed_str());
+    });
+}
+
 /// A run of one class: its normalized characters with their byte offsets in the original text.
 struct Run {
     class: Class,
@@ -218,38 +247,72 @@ pub(crate) fn for_each_index_token(text: &str, mut f: impl FnMut(TokRef<'_>)) {
     let mut run: Vec<(usize, char)> = Vec::new();
     let mut run_class = Class::Sep;
     let mut run_end = 0;
+    let mut folded = false;
     let mut pos = 0;
+    let mut scratch = Scratch::default();
     for (offset, raw) in text.char_indices() {
         let c = normalize(raw);
         let cls = class(c);
         if cls != run_class {
-            emit_run(text, run_class, &run, run_end, &mut pos, &mut f);
+            let r = RunRef {
+                class: run_class,
+                chars: &run,
+                end: run_end,
+                folded,
+            };
+            emit_run(text, r, &mut pos, &mut scratch, &mut f);
             run.clear();
             run_class = cls;
+            folded = false;
         }
         if cls != Class::Sep {
             run.push((offset, c));
             run_end = offset + raw.len_utf8();
+            folded |= c != raw;
         }
     }
-    emit_run(text, run_class, &run, run_end, &mut pos, &mut f);
+    let r = RunRef {
+        class: run_class,
+        chars: &run,
+        end: run_end,
+        folded,
+    };
+    emit_run(text, r, &mut pos, &mut scratch, &mut f);
 }
 
-/// The index tokens of one run of `class` (its normalized characters with their offsets).
+/// One run being emitted: its class, normalized characters with their byte offsets, the byte
+/// offset where it ends, and whether any character was folded (full-width to ASCII), in which
+/// case its text must be rebuilt from the characters instead of sliced from the input.
+struct RunRef<'a> {
+    class: Class,
+    chars: &'a [(usize, char)],
+    end: usize,
+    folded: bool,
+}
+
+/// Reused buffers: a word as written (when folded) and its normalized form.
+#[derive(Default)]
+struct Scratch {
+    raw: String,
+    word: String,
+}
+
+/// The index tokens of one run.
 fn emit_run(
     text: &str,
-    class: Class,
-    chars: &[(usize, char)],
-    end: usize,
+    run: RunRef<'_>,
     pos: &mut usize,
+    scratch: &mut Scratch,
     f: &mut impl FnMut(TokRef<'_>),
 ) {
+    let chars = run.chars;
+    let end = run.end;
     let n = chars.len();
     if n == 0 {
         return;
     }
     let span_end = |i: usize| chars.get(i + 1).map(|&(o, _)| o).unwrap_or(end);
-    match class {
+    match run.class {
         Class::Cjk => {
             for (i, &(from, _)) in chars.iter().enumerate() {
                 let to = span_end(i);
@@ -276,11 +339,21 @@ fn emit_run(
         Class::Word => {
             let parts = camel_parts(chars);
             if n <= MAX_WORD_CHARS {
-                let word = |s: usize, e: usize| -> String {
-                    normalize_word(&chars[s..e].iter().map(|&(_, c)| c).collect::<String>())
+                // characters s..e, normalized, into scratch.word
+                let normalize_part = |s: usize, e: usize, scratch: &mut Scratch| {
+                    let from = chars[s].0;
+                    let to = if e < n { chars[e].0 } else { end };
+                    if run.folded {
+                        scratch.raw.clear();
+                        scratch.raw.extend(chars[s..e].iter().map(|&(_, c)| c));
+                        normalize_word_into(&scratch.raw, &mut scratch.word);
+                    } else {
+                        normalize_word_into(&text[from..to], &mut scratch.word);
+                    }
                 };
+                normalize_part(0, n, scratch);
                 f(TokRef {
-                    text: &word(0, n),
+                    text: &scratch.word,
                     from: chars[0].0,
                     to: end,
                     position: *pos,
@@ -288,8 +361,9 @@ fn emit_run(
                 });
                 if parts.len() > 1 {
                     for (k, &(s, e)) in parts.iter().enumerate() {
+                        normalize_part(s, e, scratch);
                         f(TokRef {
-                            text: &word(s, e),
+                            text: &scratch.word,
                             from: chars[s].0,
                             to: span_end(e - 1),
                             position: *pos + k,
