@@ -24,6 +24,8 @@ pub struct BuiltSite {
     pub config: Config,
     /// Note URL (`/notes/go-gc/`, with the base path) -> source (`content/go/gc.md`).
     pub sources: BTreeMap<String, String>,
+    /// What the build did (stage timings, files).
+    pub report: kb::build::BuildReport,
     _copy: Option<tempfile::TempDir>,
 }
 
@@ -56,7 +58,7 @@ impl BuiltSite {
     fn build_into(root: &Path, copy: Option<tempfile::TempDir>) -> anyhow::Result<BuiltSite> {
         let config = Config::load(root)?;
         let out = config.root.join("public");
-        kb::build::build(config.clone(), Default::default(), &out, false)
+        let report = kb::build::build(config.clone(), Default::default(), &out, false)
             .with_context(|| format!("kb build of `{}`", root.display()))?;
         let site = kb::build::Site::load(config.clone(), Default::default())?;
         let sources = site
@@ -69,6 +71,7 @@ impl BuiltSite {
             out,
             config,
             sources,
+            report,
             _copy: copy,
         })
     }
