@@ -1,7 +1,18 @@
 //! kb's integration tests: one binary, a module per feature, fixture knowledge bases under
-//! tests/fixtures/ (one directory per case).
+//! tests/fixtures/ (one directory per case). tests/support/ holds what the benchmarks share with
+//! the tests (the real build of a site, a static server, a WebDriver client, the search query
+//! set).
 
 mod support;
+
+#[path = "../support/query_set.rs"]
+mod query_set;
+#[path = "../support/site.rs"]
+mod site;
+#[path = "../support/static_server.rs"]
+mod static_server;
+#[path = "../support/webdriver.rs"]
+mod webdriver;
 
 mod build;
 mod search;
