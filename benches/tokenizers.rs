@@ -12,7 +12,6 @@
 //! treatment here. Non-Chinese text goes through kb's word rules in every variant (lowercase,
 //! stemming, identifier parts), so the variants differ only on Chinese.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jieba_rs::Jieba;
@@ -26,6 +25,10 @@ use tantivy::{Index, TantivyDocument, Term};
 
 use kb::search::{analyze, analyze_query, is_cjk, SearchDoc};
 
+#[path = "../tests/support/query_set.rs"]
+mod query_set;
+use query_set::Recall;
+
 /// Field name and boost, as in src/search/index.rs (`ScoredField`).
 const FIELDS: [(&str, f32); 5] = [
     ("title", 3.0),
@@ -34,18 +37,6 @@ const FIELDS: [(&str, f32); 5] = [
     ("code", 0.6),
     ("tags", 2.0),
 ];
-
-#[derive(serde::Deserialize)]
-struct QuerySet {
-    query: Vec<Case>,
-}
-
-#[derive(serde::Deserialize)]
-struct Case {
-    q: String,
-    expect: String,
-    kind: String,
-}
 
 /// How a variant turns text into index terms and a query into query terms.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -391,15 +382,8 @@ fn main() -> anyhow::Result<()> {
         .and_then(|i| args.get(i + 1))
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let set: QuerySet = toml::from_str(&std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/search-queries.toml"),
-    )?)?;
     let docs = load_docs(&root)?;
-    let cases: Vec<&Case> = set
-        .query
-        .iter()
-        .filter(|c| root.join(&c.expect).is_file())
-        .collect();
+    let (cases, _) = query_set::load(&root);
     println!(
         "{} notes, {} queries from tests/search-queries.toml (same ranker for every variant)",
         docs.len(),
@@ -417,42 +401,25 @@ fn main() -> anyhow::Result<()> {
         Variant::Combined,
     ] {
         let idx = VariantIndex::build(&tk, v, &docs)?;
-        // kind -> (queries, @1, @3)
-        let mut by_kind: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-        let mut misses = Vec::new();
+        let mut recall = Recall::default();
         for c in &cases {
             let (required, optional) = tk.query(v, &c.q);
-            let best = idx.rank(&required, &optional)?;
-            let pos = best.iter().position(|r| *r == c.expect);
-            let e = by_kind.entry(c.kind.as_str()).or_default();
-            e.0 += 1;
-            e.1 += usize::from(pos == Some(0));
-            e.2 += usize::from(pos.is_some_and(|p| p < 3));
-            if pos != Some(0) {
-                misses.push(format!(
-                    "{:?} [{}] -> {}",
-                    c.q,
-                    c.kind,
-                    best.first().map(String::as_str).unwrap_or("(nothing)")
-                ));
-            }
+            recall.add(c, &idx.rank(&required, &optional)?);
         }
-        let (n, at1, at3) = by_kind
-            .values()
-            .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-        let kinds: Vec<String> = by_kind
+        let kinds: Vec<String> = recall
+            .by_kind
             .iter()
             .map(|(k, (n, a1, a3))| format!("{k} {a1}/{a3}/{n}"))
             .collect();
         println!(
             "{:<46} recall@1 {:.3}  recall@3 {:.3}   by kind (@1/@3/n): {}",
             v.name(),
-            at1 as f64 / n as f64,
-            at3 as f64 / n as f64,
+            recall.at1_rate(),
+            recall.at3_rate(),
             kinds.join(", ")
         );
-        for m in misses {
-            println!("    not first: {m}");
+        for m in &recall.misses {
+            println!("  {m}");
         }
         // a string the reader saw in a note: does the note hold every query term?
         for (what, set) in [

@@ -18,7 +18,7 @@ pub struct QueryCase {
     pub q: String,
     /// The note that must come first (`content/go/gc.md`).
     pub expect: String,
-    /// zh, en, mixed, partial, ident or phrase.
+    /// zh, en, mixed, partial, ident, phrase or zh-part.
     pub kind: String,
 }
 
