@@ -10,8 +10,8 @@
 //!    wikilinks, backlinks, verify badges, and the text handed to search.
 //! 4. [`highlight`] colours code blocks with syntect at build time (CSS classes, cached by hash).
 //! 5. [`render`] fills tera templates from view structs ([`render::views`]).
-//! 6. [`output`] writes pages, sitemap, feed, aliases and static assets into a temp dir and swaps
-//!    it into place.
+//! 6. [`output`] writes pages, sitemap, feed, aliases and static assets through a staging dir that
+//!    updates the output dir only when the build succeeded (unchanged files are left alone).
 //! 7. [`search`] indexes every note with a CJK-aware tokenizer (tantivy) and writes the
 //!    browser's index.
 //!

@@ -3,7 +3,8 @@
 //! [`Site::load`] runs stages 1-3a (load, front matter, outlines, link resolution, snippet tag
 //! checks) and keeps every diagnostic; [`Site::render`] renders notes in parallel;
 //! [`pages::write_site`] fills templates and writes every file through a [`Sink`]. `kb build`
-//! stages into a temp dir and swaps it into place; `kb check` stops after loading.
+//! writes through a staging dir that updates the output only on success; `kb check` stops after
+//! loading.
 
 pub mod pages;
 
@@ -19,7 +20,7 @@ use crate::content::{self, LoadOptions, Note, Section};
 use crate::diagnostics::{self, ContentErrors, Diagnostic, DiagnosticKind, Exit, Severity};
 use crate::highlight::Highlighter;
 use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
-use crate::output::swap::Staging;
+use crate::output::staging::Staging;
 use crate::render::Theme;
 use crate::search::SearchDoc;
 use crate::verify::results::VerifyResults;
@@ -215,7 +216,7 @@ pub struct BuildReport {
     pub out: PathBuf,
 }
 
-/// Build the site at `config.root` into `out` (staged; swapped in only on success).
+/// Build the site at `config.root` into `out` (staged; the output is updated only on success).
 pub fn build(
     config: Config,
     opts: LoadOptions,
