@@ -210,50 +210,34 @@ fn main() -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         String::from_utf8_lossy(&zola_version.stdout).trim()
     );
-    let kb_bin = env!("CARGO_BIN_EXE_kb");
-    type Case<'a> = (&'a str, PathBuf, Box<dyn Fn(&Path) -> Command>);
+    let kb_bin = PathBuf::from(env!("CARGO_BIN_EXE_kb"));
+    let kb = |dir: &Path| {
+        let mut c = Command::new(&kb_bin);
+        c.arg("build").arg("--root").arg(dir);
+        c
+    };
+    let zola_build = |dir: &Path| {
+        let mut c = Command::new(&zola);
+        c.arg("--root").arg(dir).arg("build");
+        c
+    };
+    type Case<'a> = (&'a str, PathBuf, &'a dyn Fn(&Path) -> Command);
     let cases: Vec<Case> = vec![
-        (
-            "kb build (with search index)",
-            kb_root.clone(),
-            Box::new(move |dir| {
-                let mut c = Command::new(kb_bin);
-                c.arg("build").arg("--root").arg(dir);
-                c
-            }),
-        ),
+        ("kb build (with search index)", kb_root.clone(), &kb),
         (
             "kb build ([search] enabled = false)",
             kb_nosearch.clone(),
-            Box::new(move |dir| {
-                let mut c = Command::new(kb_bin);
-                c.arg("build").arg("--root").arg(dir);
-                c
-            }),
+            &kb,
         ),
         (
             "zola build (build_search_index = true)",
             root.join("zola-search"),
-            Box::new({
-                let zola = zola.clone();
-                move |dir| {
-                    let mut c = Command::new(&zola);
-                    c.arg("--root").arg(dir).arg("build");
-                    c
-                }
-            }),
+            &zola_build,
         ),
         (
             "zola build (build_search_index = false)",
             root.join("zola"),
-            Box::new({
-                let zola = zola.clone();
-                move |dir| {
-                    let mut c = Command::new(&zola);
-                    c.arg("--root").arg(dir).arg("build");
-                    c
-                }
-            }),
+            &zola_build,
         ),
     ];
     for (name, dir, cmd) in &cases {

@@ -250,7 +250,8 @@ pub(crate) fn for_each_index_token(text: &str, mut f: impl FnMut(TokRef<'_>)) {
     let mut folded = false;
     let mut pos = 0;
     let mut scratch = Scratch::default();
-    for (offset, raw) in text.char_indices() {
+    // a separator after the last character flushes the last run
+    for (offset, raw) in text.char_indices().chain([(text.len(), ' ')]) {
         let c = normalize(raw);
         let cls = class(c);
         if cls != run_class {
@@ -271,13 +272,6 @@ pub(crate) fn for_each_index_token(text: &str, mut f: impl FnMut(TokRef<'_>)) {
             folded |= c != raw;
         }
     }
-    let r = RunRef {
-        class: run_class,
-        chars: &run,
-        end: run_end,
-        folded,
-    };
-    emit_run(text, r, &mut pos, &mut scratch, &mut f);
 }
 
 /// One run being emitted: its class, normalized characters with their byte offsets, the byte
