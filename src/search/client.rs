@@ -4,7 +4,9 @@
 //! Files, all under `_kb/search/`:
 //! - `meta.json`: format numbers, the shard count, the note count and each note's tags.
 //! - `w/C.json`: the non-CJK terms starting with the character whose code point is C, with
-//!   their note frequency, sorted, for prefix expansion.
+//!   their note frequency, sorted, for prefix expansion. When all of them together are small
+//!   (under [`INLINE_WORDS_BYTES`]), they go into `meta.json` instead, saving a request per
+//!   first letter typed.
 //! - `i/K.json`: shard K of the postings, `{term: [note, score, note, score, ...]}`, notes
 //!   delta-encoded, scores times [`SCORE_SCALE`]; a term lives in shard `fnv1a(term) % shards`.
 //! - `f/N.json`: note N's URL, title, tags, date and sections `[[anchor, heading, text, code]]`,
@@ -29,11 +31,13 @@ use super::tokenize::{for_each_index_token, is_cjk, MAX_WORD_CHARS, TOKENIZER_VE
 use crate::output::sink::Sink;
 
 /// Format of the files; search.js refuses other versions.
-pub(crate) const CLIENT_FORMAT: u32 = 2;
+pub(crate) const CLIENT_FORMAT: u32 = 3;
 /// Scores are stored as integers: `round(score * SCORE_SCALE)`.
 pub(crate) const SCORE_SCALE: f32 = 100.0;
 /// Aim for shards of about this many bytes.
 pub(crate) const SHARD_TARGET_BYTES: usize = 96 * 1024;
+/// Word lists up to this size in all are written into meta.json, not one file per letter.
+pub(crate) const INLINE_WORDS_BYTES: usize = 32 * 1024;
 /// Directory of the browser index inside the site.
 pub(crate) const CLIENT_DIR: &str = "_kb/search";
 
@@ -83,6 +87,9 @@ struct Meta {
     tags: Vec<String>,
     /// Per note: indexes into `tags` (for `tag:` filters without fetching fragments).
     doc_tags: Vec<Vec<usize>>,
+    /// The prefix word lists by first code point, when small enough to inline (else `w/C.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    words: Option<BTreeMap<u32, serde_json::Value>>,
 }
 
 /// `f/N.json`: what a result needs, fetched only for the results shown.
@@ -307,12 +314,19 @@ pub(crate) fn write_client_index(
             w.push(list.len().into());
         }
     }
-    let mut words_bytes = 0;
-    for (first, list) in &words {
-        let json = serde_json::to_vec(list)?;
-        build.update(&json);
-        words_bytes += json.len();
-        sink.write(&format!("{CLIENT_DIR}/w/{first}.json"), &json)?;
+    let word_files: Vec<(u32, Vec<u8>)> = words
+        .iter()
+        .map(|(first, list)| Ok((*first, serde_json::to_vec(list)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let words_bytes: usize = word_files.iter().map(|(_, json)| json.len()).sum();
+    for (_, json) in &word_files {
+        build.update(json);
+    }
+    let inline_words = words_bytes <= INLINE_WORDS_BYTES;
+    if !inline_words {
+        for (first, json) in &word_files {
+            sink.write(&format!("{CLIENT_DIR}/w/{first}.json"), json)?;
+        }
     }
 
     tracing::debug!(took = ?start.elapsed(), "browser index: shards and words written");
@@ -378,11 +392,17 @@ pub(crate) fn write_client_index(
         n: docs.len(),
         tags,
         doc_tags,
+        words: inline_words.then(|| {
+            words
+                .into_iter()
+                .map(|(first, list)| (first, serde_json::Value::Array(list)))
+                .collect()
+        }),
     };
     let meta_json = serde_json::to_vec(&meta)?;
     sink.write(&format!("{CLIENT_DIR}/meta.json"), &meta_json)?;
     stats.meta_bytes = meta_json.len();
-    stats.words_bytes = words_bytes;
+    stats.words_bytes = if inline_words { 0 } else { words_bytes };
     Ok(stats)
 }
 
@@ -425,14 +445,32 @@ mod tests {
     }
 
     #[test]
+    fn large_word_lists_get_a_file_per_first_letter_instead_of_meta() {
+        let sink = MemSink::default();
+        let text: String = (0..6000).map(|i| format!("word{i} ")).collect();
+        let docs = [doc("a", "many words", &text)];
+        let stats = write_client_index(&docs, &sink).unwrap();
+        assert!(stats.words_bytes > INLINE_WORDS_BYTES, "{stats:?}");
+        let meta: serde_json::Value =
+            serde_json::from_slice(&sink.get("_kb/search/meta.json").unwrap()).unwrap();
+        assert!(meta.get("words").is_none());
+        let words: serde_json::Value =
+            serde_json::from_slice(&sink.get("_kb/search/w/119.json").unwrap()).unwrap();
+        assert!(words.as_array().unwrap().contains(&"word5999".into()));
+    }
+
+    #[test]
     fn writes_meta_words_shards_and_fragments() {
         let sink = MemSink::default();
         let docs = [doc("a", "Go GC", "GODEBUG=gctrace=1 打开日志")];
         let stats = write_client_index(&docs, &sink).unwrap();
         assert_eq!(stats.shards, 1);
-        let words: serde_json::Value =
-            serde_json::from_slice(&sink.get("_kb/search/w/103.json").unwrap()).unwrap();
-        assert!(words.as_array().unwrap().contains(&"gctrace".into()));
+        let meta: serde_json::Value =
+            serde_json::from_slice(&sink.get("_kb/search/meta.json").unwrap()).unwrap();
+        // a small site's word lists ride in meta.json ('g' = 103)
+        let words = meta["words"]["103"].as_array().unwrap();
+        assert!(words.contains(&"gctrace".into()), "{meta}");
+        assert!(sink.get("_kb/search/w/103.json").is_none());
         let shard = String::from_utf8(sink.get("_kb/search/i/0.json").unwrap().to_vec()).unwrap();
         assert!(shard.contains("\"日志\":[0,"), "{shard}");
         assert!(sink.get("_kb/search/f/0.json").is_some());

@@ -1,8 +1,9 @@
 // kb search in the browser: no server, the same tokens and scores as `kb search`.
 //
 // The index (written by `kb build` under _kb/search/) is loaded lazily on first focus of the
-// search box: meta.json (notes), then only the postings shards a query needs, w/C.json when
-// the last word is a prefix, and one fragment per shown result for its excerpt.
+// search box: meta.json (notes; on small sites also the word lists), then only the postings
+// shards a query needs, w/C.json when the last word is a prefix, and one fragment per shown
+// result for its excerpt.
 //
 // The tokenizer, the English stemmer (a port of the Snowball `english` algorithm that tantivy
 // uses), the query parser and the excerpt rules mirror src/search/{tokenize,query,excerpt}.rs
@@ -1008,8 +1009,12 @@
     var self = this;
     if (!this.loading) {
       this.loading = this.fetchJson("meta.json").then(function (m) {
-        if (m.format !== 2) throw new Error("search index format " + m.format + " not supported; rebuild the site");
+        if (m.format !== 3) throw new Error("search index format " + m.format + " not supported; rebuild the site");
         self.meta = m;
+        // small sites carry their prefix word lists in meta.json instead of w/C.json files
+        Object.keys(m.words || {}).forEach(function (first) {
+          self.words[+first] = Promise.resolve(m.words[first]);
+        });
         MAX_WORD_CHARS = m.max_word_chars;
         MIN_PREFIX = m.min_prefix;
         EXCERPT_CHARS = m.excerpt_chars;
