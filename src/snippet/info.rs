@@ -69,6 +69,39 @@ pub enum Network {
     Bridge,
 }
 
+/// `requires=` values: what the engine must offer for a session to run. A session whose
+/// requirement the engine does not meet is reported skipped with the reason, not failed, so a
+/// note written on one kind of host still verifies (in part) on another.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Requirement {
+    /// `cgroup-v1`: the engine's host uses cgroup v1 (per-controller hierarchies such as
+    /// /sys/fs/cgroup/memory/).
+    #[serde(rename = "cgroup-v1")]
+    CgroupV1,
+    /// `cgroup-v2`: the engine's host uses the unified cgroup v2 hierarchy.
+    #[serde(rename = "cgroup-v2")]
+    CgroupV2,
+}
+
+impl Requirement {
+    pub const ALL: [Requirement; 2] = [Requirement::CgroupV1, Requirement::CgroupV2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Requirement::CgroupV1 => "cgroup-v1",
+            Requirement::CgroupV2 => "cgroup-v2",
+        }
+    }
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `skip` or `skip="reason"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Skip {
@@ -109,6 +142,9 @@ pub struct Attrs {
     pub hidden: bool,
     /// `skip` / `skip="reason"`: documented, never run.
     pub skip: Option<Skip>,
+    /// `requires=cgroup-v1` (comma-separated): run the session only on an engine that offers
+    /// this; elsewhere its blocks are reported skipped with the reason.
+    pub requires: Vec<Requirement>,
     /// `id=NAME`: stable name in reports.
     pub id: Option<String>,
     /// `cmd="..."`: how to run a non-console block (`{file}` is replaced by its path).
@@ -156,6 +192,7 @@ pub const KNOWN_ATTRS: &[&str] = &[
     "docker",
     "hidden",
     "skip",
+    "requires",
     "id",
     "cmd",
 ];
@@ -398,6 +435,25 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
             })?;
             a.sysctl.push((k.to_string(), val.to_string()));
         }
+        "requires" => {
+            let v = need_value(&t.value, "requires=cgroup-v1")?;
+            for r in v.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                let req = Requirement::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == r)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> =
+                            Requirement::ALL.iter().map(|k| k.as_str()).collect();
+                        err(
+                            format!("`requires={r}` is not a known requirement"),
+                            &format!("use one of: {}", known.join(", ")),
+                        )
+                    })?;
+                if !a.requires.contains(&req) {
+                    a.requires.push(req);
+                }
+            }
+        }
         "network" => {
             let v = need_value(&t.value, "network=bridge")?;
             a.network = Some(match v.as_str() {
@@ -560,6 +616,17 @@ mod tests {
         let f = parse("text output").unwrap();
         assert_eq!(f.lang, Some(Lang::Other("text".into())));
         assert!(f.attrs.output);
+    }
+
+    #[test]
+    fn requires_lists_engine_requirements_and_rejects_unknown_ones() {
+        assert_eq!(
+            parse("sh run requires=cgroup-v1").unwrap().attrs.requires,
+            [Requirement::CgroupV1]
+        );
+        let e = parse("sh run requires=cgroup-v3").unwrap_err();
+        assert!(e.message.contains("cgroup-v3"), "{e}");
+        assert!(e.hint.contains("cgroup-v1, cgroup-v2"), "{e}");
     }
 
     #[test]

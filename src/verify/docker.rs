@@ -558,6 +558,17 @@ impl Engine {
         }
     }
 
+    /// The cgroup version of the engine's host (`docker info`'s CgroupVersion): 1, 2, or
+    /// `None` when the engine does not say (old engines, other runtimes).
+    pub(crate) async fn cgroup_version(&self) -> Option<u8> {
+        use bollard::models::SystemInfoCgroupVersionEnum as V;
+        match self.docker.info().await.ok()?.cgroup_version? {
+            V::_1 => Some(1),
+            V::_2 => Some(2),
+            V::EMPTY => None,
+        }
+    }
+
     /// Ids of every container, image, network and volume (before a `docker` session).
     pub(crate) async fn snapshot(&self) -> Result<Snapshot, DockerError> {
         let containers = self

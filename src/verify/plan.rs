@@ -13,7 +13,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
-use crate::snippet::{extract, Attrs, CodeBlock, Lang, Network, SnippetKey};
+use crate::snippet::{extract, Attrs, CodeBlock, Lang, Network, Requirement, SnippetKey};
 
 use super::transcript::{self, Transcript};
 
@@ -70,6 +70,8 @@ pub(crate) struct ContainerSpec {
     pub(crate) network: Network,
     /// The engine socket is mounted; what the session's commands create is removed afterwards.
     pub(crate) docker: bool,
+    /// What the engine must offer (`requires=`); otherwise the session is skipped.
+    pub(crate) requires: BTreeSet<Requirement>,
 }
 
 impl Default for ContainerSpec {
@@ -80,6 +82,7 @@ impl Default for ContainerSpec {
             privileged: false,
             network: Network::None,
             docker: false,
+            requires: BTreeSet::new(),
         }
     }
 }
@@ -318,6 +321,7 @@ struct Settings {
     privileged: bool,
     network: Option<Network>,
     docker: bool,
+    requires: Vec<Requirement>,
 }
 
 impl Settings {
@@ -332,6 +336,7 @@ impl Settings {
             privileged: a.privileged,
             network: a.network,
             docker: a.docker,
+            requires: a.requires.clone(),
         }
     }
 }
@@ -727,6 +732,7 @@ impl<'a> NotePlanner<'a> {
             spec.sysctls.extend(s.sysctl.iter().cloned());
             spec.privileged |= s.privileged;
             spec.docker |= s.docker;
+            spec.requires.extend(s.requires.iter().copied());
         }
         spec.network = network.map(|(n, _)| n).unwrap_or(Network::None);
         let image_name = match image {

@@ -18,6 +18,7 @@ use super::docker::{DockerError, Engine, Snapshot};
 use super::matcher;
 use super::plan::{Action, BlockRef, FileWrite, ImageRef, RunStep, Session, Step};
 use super::transcript;
+use crate::snippet::Requirement;
 
 /// How much observed output is kept per block for the results file and the site.
 const OBSERVED_CAP: usize = 16 * 1024;
@@ -99,6 +100,8 @@ pub(crate) struct RunCtx {
     /// Before-snapshot of the `docker` session in progress, so Ctrl-C can clean up after it.
     pub(crate) docker_snapshot: DockerSnapshot,
     seq: std::sync::atomic::AtomicUsize,
+    /// The engine host's cgroup version, asked once (see [`unmet_requirement`]).
+    cgroup_version: tokio::sync::OnceCell<Option<u8>>,
 }
 
 /// Shared slot for the before-snapshot of the running `docker` session.
@@ -117,6 +120,7 @@ impl RunCtx {
             progress,
             docker_snapshot,
             seq: Default::default(),
+            cgroup_version: Default::default(),
         }
     }
 }
@@ -185,8 +189,49 @@ fn outcome(block: &BlockRef, verdict: Verdict, image: &str) -> BlockOutcome {
     }
 }
 
+/// Why the engine cannot run `session` (a `requires=` it does not meet), if so. An engine that
+/// does not report a fact meets every requirement on it: the blocks then run and tell.
+async fn unmet_requirement(ctx: &RunCtx, session: &Session) -> Option<String> {
+    for r in &session.spec.requires {
+        let (wanted, found) = match r {
+            Requirement::CgroupV1 | Requirement::CgroupV2 => {
+                let found = *ctx
+                    .cgroup_version
+                    .get_or_init(|| ctx.engine.cgroup_version())
+                    .await;
+                let wanted = if *r == Requirement::CgroupV1 { 1 } else { 2 };
+                (wanted, found)
+            }
+        };
+        if let Some(found) = found.filter(|&f| f != wanted) {
+            return Some(format!(
+                "needs cgroup v{wanted} (`requires={r}`); the Docker engine's host runs cgroup v{found}"
+            ));
+        }
+    }
+    None
+}
+
+/// Every step of a session reported skipped for `why`.
+fn skipped_session(session: &Session, image: &str, why: &str) -> Vec<BlockOutcome> {
+    session
+        .steps
+        .iter()
+        .map(|step| {
+            let block = match step {
+                Step::Skip(k) => &k.block,
+                Step::Run(r) => &r.block,
+            };
+            outcome(block, Verdict::Skipped(why.to_string()), image)
+        })
+        .collect()
+}
+
 /// Run one session start to finish. Never fails: problems become failed blocks.
 pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOutcome> {
+    if let Some(why) = unmet_requirement(ctx, session).await {
+        return skipped_session(session, &session.image.to_string(), &why);
+    }
     let image = match ctx.images.get(&session.image) {
         Some(Ok(i)) => i.reference.clone(),
         Some(Err(e)) => return without_container(session, &session.image.to_string(), Some(e)),

@@ -189,6 +189,39 @@ fn caps_sysctl_and_executable_files_reach_the_container() {
 }
 
 #[test]
+fn a_session_requiring_what_the_engine_lacks_is_skipped_with_the_reason() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-session");
+    let this = docker(&["info", "--format", "{{.CgroupVersion}}"]);
+    let this = this.trim();
+    assert!(
+        this == "1" || this == "2",
+        "engine cgroup version: {this:?}"
+    );
+    let other = if this == "1" { "2" } else { "1" };
+    f.write(
+        "content/requires.md",
+        &format!(
+            "# cgroup\n\n```console run requires=cgroup-v{this}\n$ echo here\nhere\n```\n\n\
+             ```console run session=s requires=cgroup-v{other}\n$ echo there\nthere\n```\n\n\
+             ```console run session=s\n$ echo same session\nsame session\n```\n"
+        ),
+    );
+    let run = verify(&f, &["-v", "content/requires.md"]);
+    run.expect_code(0);
+    assert_eq!(summary_line(&run), "1 passed, 0 failed, 2 skipped");
+    let reason = format!(
+        "needs cgroup v{other} (`requires=cgroup-v{other}`); the Docker engine's host runs cgroup v{this}"
+    );
+    assert!(
+        run.stdout.contains(&reason),
+        "the reason names both versions:\n{}",
+        run.stdout
+    );
+    assert_no_leftovers(&f);
+}
+
+#[test]
 fn docker_session_uses_the_engine_and_what_it_created_is_removed() {
     let _engine = exclusive_engine();
     let f = Fixture::copy("verify-docker");
