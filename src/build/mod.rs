@@ -20,7 +20,7 @@ use crate::content::{self, LoadOptions, Note, Section};
 use crate::diagnostics::{self, ContentErrors, Diagnostic, DiagnosticKind, Exit, Severity};
 use crate::highlight::Highlighter;
 use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
-use crate::output::staging::Staging;
+use crate::output::staging::{CommitStats, Staging};
 use crate::render::Theme;
 use crate::search::SearchDoc;
 use crate::verify::results::VerifyResults;
@@ -214,6 +214,8 @@ pub struct BuildReport {
     pub highlight_hits: usize,
     pub highlight_misses: usize,
     pub out: PathBuf,
+    /// What changed in the output dir.
+    pub output: CommitStats,
 }
 
 /// Build the site at `config.root` into `out` (staged; the output is updated only on success).
@@ -261,13 +263,7 @@ pub fn build(
         crate::search::index_site(&site.config, &docs, &staging)
     })?;
     drop(docs);
-    let commit = timings.time("commit", || staging.commit())?;
-    tracing::info!(
-        written = commit.written,
-        unchanged = commit.unchanged,
-        removed = commit.removed,
-        "output"
-    );
+    let output = timings.time("commit", || staging.commit())?;
     Ok(BuildReport {
         notes: site.notes.len(),
         files,
@@ -276,6 +272,7 @@ pub fn build(
         highlight_hits,
         highlight_misses,
         out: out.to_path_buf(),
+        output,
     })
 }
 
@@ -315,10 +312,21 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
     for w in &report.warnings {
         eprintln!("{w}");
     }
+    let o = report.output;
+    // a first build writes everything; a rebuild says what it changed
+    let changes = if o.unchanged == 0 && o.removed == 0 {
+        String::new()
+    } else {
+        format!(
+            ": {} written, {} unchanged, {} removed",
+            o.written, o.unchanged, o.removed
+        )
+    };
     eprintln!(
-        "built {} notes ({} files) in {:.0} ms -> {}{}",
+        "built {} note{} ({} files{changes}) in {:.0} ms -> {}{}",
         report.notes,
-        report.files,
+        if report.notes == 1 { "" } else { "s" },
+        o.written + o.unchanged,
         start.elapsed().as_secs_f64() * 1000.0,
         report.out.display(),
         if report.warnings.is_empty() {

@@ -224,7 +224,12 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
         tags: all_tags,
         notes_count: site.notes.len(),
         verify,
-        built_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        updated: site
+            .notes
+            .iter()
+            .filter_map(|n| n.meta.updated.or(n.meta.date))
+            .max()
+            .map(|d| d.format("%Y-%m-%d").to_string()),
         search_enabled: cfg.search.enabled,
     };
     let mut rank = vec![0; site.notes.len()];
@@ -629,10 +634,9 @@ mod tests {
         (dir, site)
     }
 
-    /// Everything a view can see of a lookup, as text (build time left out).
+    /// Everything a view can see of a lookup, as text.
     fn shape(lk: &Lookup) -> String {
-        let mut site = serde_json::to_value(&lk.site).unwrap();
-        site.as_object_mut().unwrap().remove("built_at");
+        let site = serde_json::to_value(&lk.site).unwrap();
         format!(
             "{site}\n{}\n{:?}\n{:?}\n{:?}\n{}\n{}",
             serde_json::to_string(&lk.cards).unwrap(),

@@ -19,8 +19,9 @@ pub struct SiteView {
     pub tags: Vec<TagLink>,
     pub notes_count: usize,
     pub verify: VerifyCounts,
-    /// Build time, `YYYY-MM-DD HH:MM UTC`.
-    pub built_at: String,
+    /// Newest `updated` (else `date`) of any note, `YYYY-MM-DD`. Not the build time: pages then
+    /// depend on the content alone, so a rebuild of unchanged notes rewrites no file.
+    pub updated: Option<String>,
     pub search_enabled: bool,
 }
 

@@ -1029,13 +1029,9 @@ fn empty_rendered() -> RenderedNote {
     }
 }
 
-/// The chrome every page shares, serialized without the build time.
+/// The chrome every page shares, serialized.
 fn chrome(lookup: &Lookup) -> String {
-    let mut v = serde_json::to_value(&lookup.site).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.remove("built_at");
-    }
-    v.to_string()
+    serde_json::to_string(&lookup.site).unwrap_or_default()
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {

@@ -397,6 +397,56 @@ fn a_failed_build_leaves_the_previous_site_untouched() {
 }
 
 #[test]
+fn a_rebuild_rewrites_only_changed_files_and_says_so() {
+    let f = Fixture::with_files(&[
+        ("content/a.md", "---\ntitle: A\n---\n\n第一段。\n"),
+        ("content/b.md", "---\ntitle: B\n---\n\n第二段。\n"),
+    ]);
+    f.kb(&["build"]).expect_code(0);
+    let page_b = f.root().join("public/notes/b/index.html");
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&page_b)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    let same = f.kb(&["build"]);
+    same.expect_code(0);
+    assert!(
+        same.stderr.contains(" 0 written, ") && same.stderr.contains(", 0 removed)"),
+        "{}",
+        same.stderr
+    );
+
+    f.write("content/a.md", "---\ntitle: A\n---\n\n第一段，改过。\n");
+    let edited = f.kb(&["build"]);
+    edited.expect_code(0);
+    assert!(
+        !edited.stderr.contains(" 0 written, "),
+        "the edited note's page is written: {}",
+        edited.stderr
+    );
+    assert!(f.read("public/notes/a/index.html").contains("改过"));
+    assert_eq!(
+        std::fs::metadata(&page_b).unwrap().modified().unwrap(),
+        old,
+        "an unchanged page is left alone"
+    );
+
+    std::fs::remove_file(f.root().join("content/b.md")).unwrap();
+    let removed = f.kb(&["build"]);
+    removed.expect_code(0);
+    assert!(!page_b.exists(), "a deleted note's page is removed");
+    assert!(
+        !removed.stderr.contains(", 0 removed)"),
+        "{}",
+        removed.stderr
+    );
+}
+
+#[test]
 fn unwritable_output_directory_is_an_environment_error() {
     let f = Fixture::with_files(&[
         ("content/a.md", "# A\n"),
