@@ -29,3 +29,16 @@ pub struct SearchSection {
     /// Contents of code blocks under this heading.
     pub code: String,
 }
+
+/// Sections from `(anchor, heading, text, code)` rows (tests of excerpts and the index).
+#[cfg(test)]
+pub(crate) fn sections(rows: &[(&str, &str, &str, &str)]) -> Vec<SearchSection> {
+    rows.iter()
+        .map(|&(anchor, heading, text, code)| SearchSection {
+            anchor: anchor.into(),
+            heading: heading.into(),
+            text: text.into(),
+            code: code.into(),
+        })
+        .collect()
+}

@@ -310,17 +310,9 @@ mod tests {
     use super::*;
     use crate::search::query::parse;
 
-    fn doc(sections: &[(&str, &str, &str, &str)]) -> SearchDoc {
+    fn doc(rows: &[(&str, &str, &str, &str)]) -> SearchDoc {
         SearchDoc {
-            sections: sections
-                .iter()
-                .map(|&(anchor, heading, text, code)| SearchSection {
-                    anchor: anchor.into(),
-                    heading: heading.into(),
-                    text: text.into(),
-                    code: code.into(),
-                })
-                .collect(),
+            sections: crate::search::doc::sections(rows),
             ..Default::default()
         }
     }

@@ -709,7 +709,6 @@ fn wipe_dir(dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::doc::SearchSection;
 
     pub(crate) fn note(
         source: &str,
@@ -723,15 +722,7 @@ mod tests {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             date: None,
             source: source.into(),
-            sections: sections
-                .iter()
-                .map(|&(anchor, heading, text, code)| SearchSection {
-                    anchor: anchor.into(),
-                    heading: heading.into(),
-                    text: text.into(),
-                    code: code.into(),
-                })
-                .collect(),
+            sections: crate::search::doc::sections(sections),
         }
     }
 
