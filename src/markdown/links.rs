@@ -253,26 +253,13 @@ fn join_normalized(base_dir: &str, rel: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Decode `%XX` escapes (UTF-8); invalid escapes are kept literally.
+/// Decode `%XX` escapes (UTF-8); invalid escapes are kept literally, and a result that is not
+/// UTF-8 leaves the text as it was.
 pub fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_string();
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .unwrap_or_else(|_| s.to_string())
 }
 
 #[cfg(test)]
