@@ -11,22 +11,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::Instant;
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
-            })
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
 fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args()
         .skip(1)
@@ -69,12 +53,12 @@ fn main() -> anyhow::Result<()> {
             .map(|(s, d)| format!("{s} {:.0}ms", d.as_secs_f64() * 1000.0))
             .collect();
         println!(
-            "{run:>4} build: {:.2} s total, {} files, highlight cache {} hits / {} misses, peak RSS {:.0} MB\n      stages: {}",
+            "{run:>4} build: {:.2} s total, {} files, highlight cache {} hits / {} misses, peak RSS {} MB\n      stages: {}",
             total.as_secs_f64(),
             report.files,
             report.highlight_hits,
             report.highlight_misses,
-            peak_rss_mb(),
+            kb::build::peak_rss_mb().unwrap_or(0),
             stages.join(", ")
         );
     }

@@ -190,7 +190,7 @@ fn main() -> anyhow::Result<()> {
         }
         report("stylesheet edit -> css message", &swapped);
     }
-    println!("peak RSS of the server: {:.0} MB", server.peak_rss_mb());
+    println!("peak RSS of the server: {} MB", server.peak_rss_mb());
     Ok(())
 }
 
@@ -312,16 +312,8 @@ impl Server {
         Ok(Socket { ws })
     }
 
-    fn peak_rss_mb(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            })
-            .unwrap_or(0.0)
-            / 1024.0
+    fn peak_rss_mb(&self) -> u64 {
+        kb::build::peak_rss_mb_of(&self.child.id().to_string()).unwrap_or(0)
     }
 }
 

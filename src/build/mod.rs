@@ -90,7 +90,12 @@ impl Timings {
 
 /// Peak resident memory of this process so far (Linux; `None` elsewhere), shown with `-v`.
 pub fn peak_rss_mb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    peak_rss_mb_of("self")
+}
+
+/// Peak resident memory of process `pid` (`"self"` or a number) from /proc (Linux only).
+pub fn peak_rss_mb_of(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: u64 = status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))?
