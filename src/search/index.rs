@@ -193,6 +193,11 @@ impl Manifest {
     }
 }
 
+/// [`doc_hash`] of every doc, in parallel.
+pub(crate) fn doc_hashes(docs: &[SearchDoc]) -> Vec<String> {
+    docs.par_iter().map(doc_hash).collect()
+}
+
 /// Content hash of a note as the index sees it.
 pub(crate) fn doc_hash(doc: &SearchDoc) -> String {
     let json = serde_json::to_vec(doc).unwrap_or_default();
@@ -351,14 +356,24 @@ impl SearchIndex {
     /// Make the index hold exactly `docs` (the whole knowledge base): add new notes, re-index
     /// changed ones, delete the ones that are gone. `stamp` is stored for [`SearchIndex::stamp`].
     pub fn update(&mut self, docs: &[SearchDoc], stamp: &str) -> anyhow::Result<UpdateStats> {
+        self.update_hashed(docs, &doc_hashes(docs), stamp)
+    }
+
+    /// [`SearchIndex::update`] with each doc's [`doc_hash`] already computed (`hashes[i]` is
+    /// the hash of `docs[i]`), for callers that need the hashes too.
+    pub(crate) fn update_hashed(
+        &mut self,
+        docs: &[SearchDoc],
+        hashes: &[String],
+        stamp: &str,
+    ) -> anyhow::Result<UpdateStats> {
         let mut stats = UpdateStats {
             rebuilt: self.rebuild,
             ..Default::default()
         };
         let mut next: BTreeMap<String, String> = BTreeMap::new();
         let mut changed: Vec<&SearchDoc> = Vec::new();
-        let hashes: Vec<String> = docs.par_iter().map(doc_hash).collect();
-        for (doc, hash) in docs.iter().zip(hashes) {
+        for (doc, hash) in docs.iter().zip(hashes.iter().cloned()) {
             match self.manifest.docs.get(&doc.source) {
                 Some(old) if *old == hash => stats.unchanged += 1,
                 Some(_) => {

@@ -101,10 +101,11 @@ pub fn index_site(
         return Ok(IndexStats::default());
     }
     let start = std::time::Instant::now();
+    let hashes = index::doc_hashes(docs);
     let mut index = SearchIndex::open(&index_dir(config))?;
-    let update = index.update(docs, &content_stamp(config)?)?;
+    let update = index.update_hashed(docs, &hashes, &content_stamp(config)?)?;
     let tantivy_ms = start.elapsed().as_millis();
-    let client = client_index_cached(config, docs, sink)?;
+    let client = client_index_cached(config, docs, &hashes, sink)?;
     tracing::info!(
         added = update.added,
         updated = update.updated,
@@ -129,22 +130,23 @@ fn client_cache_file(config: &Config) -> PathBuf {
 /// The browser index depends on the docs alone: when they hash the same as in the last build,
 /// write the files kept from that build instead of computing the index again (a rebuild of
 /// unchanged notes then costs a hash and the writes, not the whole postings computation).
+/// `hashes[i]` is the [`index::doc_hash`] of `docs[i]`.
 fn client_index_cached(
     config: &Config,
     docs: &[SearchDoc],
+    hashes: &[String],
     sink: &dyn Sink,
 ) -> anyhow::Result<client::ClientStats> {
     let start = std::time::Instant::now();
-    let hashes: Vec<String> = docs.par_iter().map(index::doc_hash).collect();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
     hasher.update(&client::CLIENT_FORMAT.to_le_bytes());
-    for (doc, hash) in docs.iter().zip(&hashes) {
+    for (doc, hash) in docs.iter().zip(hashes) {
         hasher.update(doc.source.as_bytes());
         hasher.update(hash.as_bytes());
     }
     let key = hasher.finalize().to_hex().to_string();
-    tracing::debug!(took = ?start.elapsed(), "browser index: docs hashed");
+    tracing::debug!(took = ?start.elapsed(), "browser index: cache key");
     let path = client_cache_file(config);
     if let Some((stats, files)) = read_client_cache(&path, &key) {
         files
@@ -379,16 +381,19 @@ mod client_cache_tests {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::validate(dir.path().to_path_buf(), Default::default()).unwrap();
         let (first, second, third) = (MemSink::default(), MemSink::default(), MemSink::default());
-        let s1 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &first).unwrap();
+        let cached = |docs: &[SearchDoc], sink: &MemSink| {
+            client_index_cached(&config, docs, &index::doc_hashes(docs), sink).unwrap()
+        };
+        let s1 = cached(&[doc("shmget 报 EINVAL")], &first);
         assert!(config.cache_dir().join("cache/search-client.bin").is_file());
-        let s2 = client_index_cached(&config, &[doc("shmget 报 EINVAL")], &second).unwrap();
+        let s2 = cached(&[doc("shmget 报 EINVAL")], &second);
         assert_eq!(s1, s2);
         assert_eq!(
             files(&first),
             files(&second),
             "cached files are byte-identical"
         );
-        client_index_cached(&config, &[doc("mmap 普通文件")], &third).unwrap();
+        cached(&[doc("mmap 普通文件")], &third);
         assert_ne!(
             files(&first),
             files(&third),
