@@ -144,53 +144,6 @@ fn normalize_word_into(word: &str, out: &mut String) {
     });
 }
 
-/// A run of one class: its normalized characters with their byte offsets in the original text.
-struct Run {
-    class: Class,
-    chars: Vec<(usize, char)>,
-    end: usize,
-}
-
-impl Run {
-    fn span_end(&self, i: usize) -> usize {
-        self.chars.get(i + 1).map(|&(o, _)| o).unwrap_or(self.end)
-    }
-
-    fn text(&self, from: usize, to: usize) -> String {
-        self.chars[from..to].iter().map(|&(_, c)| c).collect()
-    }
-}
-
-/// Split `text` into runs of CJK and word characters (separators dropped).
-fn runs(text: &str) -> Vec<Run> {
-    let mut out: Vec<Run> = Vec::new();
-    let mut cur: Option<Run> = None;
-    for (offset, raw) in text.char_indices() {
-        let c = normalize(raw);
-        let cls = class(c);
-        match &mut cur {
-            Some(run) if run.class == cls => {
-                run.chars.push((offset, c));
-                run.end = offset + raw.len_utf8();
-            }
-            _ => {
-                if let Some(run) = cur.take() {
-                    out.push(run);
-                }
-                if cls != Class::Sep {
-                    cur = Some(Run {
-                        class: cls,
-                        chars: vec![(offset, c)],
-                        end: offset + raw.len_utf8(),
-                    });
-                }
-            }
-        }
-    }
-    out.extend(cur);
-    out
-}
-
 /// camelCase boundaries inside a word (indices where a new part starts, after 0): `aB` and the
 /// last capital of `ABc` (so `HTTPServer` is `HTTP` + `Server`). ASCII case only.
 fn camel_parts(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
@@ -244,24 +197,33 @@ pub(crate) fn index_tokens(text: &str) -> Vec<Tok> {
 /// [`index_tokens`] without collecting them: one pass over the text and no string per CJK
 /// token, which is what indexing tens of megabytes of Chinese prose needs.
 pub(crate) fn for_each_index_token(text: &str, mut f: impl FnMut(TokRef<'_>)) {
+    let mut pos = 0;
+    let mut scratch = Scratch::default();
+    for_each_run(text, |run| {
+        emit_run(text, run, &mut pos, &mut scratch, &mut f)
+    });
+}
+
+/// Split `text` into runs of CJK and of word characters (separators dropped), handing out each
+/// with its characters folded, without allocating per run.
+fn for_each_run(text: &str, mut f: impl FnMut(RunRef<'_>)) {
     let mut run: Vec<(usize, char)> = Vec::new();
     let mut run_class = Class::Sep;
     let mut run_end = 0;
     let mut folded = false;
-    let mut pos = 0;
-    let mut scratch = Scratch::default();
     // a separator after the last character flushes the last run
     for (offset, raw) in text.char_indices().chain([(text.len(), ' ')]) {
         let c = normalize(raw);
         let cls = class(c);
         if cls != run_class {
-            let r = RunRef {
-                class: run_class,
-                chars: &run,
-                end: run_end,
-                folded,
-            };
-            emit_run(text, r, &mut pos, &mut scratch, &mut f);
+            if !run.is_empty() {
+                f(RunRef {
+                    class: run_class,
+                    chars: &run,
+                    end: run_end,
+                    folded,
+                });
+            }
             run.clear();
             run_class = cls;
             folded = false;
@@ -284,6 +246,18 @@ struct RunRef<'a> {
     folded: bool,
 }
 
+impl RunRef<'_> {
+    /// Byte offset where character `i` ends.
+    fn span_end(&self, i: usize) -> usize {
+        self.chars.get(i + 1).map(|&(o, _)| o).unwrap_or(self.end)
+    }
+
+    /// Characters `from..to`, folded.
+    fn text(&self, from: usize, to: usize) -> String {
+        self.chars[from..to].iter().map(|&(_, c)| c).collect()
+    }
+}
+
 /// Reused buffers: a word as written (when folded) and its normalized form.
 #[derive(Default)]
 struct Scratch {
@@ -302,14 +276,10 @@ fn emit_run(
     let chars = run.chars;
     let end = run.end;
     let n = chars.len();
-    if n == 0 {
-        return;
-    }
-    let span_end = |i: usize| chars.get(i + 1).map(|&(o, _)| o).unwrap_or(end);
     match run.class {
         Class::Cjk => {
             for (i, &(from, _)) in chars.iter().enumerate() {
-                let to = span_end(i);
+                let to = run.span_end(i);
                 f(TokRef {
                     text: &text[from..to],
                     from,
@@ -318,7 +288,7 @@ fn emit_run(
                     kind: TokenKind::Unigram,
                 });
                 if i + 1 < n {
-                    let to = span_end(i + 1);
+                    let to = run.span_end(i + 1);
                     f(TokRef {
                         text: &text[from..to],
                         from,
@@ -359,7 +329,7 @@ fn emit_run(
                         f(TokRef {
                             text: &scratch.word,
                             from: chars[s].0,
-                            to: span_end(e - 1),
+                            to: run.span_end(e - 1),
                             position: *pos + k,
                             kind: TokenKind::WordPart,
                         });
@@ -378,64 +348,62 @@ fn emit_run(
 pub(crate) fn query_tokens(text: &str, mode: QueryMode) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut pos = 0;
-    for run in runs(text) {
-        match run.class {
-            Class::Cjk => {
-                let n = run.chars.len();
-                if n == 1 {
-                    let (from, c) = run.chars[0];
-                    out.push(Tok {
-                        text: c.to_string(),
-                        from,
-                        to: run.end,
-                        position: pos,
-                        kind: TokenKind::Unigram,
-                    });
-                }
-                for i in 0..n.saturating_sub(1) {
-                    out.push(Tok {
-                        text: run.text(i, i + 2),
-                        from: run.chars[i].0,
-                        to: run.span_end(i + 1),
-                        position: pos + i,
-                        kind: TokenKind::Bigram,
-                    });
-                }
-                pos += n;
+    for_each_run(text, |run| match run.class {
+        Class::Cjk => {
+            let n = run.chars.len();
+            if n == 1 {
+                let (from, c) = run.chars[0];
+                out.push(Tok {
+                    text: c.to_string(),
+                    from,
+                    to: run.end,
+                    position: pos,
+                    kind: TokenKind::Unigram,
+                });
             }
-            Class::Word => {
-                let n = run.chars.len();
-                let parts = camel_parts(&run.chars);
-                if n <= MAX_WORD_CHARS {
-                    if mode == QueryMode::Phrase && parts.len() > 1 {
-                        for (k, &(s, e)) in parts.iter().enumerate() {
-                            out.push(Tok {
-                                text: normalize_word(&run.text(s, e)),
-                                from: run.chars[s].0,
-                                to: run.span_end(e - 1),
-                                position: pos + k,
-                                kind: TokenKind::WordPart,
-                            });
-                        }
-                    } else {
+            for i in 0..n.saturating_sub(1) {
+                out.push(Tok {
+                    text: run.text(i, i + 2),
+                    from: run.chars[i].0,
+                    to: run.span_end(i + 1),
+                    position: pos + i,
+                    kind: TokenKind::Bigram,
+                });
+            }
+            pos += n;
+        }
+        Class::Word => {
+            let n = run.chars.len();
+            let parts = camel_parts(run.chars);
+            if n <= MAX_WORD_CHARS {
+                if mode == QueryMode::Phrase && parts.len() > 1 {
+                    for (k, &(s, e)) in parts.iter().enumerate() {
                         out.push(Tok {
-                            text: normalize_word(&run.text(0, n)),
-                            from: run.chars[0].0,
-                            to: run.end,
-                            position: pos,
-                            kind: TokenKind::Word,
+                            text: normalize_word(&run.text(s, e)),
+                            from: run.chars[s].0,
+                            to: run.span_end(e - 1),
+                            position: pos + k,
+                            kind: TokenKind::WordPart,
                         });
                     }
-                }
-                pos += if mode == QueryMode::Phrase {
-                    parts.len()
                 } else {
-                    1
-                };
+                    out.push(Tok {
+                        text: normalize_word(&run.text(0, n)),
+                        from: run.chars[0].0,
+                        to: run.end,
+                        position: pos,
+                        kind: TokenKind::Word,
+                    });
+                }
             }
-            Class::Sep => {}
+            pos += if mode == QueryMode::Phrase {
+                parts.len()
+            } else {
+                1
+            };
         }
-    }
+        Class::Sep => {}
+    });
     out
 }
 
