@@ -95,13 +95,8 @@ impl Staging {
         };
         let produced =
             std::mem::take(&mut *self.produced.lock().unwrap_or_else(|e| e.into_inner()));
-        let staged_files = files_under(dir.path());
-        let mut stats = CommitStats {
-            written: staged_files.len(),
-            unchanged: produced.len().saturating_sub(staged_files.len()),
-            removed: 0,
-        };
-        if !self.update_in_place || !self.out.is_dir() {
+        if !self.update_in_place {
+            // nothing was there to compare with: the staging dir holds the whole site
             let staged = dir.keep();
             if let Err(e) = std::fs::rename(&staged, &self.out) {
                 let _ = std::fs::remove_dir_all(&staged);
@@ -109,8 +104,24 @@ impl Staging {
                     format!("couldn't move the new site into `{}`", self.out.display())
                 });
             }
-            return Ok(stats);
+            return Ok(CommitStats {
+                written: produced.len(),
+                ..Default::default()
+            });
         }
+        if !self.out.is_dir() {
+            // the staging dir holds only what changed: it is not a whole site
+            bail!(
+                "`{}` disappeared during the build; build again",
+                self.out.display()
+            );
+        }
+        let staged_files = files_under(dir.path());
+        let mut stats = CommitStats {
+            written: staged_files.len(),
+            unchanged: produced.len().saturating_sub(staged_files.len()),
+            removed: 0,
+        };
         use rayon::prelude::*;
         staged_files.par_iter().try_for_each(|rel| {
             move_into(&dir.path().join(rel), &self.out.join(rel)).with_context(|| {
@@ -322,6 +333,25 @@ mod tests {
             }
         );
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_output_deleted_during_a_rebuild_is_an_error_not_a_partial_site() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("public");
+        let s = Staging::new(&out).unwrap();
+        s.write("a.html", b"a").unwrap();
+        s.write("b.html", b"b").unwrap();
+        s.commit().unwrap();
+
+        let s = Staging::new(&out).unwrap();
+        s.write("a.html", b"a").unwrap(); // unchanged: not staged
+        s.write("b.html", b"b2").unwrap();
+        std::fs::remove_dir_all(&out).unwrap();
+        let e = s.commit().unwrap_err();
+        assert!(e.to_string().contains("disappeared"), "{e}");
+        assert!(!out.exists(), "no site with b.html alone was moved in");
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
     }
 
     #[test]
