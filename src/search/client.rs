@@ -1,10 +1,12 @@
 //! The browser's search index: the same tokens and the same BM25 scores as the tantivy index,
 //! precomputed per (term, note) so search.js only intersects posting lists and adds numbers.
+//! The postings are read out of the tantivy index ([`SearchIndex::term_scores`]), not made by
+//! tokenizing the notes a second time.
 //!
 //! Files, all under `_kb/search/`:
 //! - `meta.json`: format numbers, the shard count, the note count and each note's tags.
 //! - `w/C.json`: the non-CJK terms starting with the character whose code point is C, with
-//!   their note frequency, sorted, for prefix expansion. When all of them together are small
+//!   their frequency ([`TermScores::freq`]), sorted, for prefix expansion. When all of them together are small
 //!   (under [`INLINE_WORDS_BYTES`]), they go into `meta.json` instead, saving a request per
 //!   first letter typed.
 //! - `i/K.json`: shard K of the postings, `{term: [note, score, note, score, ...]}`, notes
@@ -21,13 +23,12 @@ use std::fmt::Write as _;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use tantivy::fieldnorm::FieldNormReader;
 
 use super::doc::SearchDoc;
 use super::excerpt::{EXCERPT_CHARS, LEAD_CHARS};
-use super::index::{ScoredField, EXPANSION_WEIGHT, MAX_EXPANSIONS};
+use super::index::{SearchIndex, TermScores, EXPANSION_WEIGHT, MAX_EXPANSIONS};
 use super::query::MIN_PREFIX_CHARS;
-use super::tokenize::{for_each_index_token, is_cjk, MAX_WORD_CHARS, TOKENIZER_VERSION};
+use super::tokenize::{is_word_term, MAX_WORD_CHARS, TOKENIZER_VERSION};
 use crate::output::sink::Sink;
 
 /// Format of the files; search.js refuses other versions.
@@ -40,9 +41,6 @@ pub(crate) const SHARD_TARGET_BYTES: usize = 96 * 1024;
 pub(crate) const INLINE_WORDS_BYTES: usize = 32 * 1024;
 /// Directory of the browser index inside the site.
 pub(crate) const CLIENT_DIR: &str = "_kb/search";
-
-const K1: f32 = 1.2;
-const B: f32 = 0.75;
 
 /// Sizes of the written browser index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -113,142 +111,11 @@ pub(crate) fn fnv1a(s: &str) -> u32 {
     h
 }
 
-/// tantivy stores field lengths in one byte (lossy above 40 tokens); use what it would see.
-fn quantized(len: u32) -> f32 {
-    FieldNormReader::id_to_fieldnorm(FieldNormReader::fieldnorm_to_id(len)) as f32
-}
-
-/// Terms are spread over this many buckets by hash so postings are built in parallel (this is
-/// not the number of shards written).
-const BUCKETS: usize = 64;
-/// Notes tokenized per round: bounds the memory held by token strings between rounds.
-const CHUNK: usize = 512;
-
-/// A term's occurrence in one field of one note: `(note << 3 | field, term frequency)`.
-type Occurrence = (u32, u32);
-
-/// Per-note, per-term score, summed over fields like the tantivy query does, sorted by term.
-///
-/// Notes are tokenized in parallel in chunks; each chunk's `(term, field, tf)` triples go to the
-/// bucket of their term's hash, and each bucket (a map from term to occurrences, in note order)
-/// is extended in parallel, so a term's string is stored once, not once per note. BM25 needs the
-/// per-field document frequency and average length, known only at the end: scores are computed
-/// per bucket once every note is in.
-pub(crate) fn postings(docs: &[&SearchDoc]) -> Vec<(String, Vec<(u32, f32)>)> {
-    let n = docs.len();
-    let nf = ScoredField::ALL.len();
-    let mut field_tokens = vec![0u64; nf];
-    let mut buckets: Vec<FxHashMap<String, Vec<Occurrence>>> =
-        (0..BUCKETS).map(|_| FxHashMap::default()).collect();
-    let mut lens: Vec<[u32; 5]> = Vec::with_capacity(n);
-    for (c, chunk) in docs.chunks(CHUNK).enumerate() {
-        // per note: field lengths, and (term, field, tf) per bucket
-        type Counted = ([u32; 5], Vec<Vec<(String, u8, u32)>>);
-        let counted: Vec<Counted> = chunk
-            .par_iter()
-            .map(|d| {
-                let mut len = [0u32; 5];
-                let mut out: Vec<Vec<(String, u8, u32)>> = vec![Vec::new(); BUCKETS];
-                for (fi, f) in ScoredField::ALL.iter().enumerate() {
-                    let mut tf: FxHashMap<String, u32> = FxHashMap::default();
-                    for v in f.values(d) {
-                        for_each_index_token(v, |t| {
-                            len[fi] += 1;
-                            match tf.get_mut(t.text) {
-                                Some(count) => *count += 1,
-                                None => {
-                                    tf.insert(t.text.to_string(), 1);
-                                }
-                            }
-                        });
-                    }
-                    for (t, count) in tf {
-                        let b = fnv1a(&t) as usize % BUCKETS;
-                        out[b].push((t, fi as u8, count));
-                    }
-                }
-                // a stable order inside a note (HashMap order is random): by field, then term
-                for list in &mut out {
-                    list.sort_unstable_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-                }
-                (len, out)
-            })
-            .collect();
-        let base = (c * CHUNK) as u32;
-        buckets.par_iter_mut().enumerate().for_each(|(b, map)| {
-            for (i, (_, per_bucket)) in counted.iter().enumerate() {
-                let doc = base + i as u32;
-                for (t, f, tf) in &per_bucket[b] {
-                    let occ = (doc << 3 | u32::from(*f), *tf);
-                    match map.get_mut(t.as_str()) {
-                        Some(list) => list.push(occ),
-                        None => {
-                            map.insert(t.clone(), vec![occ]);
-                        }
-                    }
-                }
-            }
-        });
-        for (len, _) in counted {
-            for (fi, l) in len.iter().enumerate() {
-                field_tokens[fi] += u64::from(*l);
-            }
-            lens.push(len);
-        }
-    }
-    let avg: Vec<f32> = field_tokens
-        .iter()
-        .map(|&total| {
-            if n == 0 {
-                1.0
-            } else {
-                (total as f32 / n as f32).max(f32::MIN_POSITIVE)
-            }
-        })
-        .collect();
-    // norm[doc][field], as tantivy's BM25 sees the (quantized) field length
-    let norms: Vec<[f32; 5]> = lens
-        .iter()
-        .map(|len| std::array::from_fn(|fi| K1 * (1.0 - B + B * quantized(len[fi]) / avg[fi])))
-        .collect();
-    let mut out: Vec<(String, Vec<(u32, f32)>)> = buckets
-        .into_par_iter()
-        .flat_map_iter(|map| {
-            map.into_iter().map(|(term, occs)| {
-                let mut df = [0u32; 5];
-                for &(key, _) in &occs {
-                    df[(key & 7) as usize] += 1;
-                }
-                let idf: [f32; 5] = std::array::from_fn(|fi| {
-                    let d = df[fi] as f32;
-                    (1.0 + (n as f32 - d + 0.5) / (d + 0.5)).ln()
-                });
-                let mut list: Vec<(u32, f32)> = Vec::with_capacity(occs.len());
-                for (key, count) in occs {
-                    let (doc, fi) = (key >> 3, (key & 7) as usize);
-                    let tf = count as f32;
-                    let norm = norms[doc as usize][fi];
-                    let s = ScoredField::ALL[fi].boost() * idf[fi] * (1.0 + K1) * tf / (tf + norm);
-                    match list.last_mut() {
-                        Some((last, acc)) if *last == doc => *acc += s,
-                        _ => list.push((doc, s)),
-                    }
-                }
-                (term, list)
-            })
-        })
-        .collect();
-    out.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn is_word_term(t: &str) -> bool {
-    t.chars().next().is_some_and(|c| !is_cjk(c))
-}
-
-/// Write the browser index for `docs` through `sink`.
+/// Write the browser index for `docs` through `sink`, its postings read from `index` (which
+/// must hold exactly `docs`: see [`SearchIndex::update`]).
 pub(crate) fn write_client_index(
     docs: &[SearchDoc],
+    index: &SearchIndex,
     sink: &dyn Sink,
 ) -> anyhow::Result<ClientStats> {
     // note ids follow source order: search.js breaks score ties by id, the index by source
@@ -256,7 +123,12 @@ pub(crate) fn write_client_index(
     sorted.sort_by(|a, b| a.source.cmp(&b.source));
     let docs = sorted.as_slice();
     let start = std::time::Instant::now();
-    let postings = postings(docs);
+    let ids: FxHashMap<&str, u32> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.source.as_str(), i as u32))
+        .collect();
+    let postings = index.term_scores(&|source| ids.get(source).copied())?;
     tracing::debug!(took = ?start.elapsed(), terms = postings.len(), "browser index: postings");
     let mut stats = ClientStats {
         notes: docs.len(),
@@ -267,19 +139,25 @@ pub(crate) fn write_client_index(
     // encode every term's list once, then pack terms into shards by hash
     let encoded: Vec<(&str, String)> = postings
         .par_iter()
-        .map(|(t, list)| {
-            let mut s = String::with_capacity(list.len() * 6);
-            let mut prev = 0u32;
-            for (i, &(d, score)) in list.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
+        .map(
+            |TermScores {
+                 term: t,
+                 notes: list,
+                 ..
+             }| {
+                let mut s = String::with_capacity(list.len() * 6);
+                let mut prev = 0u32;
+                for (i, &(d, score)) in list.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    let q = ((score * SCORE_SCALE).round() as u32).max(1);
+                    let _ = write!(s, "{},{}", d - prev, q);
+                    prev = d;
                 }
-                let q = ((score * SCORE_SCALE).round() as u32).max(1);
-                let _ = write!(s, "{},{}", d - prev, q);
-                prev = d;
-            }
-            (t.as_str(), s)
-        })
+                (t.as_str(), s)
+            },
+        )
         .collect();
     let total: usize = encoded.iter().map(|(t, s)| t.len() + s.len() + 6).sum();
     let shards = (total / SHARD_TARGET_BYTES + 1).next_power_of_two();
@@ -307,11 +185,11 @@ pub(crate) fn write_client_index(
     // words: non-CJK terms and their note frequency, for prefix expansion, one file per first
     // character (a prefix query fetches only its letter's list)
     let mut words: BTreeMap<u32, Vec<serde_json::Value>> = BTreeMap::new();
-    for (t, list) in &postings {
-        if let Some(first) = t.chars().next().filter(|_| is_word_term(t)) {
+    for TermScores { term, freq, .. } in &postings {
+        if let Some(first) = term.chars().next().filter(|_| is_word_term(term)) {
             let w = words.entry(first as u32).or_default();
-            w.push(t.as_str().into());
-            w.push(list.len().into());
+            w.push(term.as_str().into());
+            w.push((*freq).into());
         }
     }
     let word_files: Vec<(u32, Vec<u8>)> = words
@@ -425,6 +303,12 @@ mod tests {
         }
     }
 
+    fn indexed(docs: &[SearchDoc]) -> SearchIndex {
+        let mut index = SearchIndex::in_memory().unwrap();
+        index.update(docs, "test").unwrap();
+        index
+    }
+
     #[test]
     fn fnv1a_matches_the_reference_values() {
         assert_eq!(fnv1a(""), 0x811c9dc5);
@@ -438,10 +322,49 @@ mod tests {
             doc("a", "共享内存", "别的内容"),
             doc("b", "别的标题", "这里提到共享内存"),
         ];
-        let p = postings(&docs.iter().collect::<Vec<_>>());
-        let list = &p.iter().find(|(t, _)| t == "共享").unwrap().1;
+        let p = indexed(&docs)
+            .term_scores(&|s| Some(u32::from(s == "b")))
+            .unwrap();
+        let list = &p.iter().find(|t| t.term == "共享").unwrap().notes;
         assert_eq!(list.len(), 2);
         assert!(list[0].1 > list[1].1, "{list:?}");
+    }
+
+    #[test]
+    fn browser_scores_are_the_scores_kb_search_gives_a_one_term_query() {
+        let mut docs = vec![
+            doc("a", "共享内存", "shmget 申请共享内存段"),
+            doc("b", "内存泄漏", "共享库占用的内存，内存映射"),
+            doc("c", "别的标题", "这里只提到内存"),
+        ];
+        let mut index = indexed(&docs);
+        // an edit leaves a deleted copy of `b` in the segments: both sides count it the same way
+        docs[1] = doc("b", "内存泄漏", "共享库占用的内存");
+        docs.remove(2);
+        index.update(&docs, "edit").unwrap();
+        let ids = |s: &str| docs.iter().position(|d| d.source == s).map(|i| i as u32);
+        let scores = index.term_scores(&ids).unwrap();
+        for term in ["内存", "共享"] {
+            let browser = &scores.iter().find(|t| t.term == term).unwrap().notes;
+            let cli: Vec<(u32, f32)> = index
+                .search_ranked(term, 10)
+                .unwrap()
+                .into_iter()
+                .map(|(score, source)| (ids(&source).unwrap(), score))
+                .collect();
+            assert_eq!(browser.len(), cli.len(), "{term}: {browser:?} vs {cli:?}");
+            for (note, score) in &cli {
+                let (_, b) = browser.iter().find(|(n, _)| n == note).unwrap();
+                assert!(
+                    (b - score).abs() < 1e-4,
+                    "{term}, note {note}: {b} vs {score}"
+                );
+            }
+        }
+        // the deleted note `c` is nowhere, though its terms are still in a segment
+        assert!(scores
+            .iter()
+            .all(|t| t.notes.iter().all(|(n, _)| (*n as usize) < docs.len())));
     }
 
     #[test]
@@ -449,7 +372,7 @@ mod tests {
         let sink = MemSink::default();
         let text: String = (0..6000).map(|i| format!("word{i} ")).collect();
         let docs = [doc("a", "many words", &text)];
-        let stats = write_client_index(&docs, &sink).unwrap();
+        let stats = write_client_index(&docs, &indexed(&docs), &sink).unwrap();
         assert!(stats.words_bytes > INLINE_WORDS_BYTES, "{stats:?}");
         let meta: serde_json::Value =
             serde_json::from_slice(&sink.get("_kb/search/meta.json").unwrap()).unwrap();
@@ -463,7 +386,7 @@ mod tests {
     fn writes_meta_words_shards_and_fragments() {
         let sink = MemSink::default();
         let docs = [doc("a", "Go GC", "GODEBUG=gctrace=1 打开日志")];
-        let stats = write_client_index(&docs, &sink).unwrap();
+        let stats = write_client_index(&docs, &indexed(&docs), &sink).unwrap();
         assert_eq!(stats.shards, 1);
         let meta: serde_json::Value =
             serde_json::from_slice(&sink.get("_kb/search/meta.json").unwrap()).unwrap();

@@ -1,10 +1,11 @@
 //! [`SearchIndex`]: the tantivy index of every note, kept in the cache dir and updated in place.
 //!
 //! One tantivy document per note: `title`, `headings`, `body`, `code` and `tags` are scored
-//! (BM25, title and headings boosted), `all` holds every word token once more (no CJK) for prefix
-//! expansion,
-//! `tag` is the raw tag filter, `source` the key for incremental updates and `doc` the whole
-//! [`SearchDoc`] as JSON for excerpts. A manifest (`kb-manifest.json`) maps each source path to
+//! (BM25, title and headings boosted; a typed prefix expands over their term dictionaries),
+//! `tag` is the raw tag filter, `source` the key for incremental updates (and a fast field that
+//! numbers the browser index's notes) and `doc` the whole [`SearchDoc`] as JSON for excerpts.
+//! [`SearchIndex::term_scores`] reads every term's scores back out of the segments for the
+//! browser index, so notes are tokenized once per build. A manifest (`kb-manifest.json`) maps each source path to
 //! the content hash of its SearchDoc; an update deletes and re-adds only the notes whose hash
 //! changed, and the commit payload holds the manifest's own hash, so a manifest that does not
 //! belong to the committed index is detected and the index rebuilt.
@@ -16,26 +17,30 @@ use anyhow::Context;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
+use tantivy::postings::Postings;
+use tantivy::query::Bm25Weight;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
     PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED,
+};
 
 use super::doc::SearchDoc;
 use super::excerpt::{locate, Matcher};
 use super::query::{parse, Clause, ParsedQuery};
-use super::tokenize::{
-    KbTokenizer, KbWordTokenizer, TOKENIZER_NAME, TOKENIZER_VERSION, WORD_TOKENIZER_NAME,
-};
+use super::tokenize::{is_word_term, KbTokenizer, TOKENIZER_NAME, TOKENIZER_VERSION};
 
 /// Bumped when the schema or scoring fields change; with [`TOKENIZER_VERSION`] it decides
 /// whether a saved index can be reused.
-const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 const MANIFEST_FILE: &str = "kb-manifest.json";
+/// The field holding a note's source path.
+const SOURCE_FIELD: &str = "source";
 
 /// A scored field and its boost. search.js receives scores already multiplied by these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +121,6 @@ pub(crate) const MAX_EXPANSIONS: usize = 16;
 #[derive(Debug, Clone, Copy)]
 struct Fields {
     scored: [Field; 5],
-    all: Field,
     tag: Field,
     source: Field,
     doc: Field,
@@ -145,23 +149,13 @@ fn schema() -> (Schema, Fields) {
         };
         b.add_text_field(f.name(), text(record))
     });
-    let all = b.add_text_field(
-        "all",
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(WORD_TOKENIZER_NAME)
-                .set_index_option(IndexRecordOption::Basic)
-                .set_fieldnorms(false),
-        ),
-    );
     let tag = b.add_text_field("tag", STRING);
-    let source = b.add_text_field("source", STRING | STORED);
+    let source = b.add_text_field(SOURCE_FIELD, STRING | STORED | FAST);
     let doc = b.add_text_field("doc", STORED);
     (
         b.build(),
         Fields {
             scored,
-            all,
             tag,
             source,
             doc,
@@ -223,6 +217,18 @@ impl UpdateStats {
     pub fn changed(&self) -> bool {
         self.added + self.updated + self.removed > 0 || self.rebuilt
     }
+}
+
+/// One term of the index and its score in every note that has it (see
+/// [`SearchIndex::term_scores`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TermScores {
+    pub term: String,
+    /// The term's doc frequencies in every scored field and segment, summed: what prefix
+    /// expansion ranks candidates by, in `kb search` and search.js alike.
+    pub freq: u64,
+    /// `(note, score)`, by note.
+    pub notes: Vec<(u32, f32)>,
 }
 
 /// One search result.
@@ -320,9 +326,6 @@ impl SearchIndex {
         rebuild: bool,
     ) -> anyhow::Result<SearchIndex> {
         index.tokenizers().register(TOKENIZER_NAME, KbTokenizer);
-        index
-            .tokenizers()
-            .register(WORD_TOKENIZER_NAME, KbWordTokenizer);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -448,12 +451,154 @@ impl SearchIndex {
         Ok(stats)
     }
 
+    /// Every term of the scored fields with each note's score for it, as `kb search` scores
+    /// the term alone (BM25 per field with tantivy's own statistics, times the field's boost,
+    /// summed over fields). `note_of` numbers notes by source path; notes it does not know are
+    /// left out. Sorted by term.
+    ///
+    /// This is how the browser index gets its postings without tokenizing every note again:
+    /// the term dictionaries and posting lists are read back from the committed segments.
+    pub(crate) fn term_scores(
+        &self,
+        note_of: &(dyn Fn(&str) -> Option<u32> + Sync),
+    ) -> anyhow::Result<Vec<TermScores>> {
+        const GONE: u32 = u32::MAX;
+        let searcher = self.reader.searcher();
+        let segments = searcher.segment_readers();
+        // per segment: tantivy doc id -> note (GONE for deleted or unknown docs)
+        let notes: Vec<Vec<u32>> = segments
+            .par_iter()
+            .map(|seg| -> anyhow::Result<Vec<u32>> {
+                let sources = seg
+                    .fast_fields()
+                    .str(SOURCE_FIELD)?
+                    .context("the search index has no source column; build again")?;
+                // the column's dictionary holds each source once, in ord order
+                let mut note_of_ord = Vec::with_capacity(sources.num_terms());
+                let mut stream = sources.dictionary().stream()?;
+                while stream.advance() {
+                    let path = std::str::from_utf8(stream.key()).unwrap_or_default();
+                    note_of_ord.push(note_of(path).unwrap_or(GONE));
+                }
+                Ok((0..seg.max_doc())
+                    .map(|doc| match sources.term_ords(doc).next() {
+                        Some(ord) if !seg.is_deleted(doc) => note_of_ord[ord as usize],
+                        _ => GONE,
+                    })
+                    .collect())
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let total_docs: u64 = segments.iter().map(|s| u64::from(s.max_doc())).sum();
+        let nf = ScoredField::ALL.len();
+        // per segment and field: the inverted index and the field lengths
+        let mut inverted = Vec::with_capacity(segments.len());
+        let mut norms = Vec::with_capacity(segments.len());
+        let mut tokens = vec![0u64; nf];
+        for seg in segments {
+            let mut inv = Vec::with_capacity(nf);
+            let mut fnr = Vec::with_capacity(nf);
+            for (fi, &f) in ScoredField::ALL.iter().enumerate() {
+                let field = self.fields.scored(f);
+                let ii = seg.inverted_index(field)?;
+                tokens[fi] += ii.total_num_tokens();
+                inv.push(ii);
+                fnr.push(seg.get_fieldnorms_reader(field)?);
+            }
+            inverted.push(inv);
+            norms.push(fnr);
+        }
+        let avg: Vec<f32> = tokens
+            .iter()
+            .map(|&t| t as f32 / total_docs.max(1) as f32)
+            .collect();
+
+        // every (term, field, segment), sorted by term so each term's entries are adjacent
+        let mut entries: Vec<(Box<[u8]>, u8, u32, tantivy::postings::TermInfo)> = Vec::new();
+        for (si, per_field) in inverted.iter().enumerate() {
+            for (fi, inv) in per_field.iter().enumerate() {
+                let mut stream = inv.terms().stream()?;
+                while stream.advance() {
+                    entries.push((
+                        stream.key().into(),
+                        fi as u8,
+                        si as u32,
+                        stream.value().clone(),
+                    ));
+                }
+            }
+        }
+        entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut start = 0;
+        for i in 1..=entries.len() {
+            if i == entries.len() || entries[i].0 != entries[start].0 {
+                groups.push(start..i);
+                start = i;
+            }
+        }
+        groups
+            .into_par_iter()
+            .filter_map(|range| {
+                let group = &entries[range];
+                let term = std::str::from_utf8(&group[0].0).ok()?.to_string();
+                Some((term, group))
+            })
+            .map(|(term, group)| -> anyhow::Result<TermScores> {
+                let mut df = vec![0u64; nf];
+                for (_, fi, _, info) in group {
+                    df[*fi as usize] += u64::from(info.doc_freq);
+                }
+                let weights: Vec<Bm25Weight> = ScoredField::ALL
+                    .iter()
+                    .enumerate()
+                    .map(|(fi, f)| {
+                        Bm25Weight::for_one_term_without_explain(df[fi], total_docs, avg[fi])
+                            .boost_by(f.boost())
+                    })
+                    .collect();
+                let mut scored: Vec<(u32, u8, f32)> = Vec::new();
+                for (_, fi, si, info) in group {
+                    let (fi, si) = (*fi as usize, *si as usize);
+                    let mut postings = inverted[si][fi]
+                        .read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+                    let mut doc = postings.doc();
+                    while doc != TERMINATED {
+                        let note = notes[si][doc as usize];
+                        if note != GONE {
+                            let norm = norms[si][fi].fieldnorm_id(doc);
+                            scored.push((
+                                note,
+                                fi as u8,
+                                weights[fi].score(norm, postings.term_freq()),
+                            ));
+                        }
+                        doc = postings.advance();
+                    }
+                }
+                // per note, fields in order (as a query sums them)
+                scored.sort_unstable_by_key(|&(note, fi, _)| (note, fi));
+                let mut notes: Vec<(u32, f32)> = Vec::with_capacity(scored.len());
+                for (note, _, s) in scored {
+                    match notes.last_mut() {
+                        Some((last, acc)) if *last == note => *acc += s,
+                        _ => notes.push((note, s)),
+                    }
+                }
+                Ok(TermScores {
+                    term,
+                    freq: df.iter().sum(),
+                    notes,
+                })
+            })
+            .filter(|t| !matches!(t, Ok(t) if t.notes.is_empty()))
+            .collect()
+    }
+
     fn to_tantivy(&self, doc: &SearchDoc) -> anyhow::Result<TantivyDocument> {
         let mut d = TantivyDocument::default();
         for f in ScoredField::ALL {
             for v in f.values(doc) {
                 d.add_text(self.fields.scored(f), v);
-                d.add_text(self.fields.all, v);
             }
         }
         for t in &doc.tags {
@@ -592,7 +737,7 @@ impl SearchIndex {
             Clause::Term(t) => self.term_query(t),
             Clause::Prefix { exact, prefix } => {
                 let mut alts: Vec<Box<dyn Query>> = vec![self.term_query(exact)];
-                for t in expansions(searcher, self.fields.all, prefix)? {
+                for t in expansions(searcher, &self.fields.scored, prefix)? {
                     if t != *exact {
                         alts.push(Box::new(BoostQuery::new(
                             self.term_query(&t),
@@ -631,24 +776,27 @@ impl SearchIndex {
     }
 }
 
-/// The most frequent terms of the `all` field that start with `prefix` (at most
+/// The most frequent word terms of the scored fields that start with `prefix` (at most
 /// [`MAX_EXPANSIONS`], most frequent first, then alphabetical), as search.js picks them.
+/// Frequency is [`TermScores::freq`]: the doc frequencies of every field and segment, summed.
 fn expansions(
     searcher: &tantivy::Searcher,
-    all: Field,
+    fields: &[Field],
     prefix: &str,
 ) -> anyhow::Result<Vec<String>> {
     let mut df: BTreeMap<String, u64> = BTreeMap::new();
     for seg in searcher.segment_readers() {
-        let inv = seg.inverted_index(all)?;
-        let mut stream = inv.terms().range().ge(prefix.as_bytes()).into_stream()?;
-        while stream.advance() {
-            let key = stream.key();
-            if !key.starts_with(prefix.as_bytes()) {
-                break;
-            }
-            if let Ok(k) = std::str::from_utf8(key) {
-                *df.entry(k.to_string()).or_default() += u64::from(stream.value().doc_freq);
+        for &field in fields {
+            let inv = seg.inverted_index(field)?;
+            let mut stream = inv.terms().range().ge(prefix.as_bytes()).into_stream()?;
+            while stream.advance() {
+                let key = stream.key();
+                if !key.starts_with(prefix.as_bytes()) {
+                    break;
+                }
+                if let Some(k) = std::str::from_utf8(key).ok().filter(|k| is_word_term(k)) {
+                    *df.entry(k.to_string()).or_default() += u64::from(stream.value().doc_freq);
+                }
             }
         }
     }

@@ -105,7 +105,7 @@ pub fn index_site(
     let mut index = SearchIndex::open(&index_dir(config))?;
     let update = index.update_hashed(docs, &hashes, &content_stamp(config)?)?;
     let tantivy_ms = start.elapsed().as_millis();
-    let client = client_index_cached(config, docs, &hashes, sink)?;
+    let client = client_index_cached(config, docs, &hashes, &index, sink)?;
     tracing::info!(
         added = update.added,
         updated = update.updated,
@@ -130,16 +130,18 @@ fn client_cache_file(config: &Config) -> PathBuf {
 /// The browser index depends on the docs alone: when they hash the same as in the last build,
 /// write the files kept from that build instead of computing the index again (a rebuild of
 /// unchanged notes then costs a hash and the writes, not the whole postings computation).
-/// `hashes[i]` is the [`index::doc_hash`] of `docs[i]`.
+/// `hashes[i]` is the [`index::doc_hash`] of `docs[i]`; `index` holds exactly `docs`.
 fn client_index_cached(
     config: &Config,
     docs: &[SearchDoc],
     hashes: &[String],
+    index: &SearchIndex,
     sink: &dyn Sink,
 ) -> anyhow::Result<client::ClientStats> {
     let start = std::time::Instant::now();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
+    hasher.update(&index::SCHEMA_VERSION.to_le_bytes());
     hasher.update(&client::CLIENT_FORMAT.to_le_bytes());
     for (doc, hash) in docs.iter().zip(hashes) {
         hasher.update(doc.source.as_bytes());
@@ -158,7 +160,7 @@ fn client_index_cached(
         inner: sink,
         files: std::sync::Mutex::new(Vec::new()),
     };
-    let stats = client::write_client_index(docs, &recorder)?;
+    let stats = client::write_client_index(docs, index, &recorder)?;
     let mut files = recorder
         .files
         .into_inner()
@@ -369,6 +371,12 @@ mod client_cache_tests {
         }
     }
 
+    fn indexed(docs: &[SearchDoc]) -> SearchIndex {
+        let mut index = SearchIndex::in_memory().unwrap();
+        index.update(docs, "test").unwrap();
+        index
+    }
+
     fn files(sink: &MemSink) -> Vec<(String, Vec<u8>)> {
         sink.paths()
             .into_iter()
@@ -382,7 +390,8 @@ mod client_cache_tests {
         let config = Config::validate(dir.path().to_path_buf(), Default::default()).unwrap();
         let (first, second, third) = (MemSink::default(), MemSink::default(), MemSink::default());
         let cached = |docs: &[SearchDoc], sink: &MemSink| {
-            client_index_cached(&config, docs, &index::doc_hashes(docs), sink).unwrap()
+            let index = indexed(docs);
+            client_index_cached(&config, docs, &index::doc_hashes(docs), &index, sink).unwrap()
         };
         let s1 = cached(&[doc("shmget 报 EINVAL")], &first);
         assert!(config.cache_dir().join("cache/search-client.bin").is_file());
@@ -400,7 +409,8 @@ mod client_cache_tests {
             "changed docs produce a new index"
         );
         let fresh = MemSink::default();
-        client::write_client_index(&[doc("mmap 普通文件")], &fresh).unwrap();
+        let docs = [doc("mmap 普通文件")];
+        client::write_client_index(&docs, &indexed(&docs), &fresh).unwrap();
         assert_eq!(files(&third), files(&fresh), "recomputed, not served stale");
     }
 }

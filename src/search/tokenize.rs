@@ -90,6 +90,12 @@ pub(crate) fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FA1F) // extensions B.. and compatibility supplement
 }
 
+/// True for a term from a word run (not a CJK unigram or bigram): the terms a typed prefix
+/// expands to.
+pub(crate) fn is_word_term(term: &str) -> bool {
+    term.chars().next().is_some_and(|c| !is_cjk(c))
+}
+
 fn class(c: char) -> Class {
     if is_cjk(c) {
         Class::Cjk
@@ -120,8 +126,7 @@ const WORD_CACHE_CAP: usize = 65_536;
 
 thread_local! {
     /// Word as written -> [`normalize_word`] of it. Indexing normalizes the same few thousand
-    /// words millions of times (three passes over every note: two tantivy fields and the
-    /// browser index), and Snowball stemming costs far more than a hash lookup.
+    /// words millions of times, and Snowball stemming costs far more than a hash lookup.
     static WORD_CACHE: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Box<str>>> =
         Default::default();
 }
@@ -422,15 +427,6 @@ pub(crate) struct KbTokenizer;
 /// Name under which [`KbTokenizer`] is registered on the index.
 pub(crate) const TOKENIZER_NAME: &str = "kb_cjk";
 
-/// [`index_tokens`] without the CJK ones, for the field that only serves prefix expansion of
-/// typed words: a CJK query is bigrams already, so its unigrams and bigrams (most of a Chinese
-/// note's tokens) would only make that field as large as the scored ones.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct KbWordTokenizer;
-
-/// Name under which [`KbWordTokenizer`] is registered on the index.
-pub(crate) const WORD_TOKENIZER_NAME: &str = "kb_words";
-
 /// Where a streamed token's text is: in the indexed text, or in the stream's word buffer.
 #[derive(Debug, Clone, Copy)]
 enum SpanText {
@@ -456,13 +452,10 @@ pub(crate) struct KbTokenStream<'a> {
 }
 
 impl<'a> KbTokenStream<'a> {
-    fn new(text: &'a str, keep: impl Fn(TokenKind) -> bool) -> KbTokenStream<'a> {
+    fn new(text: &'a str) -> KbTokenStream<'a> {
         let mut words = String::new();
         let mut spans = Vec::new();
         for_each_index_token(text, |t| {
-            if !keep(t.kind) {
-                return;
-            }
             let at = match t.kind {
                 TokenKind::Unigram | TokenKind::Bigram => SpanText::Text(t.from, t.to),
                 TokenKind::Word | TokenKind::WordPart => {
@@ -491,17 +484,7 @@ impl tantivy::tokenizer::Tokenizer for KbTokenizer {
     type TokenStream<'a> = KbTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> KbTokenStream<'a> {
-        KbTokenStream::new(text, |_| true)
-    }
-}
-
-impl tantivy::tokenizer::Tokenizer for KbWordTokenizer {
-    type TokenStream<'a> = KbTokenStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> KbTokenStream<'a> {
-        KbTokenStream::new(text, |kind| {
-            matches!(kind, TokenKind::Word | TokenKind::WordPart)
-        })
+        KbTokenStream::new(text)
     }
 }
 

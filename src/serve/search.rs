@@ -6,7 +6,8 @@
 //! its page is rendered, and search catches up a moment later (about 0.1 s for 10,000 notes).
 //! Until the first indexing finishes the API answers 503. The browser's index is rebuilt from
 //! all notes (seconds at 10,000 notes), so it is made only when a page asks for it after a
-//! change, not after every save.
+//! change, not after every save; it is read out of the server's index, brought up to the
+//! current documents first.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
@@ -121,7 +122,15 @@ impl LiveSearch {
         let docs = self.docs.read().unwrap_or_else(|e| e.into_inner());
         // Read the version again under the lock: deltas land with the docs write lock held.
         let version = self.version.load(Ordering::SeqCst);
-        crate::search::client::write_client_index(&docs, files)?;
+        // The browser index is read out of the server's index, which may lag the docs by a
+        // delta: bring it up to them first (a no-op when the worker already did).
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        if index.is_none() {
+            *index = Some(SearchIndex::in_memory()?);
+        }
+        let index = index.as_mut().expect("set above");
+        index.update(&docs, "kb serve")?;
+        crate::search::client::write_client_index(&docs, index, files)?;
         *made = Some(version);
         tracing::info!(
             "search: browser index for {} notes written in {:.0} ms",
