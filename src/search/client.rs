@@ -18,7 +18,6 @@
 //! downloads a few of them, not the whole index.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -111,17 +110,82 @@ pub(crate) fn fnv1a(s: &str) -> u32 {
     h
 }
 
-/// Write the browser index for `docs` through `sink`, its postings read from `index` (which
-/// must hold exactly `docs`: see [`SearchIndex::update`]).
+/// Note ids follow source order: search.js breaks score ties by id, `kb search` by source.
+pub(crate) fn by_source(docs: &[SearchDoc]) -> Vec<&SearchDoc> {
+    let mut sorted: Vec<&SearchDoc> = docs.iter().collect();
+    sorted.sort_by(|a, b| a.source.cmp(&b.source));
+    sorted
+}
+
+/// Write the whole browser index for `docs` through `sink`, its postings read from `index`
+/// (which must hold exactly `docs`: see [`SearchIndex::update`]).
 pub(crate) fn write_client_index(
     docs: &[SearchDoc],
     index: &SearchIndex,
     sink: &dyn Sink,
 ) -> anyhow::Result<ClientStats> {
-    // note ids follow source order: search.js breaks score ties by id, the index by source
-    let mut sorted: Vec<&SearchDoc> = docs.iter().collect();
-    sorted.sort_by(|a, b| a.source.cmp(&b.source));
-    let docs = sorted.as_slice();
+    let docs = by_source(docs);
+    let fragments = write_fragments(&docs, sink)?;
+    write_index_files(&docs, index, fragments, sink)
+}
+
+/// What [`write_fragments`] wrote.
+#[derive(Debug, Clone)]
+pub(crate) struct Fragments {
+    bytes: usize,
+    /// Hash of every fragment, part of the build id.
+    hash: blake3::Hash,
+}
+
+/// Write `f/N.json` for every note (`docs` in [`by_source`] order). They depend on the notes
+/// alone, so `kb build` writes them while tantivy indexes.
+pub(crate) fn write_fragments(docs: &[&SearchDoc], sink: &dyn Sink) -> anyhow::Result<Fragments> {
+    let fragments: Vec<Vec<u8>> = docs
+        .par_iter()
+        .map(|d| {
+            serde_json::to_vec(&Fragment {
+                u: &d.url,
+                t: &d.title,
+                g: &d.tags,
+                d: d.date.as_deref(),
+                s: d.sections
+                    .iter()
+                    .map(|s| {
+                        [
+                            s.anchor.as_str(),
+                            s.heading.as_str(),
+                            s.text.as_str(),
+                            s.code.as_str(),
+                        ]
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut hash = blake3::Hasher::new();
+    let mut bytes = 0;
+    for json in &fragments {
+        hash.update(json);
+        bytes += json.len();
+    }
+    fragments
+        .par_iter()
+        .enumerate()
+        .try_for_each(|(i, json)| sink.write(&format!("{CLIENT_DIR}/f/{i}.json"), json))?;
+    Ok(Fragments {
+        bytes,
+        hash: hash.finalize(),
+    })
+}
+
+/// Write the postings shards, word lists and meta.json, the postings read from `index`;
+/// `fragments` were written by [`write_fragments`] for the same `docs`.
+pub(crate) fn write_index_files(
+    docs: &[&SearchDoc],
+    index: &SearchIndex,
+    fragments: Fragments,
+    sink: &dyn Sink,
+) -> anyhow::Result<ClientStats> {
     let start = std::time::Instant::now();
     let ids: FxHashMap<&str, u32> = docs
         .iter()
@@ -146,13 +210,16 @@ pub(crate) fn write_client_index(
                  ..
              }| {
                 let mut s = String::with_capacity(list.len() * 6);
+                let mut num = itoa::Buffer::new();
                 let mut prev = 0u32;
                 for (i, &(d, score)) in list.iter().enumerate() {
                     if i > 0 {
                         s.push(',');
                     }
                     let q = ((score * SCORE_SCALE).round() as u32).max(1);
-                    let _ = write!(s, "{},{}", d - prev, q);
+                    s.push_str(num.format(d - prev));
+                    s.push(',');
+                    s.push_str(num.format(q));
                     prev = d;
                 }
                 (t.as_str(), s)
@@ -174,12 +241,14 @@ pub(crate) fn write_client_index(
     }
 
     let mut build = blake3::Hasher::new();
-    for (k, mut body) in bodies.into_iter().enumerate() {
+    for body in &mut bodies {
         body.push('}');
         build.update(body.as_bytes());
         stats.index_bytes += body.len();
-        sink.write(&format!("{CLIENT_DIR}/i/{k}.json"), body.as_bytes())?;
     }
+    bodies.par_iter().enumerate().try_for_each(|(k, body)| {
+        sink.write(&format!("{CLIENT_DIR}/i/{k}.json"), body.as_bytes())
+    })?;
     stats.shards = shards;
 
     // words: non-CJK terms and their note frequency, for prefix expansion, one file per first
@@ -208,38 +277,8 @@ pub(crate) fn write_client_index(
     }
 
     tracing::debug!(took = ?start.elapsed(), "browser index: shards and words written");
-    let fragments: Vec<Vec<u8>> = docs
-        .par_iter()
-        .map(|d| {
-            serde_json::to_vec(&Fragment {
-                u: &d.url,
-                t: &d.title,
-                g: &d.tags,
-                d: d.date.as_deref(),
-                s: d.sections
-                    .iter()
-                    .map(|s| {
-                        [
-                            s.anchor.as_str(),
-                            s.heading.as_str(),
-                            s.text.as_str(),
-                            s.code.as_str(),
-                        ]
-                    })
-                    .collect(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    for json in &fragments {
-        build.update(json);
-        stats.fragment_bytes += json.len();
-    }
-    fragments
-        .par_iter()
-        .enumerate()
-        .try_for_each(|(i, json)| sink.write(&format!("{CLIENT_DIR}/f/{i}.json"), json))?;
-
-    tracing::debug!(took = ?start.elapsed(), "browser index: fragments written");
+    build.update(fragments.hash.as_bytes());
+    stats.fragment_bytes = fragments.bytes;
     let mut tags: Vec<String> = docs
         .iter()
         .flat_map(|d| d.tags.iter().map(|t| t.to_lowercase()))

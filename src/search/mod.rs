@@ -92,6 +92,11 @@ pub fn index_dir(config: &Config) -> PathBuf {
 
 /// Update the tantivy index in the cache dir to hold exactly `docs`, and write the browser's
 /// index through `sink` under `_kb/search/`. Called by `kb build` after rendering.
+///
+/// The browser index depends on the docs alone: when they hash the same as in the last build,
+/// the files kept from that build (a [`crate::cache`] record file) are written again instead of
+/// computing it. Otherwise the per-note fragments are written while tantivy indexes, and the
+/// postings are then read out of the updated index.
 pub fn index_site(
     config: &Config,
     docs: &[SearchDoc],
@@ -102,17 +107,42 @@ pub fn index_site(
     }
     let start = std::time::Instant::now();
     let hashes = index::doc_hashes(docs);
+    let stamp = content_stamp(config)?;
     let mut index = SearchIndex::open(&index_dir(config))?;
-    let update = index.update_hashed(docs, &hashes, &content_stamp(config)?)?;
-    let tantivy_ms = start.elapsed().as_millis();
-    let client = client_index_cached(config, docs, &hashes, &index, sink)?;
+    let key = client_cache_key(docs, &hashes);
+    let cache = client_cache_file(config);
+    let (update, client) = match read_client_cache(&cache, &key) {
+        Some((client, files)) => {
+            let update = index.update_hashed(docs, &hashes, &stamp)?;
+            files
+                .par_iter()
+                .try_for_each(|(rel, bytes)| sink.write(rel, bytes))?;
+            (update, client)
+        }
+        None => {
+            let recorder = RecordingSink {
+                inner: sink,
+                files: std::sync::Mutex::new(Vec::new()),
+            };
+            let sorted = client::by_source(docs);
+            let (update, fragments) = rayon::join(
+                || index.update_hashed(docs, &hashes, &stamp),
+                || client::write_fragments(&sorted, &recorder),
+            );
+            let (update, fragments) = (update?, fragments?);
+            tracing::debug!(took = ?start.elapsed(), "search: tantivy updated, fragments written");
+            let client = client::write_index_files(&sorted, &index, fragments, &recorder)?;
+            tracing::debug!(took = ?start.elapsed(), "search: browser index written");
+            save_client_cache(&cache, &key, &client, recorder);
+            (update, client)
+        }
+    };
     tracing::info!(
         added = update.added,
         updated = update.updated,
         removed = update.removed,
-        tantivy_ms,
-        client_ms = start.elapsed().as_millis() - tantivy_ms,
         client_kb = client.total_bytes() / 1024,
+        took_ms = start.elapsed().as_millis(),
         "search index"
     );
     Ok(IndexStats { update, client })
@@ -127,18 +157,9 @@ fn client_cache_file(config: &Config) -> PathBuf {
     config.cache_dir().join("cache/search-client.bin")
 }
 
-/// The browser index depends on the docs alone: when they hash the same as in the last build,
-/// write the files kept from that build instead of computing the index again (a rebuild of
-/// unchanged notes then costs a hash and the writes, not the whole postings computation).
-/// `hashes[i]` is the [`index::doc_hash`] of `docs[i]`; `index` holds exactly `docs`.
-fn client_index_cached(
-    config: &Config,
-    docs: &[SearchDoc],
-    hashes: &[String],
-    index: &SearchIndex,
-    sink: &dyn Sink,
-) -> anyhow::Result<client::ClientStats> {
-    let start = std::time::Instant::now();
+/// What the browser index is made from: the docs (`hashes[i]` is the [`index::doc_hash`] of
+/// `docs[i]`) and the versions of the tokenizer, the index schema and the browser format.
+fn client_cache_key(docs: &[SearchDoc], hashes: &[String]) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
     hasher.update(&index::SCHEMA_VERSION.to_le_bytes());
@@ -147,42 +168,39 @@ fn client_index_cached(
         hasher.update(doc.source.as_bytes());
         hasher.update(hash.as_bytes());
     }
-    let key = hasher.finalize().to_hex().to_string();
-    tracing::debug!(took = ?start.elapsed(), "browser index: cache key");
-    let path = client_cache_file(config);
-    if let Some((stats, files)) = read_client_cache(&path, &key) {
-        files
-            .par_iter()
-            .try_for_each(|(rel, bytes)| sink.write(rel, bytes))?;
-        return Ok(stats);
-    }
-    let recorder = RecordingSink {
-        inner: sink,
-        files: std::sync::Mutex::new(Vec::new()),
-    };
-    let stats = client::write_client_index(docs, index, &recorder)?;
+    hasher.finalize().to_hex().to_string()
+}
+
+/// Keep the files `recorder` saw for the next build with the same `key` (a failure only costs
+/// that build the computation, so it is a warning).
+fn save_client_cache(path: &Path, key: &str, stats: &ClientStats, recorder: RecordingSink<'_>) {
     let mut files = recorder
         .files
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let stats_json = serde_json::to_vec(&stats)?;
-    let head: [(&[u8], &[u8]); 2] = [(b"key", key.as_bytes()), (b"stats", stats_json.as_slice())];
-    let records = head.into_iter().chain(
-        files
-            .iter()
-            .map(|(rel, bytes)| (rel.as_bytes(), bytes.as_slice())),
-    );
-    tracing::debug!(took = ?start.elapsed(), "browser index: computed and written");
-    let saved = crate::cache::write_records(&path, CLIENT_CACHE_MAGIC, records);
-    tracing::debug!(took = ?start.elapsed(), "browser index: cache saved");
+    let saved = serde_json::to_vec(stats)
+        .map_err(anyhow::Error::from)
+        .and_then(|stats_json| {
+            let head: [(&[u8], &[u8]); 2] =
+                [(b"key", key.as_bytes()), (b"stats", stats_json.as_slice())];
+            let records = head.into_iter().chain(
+                files
+                    .iter()
+                    .map(|(rel, bytes)| (rel.as_bytes(), bytes.as_slice())),
+            );
+            Ok(crate::cache::write_records(
+                path,
+                CLIENT_CACHE_MAGIC,
+                records,
+            )?)
+        });
     if let Err(e) = saved {
         tracing::warn!(
             "couldn't save the browser search index cache `{}`: {e}",
             path.display()
         );
     }
-    Ok(stats)
 }
 
 /// Site-relative path and bytes of each browser index file.
@@ -388,29 +406,46 @@ mod client_cache_tests {
     fn unchanged_docs_reuse_the_browser_index_and_changed_docs_recompute_it() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::validate(dir.path().to_path_buf(), Default::default()).unwrap();
-        let (first, second, third) = (MemSink::default(), MemSink::default(), MemSink::default());
-        let cached = |docs: &[SearchDoc], sink: &MemSink| {
-            let index = indexed(docs);
-            client_index_cached(&config, docs, &index::doc_hashes(docs), &index, sink).unwrap()
+        let build = |docs: &[SearchDoc]| {
+            let sink = MemSink::default();
+            let stats = index_site(&config, docs, &sink).unwrap();
+            (stats, files(&sink))
         };
-        let s1 = cached(&[doc("shmget 报 EINVAL")], &first);
-        assert!(config.cache_dir().join("cache/search-client.bin").is_file());
-        let s2 = cached(&[doc("shmget 报 EINVAL")], &second);
-        assert_eq!(s1, s2);
-        assert_eq!(
-            files(&first),
-            files(&second),
-            "cached files are byte-identical"
-        );
-        cached(&[doc("mmap 普通文件")], &third);
-        assert_ne!(
-            files(&first),
-            files(&third),
-            "changed docs produce a new index"
-        );
+        let (s1, first) = build(&[doc("shmget 报 EINVAL")]);
+        let cache = client_cache_file(&config);
+        assert!(cache.is_file());
+
+        // mark the kept meta.json: a build of the same docs must hand out the kept files
+        let mut kept: Vec<(Vec<u8>, Vec<u8>)> =
+            crate::cache::read_records(&cache, CLIENT_CACHE_MAGIC)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let meta = kept
+            .iter_mut()
+            .find(|(k, _)| k == b"_kb/search/meta.json")
+            .unwrap();
+        meta.1.extend_from_slice(b" ");
+        let records = kept.iter().map(|(k, v)| (k.as_slice(), v.as_slice()));
+        crate::cache::write_records(&cache, CLIENT_CACHE_MAGIC, records).unwrap();
+        let (s2, second) = build(&[doc("shmget 报 EINVAL")]);
+        assert_eq!(s1.client, s2.client);
+        let meta = |files: &[(String, Vec<u8>)]| {
+            files
+                .iter()
+                .find(|(p, _)| p == "_kb/search/meta.json")
+                .unwrap()
+                .1
+                .clone()
+        };
+        assert!(meta(&second).ends_with(b"} "), "served from the cache");
+        assert_eq!(first.len(), second.len());
+
+        let (_, third) = build(&[doc("mmap 普通文件")]);
+        assert_ne!(first, third, "changed docs produce a new index");
         let fresh = MemSink::default();
         let docs = [doc("mmap 普通文件")];
         client::write_client_index(&docs, &indexed(&docs), &fresh).unwrap();
-        assert_eq!(files(&third), files(&fresh), "recomputed, not served stale");
+        assert_eq!(third, files(&fresh), "recomputed, not served stale");
     }
 }
