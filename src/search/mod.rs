@@ -6,8 +6,9 @@
 //! 3. [`index`]: [`SearchIndex`], a tantivy index in `.kb/search-index`, updated per note by
 //!    content hash.
 //! 4. [`excerpt`]: the matching section of a hit and a highlighted, character-counted excerpt.
-//! 5. [`client`]: the browser's index (precomputed scores, sharded postings, lazy fragments),
-//!    searched by `themes/default/static/search.js` with the same rules.
+//! 5. [`client`]: the browser's index (precomputed scores read out of the tantivy index,
+//!    sharded postings, lazy fragments), searched by `themes/default/static/search.js` with the
+//!    same rules.
 //!
 //! [`index_site`] is what `kb build` calls after rendering; [`run`] is `kb search`.
 
