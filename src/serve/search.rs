@@ -5,9 +5,9 @@
 //! pending deltas together and updates the index off the reload path: a tab reloads as soon as
 //! its page is rendered, and search catches up a moment later (about 0.1 s for 10,000 notes).
 //! Until the first indexing finishes the API answers 503. The browser's index covers all notes
-//! (0.26 s for the first request at 10,000), so it is made only when a page asks for it after a change,
-//! not after every save; it is read out of the server's index, brought up to the current
-//! documents first.
+//! (0.26 s for the first request at 10,000), so it is made only when a page asks for it after
+//! a change, not after every save; it is read out of the server's index, brought up to the
+//! current documents first.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
