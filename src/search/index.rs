@@ -462,31 +462,11 @@ impl SearchIndex {
         &self,
         note_of: &(dyn Fn(&str) -> Option<u32> + Sync),
     ) -> anyhow::Result<Vec<TermScores>> {
-        const GONE: u32 = u32::MAX;
         let searcher = self.reader.searcher();
         let segments = searcher.segment_readers();
-        // per segment: tantivy doc id -> note (GONE for deleted or unknown docs)
         let notes: Vec<Vec<u32>> = segments
             .par_iter()
-            .map(|seg| -> anyhow::Result<Vec<u32>> {
-                let sources = seg
-                    .fast_fields()
-                    .str(SOURCE_FIELD)?
-                    .context("the search index has no source column; build again")?;
-                // the column's dictionary holds each source once, in ord order
-                let mut note_of_ord = Vec::with_capacity(sources.num_terms());
-                let mut stream = sources.dictionary().stream()?;
-                while stream.advance() {
-                    let path = std::str::from_utf8(stream.key()).unwrap_or_default();
-                    note_of_ord.push(note_of(path).unwrap_or(GONE));
-                }
-                Ok((0..seg.max_doc())
-                    .map(|doc| match sources.term_ords(doc).next() {
-                        Some(ord) if !seg.is_deleted(doc) => note_of_ord[ord as usize],
-                        _ => GONE,
-                    })
-                    .collect())
-            })
+            .map(|seg| notes_by_doc(seg, note_of))
             .collect::<anyhow::Result<_>>()?;
         let total_docs: u64 = segments.iter().map(|s| u64::from(s.max_doc())).sum();
         let nf = ScoredField::ALL.len();
@@ -774,6 +754,34 @@ impl SearchIndex {
             }
         })
     }
+}
+
+/// Marks a tantivy doc that is no note: deleted, or a source `note_of` does not know.
+const GONE: u32 = u32::MAX;
+
+/// Tantivy doc id -> note number for one segment, through the `source` fast field (whose
+/// dictionary holds each source once, in ord order); [`GONE`] for deleted and unknown docs.
+fn notes_by_doc(
+    seg: &tantivy::SegmentReader,
+    note_of: &(dyn Fn(&str) -> Option<u32> + Sync),
+) -> anyhow::Result<Vec<u32>> {
+    let sources = seg.fast_fields().str(SOURCE_FIELD)?.context(
+        "the search index has no source column; delete .kb/search-index and build again",
+    )?;
+    let mut note_of_ord = Vec::with_capacity(sources.num_terms());
+    let mut stream = sources.dictionary().stream()?;
+    while stream.advance() {
+        let path = std::str::from_utf8(stream.key()).unwrap_or_default();
+        note_of_ord.push(note_of(path).unwrap_or(GONE));
+    }
+    Ok((0..seg.max_doc())
+        .map(|doc| match sources.term_ords(doc).next() {
+            Some(ord) if !seg.is_deleted(doc) => {
+                note_of_ord.get(ord as usize).copied().unwrap_or(GONE)
+            }
+            _ => GONE,
+        })
+        .collect())
 }
 
 /// The most frequent word terms of the scored fields that start with `prefix` (at most
