@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::doc::{SearchDoc, SearchSection};
 use super::query::ParsedQuery;
-use super::tokenize::{index_tokens, is_cjk, prefix_form, Tok};
+use super::tokenize::{is_cjk, match_tokens, prefix_form, Tok};
 
 /// Excerpt length in characters (about two terminal lines of mixed Chinese and English).
 pub(crate) const EXCERPT_CHARS: usize = 90;
@@ -84,7 +84,7 @@ impl Matcher {
         if self.terms.is_empty() && self.prefix.is_none() || !self.may_match(text) {
             return Vec::new();
         }
-        let toks = index_tokens(text);
+        let toks = match_tokens(text);
         let mut out = Vec::new();
         // byte -> char index, walked forward once (token starts never go backwards)
         let mut cursor = (0usize, 0usize);

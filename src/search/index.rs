@@ -21,7 +21,7 @@ use tantivy::postings::Postings;
 use tantivy::query::Bm25Weight;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
-    PhraseQuery, Query, TermQuery,
+    PhrasePrefixQuery, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
@@ -33,7 +33,9 @@ use tantivy::{
 use super::doc::SearchDoc;
 use super::excerpt::{locate, Matcher};
 use super::query::{parse, Clause, ParsedQuery};
-use super::tokenize::{is_word_term, KbTokenizer, TOKENIZER_NAME, TOKENIZER_VERSION};
+use super::tokenize::{
+    is_cjk, is_lone_cjk, is_word_term, KbTokenizer, TOKENIZER_NAME, TOKENIZER_VERSION,
+};
 
 /// Bumped when the schema or scoring fields change; with [`TOKENIZER_VERSION`] it decides
 /// whether a saved index can be reused.
@@ -571,7 +573,8 @@ impl SearchIndex {
                 })
             })
             .filter(|t| !matches!(t, Ok(t) if t.notes.is_empty()))
-            .collect()
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map(with_char_postings)
     }
 
     fn to_tantivy(&self, doc: &SearchDoc) -> anyhow::Result<TantivyDocument> {
@@ -708,12 +711,52 @@ impl SearchIndex {
         Box::new(BooleanQuery::new(subs))
     }
 
+    /// A lone CJK character: the sum of the term queries of every index term that starts with it
+    /// (its bigrams and, where it ends a run, itself). search.js scores it the same way from the
+    /// postings [`SearchIndex::term_scores`] derives for it.
+    fn char_query(&self, searcher: &tantivy::Searcher, c: &str) -> anyhow::Result<Box<dyn Query>> {
+        let mut terms: BTreeMap<String, u64> = BTreeMap::new();
+        for_each_term_with_prefix(searcher, &self.fields.scored, c, |t, _| {
+            terms.entry(t.to_string()).or_default();
+        })?;
+        Ok(Box::new(BooleanQuery::new(
+            terms
+                .keys()
+                .map(|t| (Occur::Should, self.term_query(t)))
+                .collect(),
+        )))
+    }
+
+    /// Terms at their offsets in one field; a phrase that ends in a lone CJK character matches
+    /// any term starting with it there (the character is only indexed alone at the end of a
+    /// run), as search.js checks phrases.
+    fn phrase_query(
+        &self,
+        searcher: &tantivy::Searcher,
+        field: Field,
+        terms: Vec<(usize, Term)>,
+    ) -> anyhow::Result<Box<dyn Query>> {
+        let last = terms.iter().max_by_key(|(p, _)| *p).map(|(_, t)| t.value());
+        let Some(c) = last
+            .and_then(|v| v.as_str().map(str::to_string))
+            .filter(|t| is_lone_cjk(t))
+        else {
+            return Ok(Box::new(PhraseQuery::new_with_offset(terms)));
+        };
+        let mut expansions = 0u32;
+        for_each_term_with_prefix(searcher, &[field], &c, |_, _| expansions += 1)?;
+        let mut q = PhrasePrefixQuery::new_with_offset(terms);
+        q.set_max_expansions(expansions.max(1));
+        Ok(Box::new(q))
+    }
+
     fn clause_query(
         &self,
         searcher: &tantivy::Searcher,
         c: &Clause,
     ) -> anyhow::Result<Box<dyn Query>> {
         Ok(match c {
+            Clause::Term(t) if is_lone_cjk(t) => self.char_query(searcher, t)?,
             Clause::Term(t) => self.term_query(t),
             Clause::Prefix { exact, prefix } => {
                 let mut alts: Vec<Box<dyn Query>> = vec![self.term_query(exact)];
@@ -731,21 +774,21 @@ impl SearchIndex {
                 let subs = ScoredField::ALL
                     .iter()
                     .filter(|&&f| f != ScoredField::Tags)
-                    .map(|&f| -> (Occur, Box<dyn Query>) {
+                    .map(|&f| -> anyhow::Result<(Occur, Box<dyn Query>)> {
                         let field = self.fields.scored(f);
-                        let terms = terms
+                        let terms: Vec<(usize, Term)> = terms
                             .iter()
                             .map(|(p, t)| (*p, Term::from_field_text(field, t)))
                             .collect();
-                        (
+                        Ok((
                             Occur::Should,
                             Box::new(BoostQuery::new(
-                                Box::new(PhraseQuery::new_with_offset(terms)),
+                                self.phrase_query(searcher, field, terms)?,
                                 f.boost(),
                             )),
-                        )
+                        ))
                     })
-                    .collect::<Vec<_>>();
+                    .collect::<anyhow::Result<Vec<_>>>()?;
                 if subs.is_empty() {
                     Box::new(EmptyQuery)
                 } else {
@@ -793,6 +836,83 @@ fn expansions(
     prefix: &str,
 ) -> anyhow::Result<Vec<String>> {
     let mut df: BTreeMap<String, u64> = BTreeMap::new();
+    for_each_term_with_prefix(searcher, fields, prefix, |k, doc_freq| {
+        if is_word_term(k) {
+            *df.entry(k.to_string()).or_default() += doc_freq;
+        }
+    })?;
+    let mut v: Vec<(String, u64)> = df.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(v.into_iter().take(MAX_EXPANSIONS).map(|(t, _)| t).collect())
+}
+
+/// `terms` (sorted by term) with the postings of every CJK character that starts a term: per
+/// note, the scores of the terms starting with it summed, which is how `kb search` scores a
+/// one-character query ([`SearchIndex::char_query`]). Such a character's own term (indexed where
+/// it ends a run) is replaced; otherwise it is inserted in order.
+fn with_char_postings(terms: Vec<TermScores>) -> Vec<TermScores> {
+    let first_cjk = |t: &TermScores| t.term.chars().next().filter(|&c| is_cjk(c));
+    // terms sharing a first character are adjacent
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < terms.len() {
+        let Some(c) = first_cjk(&terms[i]) else {
+            i += 1;
+            continue;
+        };
+        let start = i;
+        while i < terms.len() && first_cjk(&terms[i]) == Some(c) {
+            i += 1;
+        }
+        groups.push(start..i);
+    }
+    let merged: Vec<TermScores> = groups
+        .par_iter()
+        .map(|range| {
+            let group = &terms[range.clone()];
+            let mut all: Vec<(u32, f32)> =
+                group.iter().flat_map(|t| t.notes.iter().copied()).collect();
+            all.sort_by_key(|&(note, _)| note);
+            let mut notes: Vec<(u32, f32)> = Vec::with_capacity(all.len());
+            for (note, s) in all {
+                match notes.last_mut() {
+                    Some((last, acc)) if *last == note => *acc += s,
+                    _ => notes.push((note, s)),
+                }
+            }
+            let c = group[0].term.chars().next().unwrap_or_default();
+            TermScores {
+                term: c.to_string(),
+                freq: group.iter().map(|t| t.freq).sum(),
+                notes,
+            }
+        })
+        .collect();
+    let mut out = Vec::with_capacity(terms.len() + merged.len());
+    let mut merged = merged.into_iter().zip(groups).peekable();
+    for (i, t) in terms.into_iter().enumerate() {
+        if let Some((char_terms, range)) = merged.next_if(|(_, r)| r.start == i) {
+            let is_char_itself = t.term == char_terms.term;
+            out.push(char_terms);
+            if !is_char_itself {
+                out.push(t);
+            }
+            debug_assert!(range.contains(&i));
+        } else {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Every term of `fields` that starts with `prefix`, with its doc frequency, once per field and
+/// segment that has it.
+fn for_each_term_with_prefix(
+    searcher: &tantivy::Searcher,
+    fields: &[Field],
+    prefix: &str,
+    mut f: impl FnMut(&str, u64),
+) -> anyhow::Result<()> {
     for seg in searcher.segment_readers() {
         for &field in fields {
             let inv = seg.inverted_index(field)?;
@@ -802,15 +922,13 @@ fn expansions(
                 if !key.starts_with(prefix.as_bytes()) {
                     break;
                 }
-                if let Some(k) = std::str::from_utf8(key).ok().filter(|k| is_word_term(k)) {
-                    *df.entry(k.to_string()).or_default() += u64::from(stream.value().doc_freq);
+                if let Ok(k) = std::str::from_utf8(key) {
+                    f(k, u64::from(stream.value().doc_freq));
                 }
             }
         }
     }
-    let mut v: Vec<(String, u64)> = df.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(v.into_iter().take(MAX_EXPANSIONS).map(|(t, _)| t).collect())
+    Ok(())
 }
 
 pub(crate) fn make_hit(doc: SearchDoc, score: f32, matcher: &Matcher) -> Hit {
@@ -998,6 +1116,38 @@ mod tests {
         assert!(top(&idx, "tag:go 共享内存").is_empty());
         assert_eq!(top(&idx, "\"numa stat\""), ["content/linux/cadvisor.md"]);
         assert!(top(&idx, "\"stat numa\"").is_empty());
+    }
+
+    #[test]
+    fn one_character_finds_it_anywhere_in_a_run() {
+        // `享` and `灰` sit inside runs (`共享内存`, `标记为灰色`), where only bigrams are indexed
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        assert_eq!(top(&idx, "享"), ["content/docker/shared-memory.md"]);
+        assert_eq!(top(&idx, "灰"), ["content/go/gc.md"]);
+        // `迟` ends its run (`延迟`), `延` starts it
+        assert_eq!(top(&idx, "延"), ["content/linux/cadvisor.md"]);
+        assert_eq!(top(&idx, "迟"), ["content/linux/cadvisor.md"]);
+        assert!(top(&idx, "鲸").is_empty());
+        // highlighted where it is, not only at the end of a run
+        let hit = &idx.search("灰", 1).unwrap()[0];
+        assert!(
+            hit.excerpt_html.contains("<mark>灰</mark>"),
+            "{}",
+            hit.excerpt_html
+        );
+    }
+
+    #[test]
+    fn a_phrase_ending_in_one_character_matches_it_inside_a_run() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        // `shmget 返` : `返回` follows `shmget` in the text
+        assert_eq!(
+            top(&idx, "\"shmget 返\""),
+            ["content/docker/shared-memory.md"]
+        );
+        assert!(top(&idx, "\"shmget 回\"").is_empty());
     }
 
     #[test]

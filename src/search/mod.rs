@@ -1,7 +1,7 @@
 //! Full-text search for the CLI (`kb search`), the dev server (`/_kb/search`) and the static site.
 //!
 //! 1. [`tokenize`]: one tokenizer for Chinese prose and English identifiers (CJK bigrams plus
-//!    single characters, stemmed words split at punctuation and camelCase).
+//!    each run's last character, stemmed words split at punctuation and camelCase).
 //! 2. [`query`]: the query language, parsed once into typed clauses.
 //! 3. [`index`]: [`SearchIndex`], a tantivy index in `.kb/search-index`, updated per note by
 //!    content hash.
@@ -56,6 +56,15 @@ pub struct SearchArgs {
 /// the browser test compares the two on a sample.
 pub fn analyze(text: &str) -> Vec<(String, usize)> {
     tokenize::index_tokens(text)
+        .into_iter()
+        .map(|t| (t.text, t.position))
+        .collect()
+}
+
+/// The tokens query terms are looked for in a text to highlight them, `(term, position)`:
+/// [`analyze`] plus every CJK character. search.js must produce exactly these too.
+pub fn analyze_matching(text: &str) -> Vec<(String, usize)> {
+    tokenize::match_tokens(text)
         .into_iter()
         .map(|t| (t.text, t.position))
         .collect()

@@ -2,10 +2,13 @@
 //!
 //! Notes are Chinese prose full of English terms and identifiers, so one text holds three kinds
 //! of runs, each tokenized its own way:
-//! - **CJK runs** (Han, kana, Hangul): every character is a unigram and every adjacent pair a
-//!   bigram at the same position (Lucene's CJKAnalyzer plus index-time single characters).
-//!   Queries use bigrams only (a lone character stays a unigram), so `垃圾回收` matches inside
-//!   `常用垃圾回收方法` with no dictionary, and a one-character query still finds something.
+//! - **CJK runs** (Han, kana, Hangul): every adjacent pair is a bigram at the position of its
+//!   first character, and the run's last character is a unigram at its own position (Lucene's
+//!   CJKAnalyzer). Queries use bigrams only (a lone character stays a unigram), so `垃圾回收`
+//!   matches inside `常用垃圾回收方法` with no dictionary. A one-character query `c` matches every
+//!   term that starts with `c`: each character of a run starts a bigram or is its last, so that
+//!   finds every note holding `c` without indexing every character twice (which cost a third
+//!   of all tokens). Highlighting ([`match_tokens`]) still sees every character.
 //!   Measured against a dictionary segmenter (jieba) by `benches/tokenizers.rs`: the same
 //!   recall on the query set, and every Chinese string a reader copies out of a note finds
 //!   that note, where jieba finds 56-58% of strings cut at random and 99.4% of its own words.
@@ -23,7 +26,7 @@
 use std::sync::OnceLock;
 
 /// Changes whenever the token rules change: saved indexes built with another version are rebuilt.
-pub(crate) const TOKENIZER_VERSION: u32 = 1;
+pub(crate) const TOKENIZER_VERSION: u32 = 2;
 
 /// Words longer than this (in characters) are dropped: base64 blobs and hashes in code blocks
 /// only bloat the index. They still take a position.
@@ -36,7 +39,7 @@ pub(crate) enum TokenKind {
     Word,
     /// One part of a camelCase word, at the position of that part.
     WordPart,
-    /// One CJK character.
+    /// One CJK character: in the index, the last of its run.
     Unigram,
     /// Two adjacent CJK characters.
     Bigram,
@@ -88,6 +91,13 @@ pub(crate) fn is_cjk(c: char) -> bool {
         | 0xAC00..=0xD7AF    // Hangul syllables
         | 0xF900..=0xFAFF    // CJK compatibility ideographs
         | 0x20000..=0x2FA1F) // extensions B.. and compatibility supplement
+}
+
+/// True for a term that is one CJK character: as a query term it stands for every index term
+/// starting with it (see the module docs).
+pub(crate) fn is_lone_cjk(term: &str) -> bool {
+    let mut chars = term.chars();
+    chars.next().is_some_and(is_cjk) && chars.next().is_none()
 }
 
 /// True for a term from a word run (not a CJK unigram or bigram): the terms a typed prefix
@@ -172,7 +182,7 @@ fn camel_parts(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// A token as [`for_each_index_token`] hands it out: CJK tokens borrow the text itself (CJK
+/// A token as [`for_each_token`] hands it out: CJK tokens borrow the text itself (CJK
 /// characters are never normalized), words a scratch buffer holding their normalized form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TokRef<'a> {
@@ -183,11 +193,30 @@ pub(crate) struct TokRef<'a> {
     pub kind: TokenKind,
 }
 
-/// Tokens as they are indexed: every unigram and bigram of CJK runs, words whole plus their
-/// camelCase parts. Positions start at 0.
+/// Which CJK characters a tokenization hands out as unigrams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unigrams {
+    /// Only the last character of each run: what the index holds.
+    RunFinal,
+    /// Every character: for finding a one-character query term in text (highlights).
+    All,
+}
+
+/// Tokens as they are indexed: the bigrams of CJK runs and each run's last character, words
+/// whole plus their camelCase parts. Positions start at 0.
 pub(crate) fn index_tokens(text: &str) -> Vec<Tok> {
+    collect_tokens(text, Unigrams::RunFinal)
+}
+
+/// [`index_tokens`] plus a unigram for every CJK character (at the position of the bigram it
+/// starts): what query terms are looked for in a text to highlight them.
+pub(crate) fn match_tokens(text: &str) -> Vec<Tok> {
+    collect_tokens(text, Unigrams::All)
+}
+
+fn collect_tokens(text: &str, unigrams: Unigrams) -> Vec<Tok> {
     let mut out = Vec::new();
-    for_each_index_token(text, |t| {
+    for_each_token(text, unigrams, |t| {
         out.push(Tok {
             text: t.text.to_string(),
             from: t.from,
@@ -199,13 +228,13 @@ pub(crate) fn index_tokens(text: &str) -> Vec<Tok> {
     out
 }
 
-/// [`index_tokens`] without collecting them: one pass over the text and no string per CJK
-/// token, which is what indexing tens of megabytes of Chinese prose needs.
-pub(crate) fn for_each_index_token(text: &str, mut f: impl FnMut(TokRef<'_>)) {
+/// [`index_tokens`] (or [`match_tokens`]) without collecting them: one pass over the text and
+/// no string per CJK token, which is what indexing tens of megabytes of Chinese prose needs.
+pub(crate) fn for_each_token(text: &str, unigrams: Unigrams, mut f: impl FnMut(TokRef<'_>)) {
     let mut pos = 0;
     let mut scratch = Scratch::default();
     for_each_run(text, |run| {
-        emit_run(text, run, &mut pos, &mut scratch, &mut f)
+        emit_run(text, run, unigrams, &mut pos, &mut scratch, &mut f)
     });
 }
 
@@ -274,6 +303,7 @@ struct Scratch {
 fn emit_run(
     text: &str,
     run: RunRef<'_>,
+    unigrams: Unigrams,
     pos: &mut usize,
     scratch: &mut Scratch,
     f: &mut impl FnMut(TokRef<'_>),
@@ -284,14 +314,16 @@ fn emit_run(
     match run.class {
         Class::Cjk => {
             for (i, &(from, _)) in chars.iter().enumerate() {
-                let to = run.span_end(i);
-                f(TokRef {
-                    text: &text[from..to],
-                    from,
-                    to,
-                    position: *pos + i,
-                    kind: TokenKind::Unigram,
-                });
+                if i + 1 == n || unigrams == Unigrams::All {
+                    let to = run.span_end(i);
+                    f(TokRef {
+                        text: &text[from..to],
+                        from,
+                        to,
+                        position: *pos + i,
+                        kind: TokenKind::Unigram,
+                    });
+                }
                 if i + 1 < n {
                     let to = run.span_end(i + 1);
                     f(TokRef {
@@ -455,7 +487,7 @@ impl<'a> KbTokenStream<'a> {
     fn new(text: &'a str) -> KbTokenStream<'a> {
         let mut words = String::new();
         let mut spans = Vec::new();
-        for_each_index_token(text, |t| {
+        for_each_token(text, Unigrams::RunFinal, |t| {
             let at = match t.kind {
                 TokenKind::Unigram | TokenKind::Bigram => SpanText::Text(t.from, t.to),
                 TokenKind::Word | TokenKind::WordPart => {
@@ -528,15 +560,35 @@ mod tests {
     }
 
     #[test]
-    fn cjk_runs_index_unigrams_and_bigrams_at_the_same_position() {
+    fn cjk_runs_index_bigrams_and_the_last_character() {
         let toks = index_tokens("垃圾回收");
+        assert_eq!(texts(&toks), ["垃圾@0", "圾回@1", "回收@2", "收@3"]);
+        // offsets are byte offsets into the original text and never go backwards
+        assert_eq!((toks[0].from, toks[0].to), (0, 6));
+        assert!(toks.windows(2).all(|w| w[0].from <= w[1].from));
+        // a one-character run is its own last character
+        assert_eq!(texts(&index_tokens("锁 mutex")), ["锁@0", "mutex@1"]);
+    }
+
+    #[test]
+    fn every_character_of_a_run_starts_an_index_term_or_is_one() {
+        // what lets a one-character query find a note through the terms starting with it
+        let text = "常用垃圾回收方法，写屏障与三色标记";
+        let terms: Vec<String> = index_tokens(text).into_iter().map(|t| t.text).collect();
+        for c in text.chars().filter(|&c| is_cjk(c)) {
+            assert!(
+                terms.iter().any(|t| t.starts_with(c)),
+                "no index term starts with {c}"
+            );
+        }
+    }
+
+    #[test]
+    fn match_tokens_have_every_character_at_its_bigram_position() {
         assert_eq!(
-            texts(&toks),
+            texts(&match_tokens("垃圾回收")),
             ["垃@0", "垃圾@0", "圾@1", "圾回@1", "回@2", "回收@2", "收@3"]
         );
-        // offsets are byte offsets into the original text and never go backwards
-        assert_eq!((toks[1].from, toks[1].to), (0, 6));
-        assert!(toks.windows(2).all(|w| w[0].from <= w[1].from));
     }
 
     #[test]

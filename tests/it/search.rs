@@ -207,16 +207,17 @@ fn browser_search_end_to_end() {
         "search.js",
     );
 
-    // 1. the JS tokenizer reproduces Rust's tokens, in index and query form
+    // 1. the JS tokenizer reproduces Rust's tokens, in index, highlighting and query form
     let samples = token_samples(&docs);
     let js = b.eval(
         "return arguments[0].map(function (t) { var k = window.kbSearch; var f = function (ts) { return ts.map(function (x) { return [x.text, x.position]; }); };\
-         return [f(k.indexTokens(t)), f(k.queryTokens(t, false)), f(k.queryTokens(t, true))]; });",
+         return [f(k.indexTokens(t)), f(k.matchTokens(t)), f(k.queryTokens(t, false)), f(k.queryTokens(t, true))]; });",
         json!([samples]),
     );
     for (i, text) in samples.iter().enumerate() {
         let rust = json!([
             kb::search::analyze(text),
+            kb::search::analyze_matching(text),
             kb::search::analyze_query(text, false),
             kb::search::analyze_query(text, true)
         ]);
@@ -259,6 +260,11 @@ fn browser_search_end_to_end() {
         "\"标记清除\"",
         "Memst",
         "buffer cache 区别",
+        // one character, found inside runs through the bigrams it starts
+        "屏",
+        "回",
+        // a phrase ending in one character: `返回` follows `shmget`
+        "\"shmget 返\"",
     ] {
         let rust: Vec<(String, String)> = idx
             .search(q, 5)

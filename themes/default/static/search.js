@@ -93,15 +93,16 @@
     return { text: text, from: from, to: to, position: position, kind: kind };
   }
 
-  // Offsets are code point indices into `text`.
-  function indexTokens(text) {
+  // Offsets are code point indices into `text`. A CJK run gives its bigrams and its last
+  // character (`allChars`: every character, to find one-character query terms in text).
+  function indexTokens(text, allChars) {
     var out = [];
     var pos = 0;
     runs(text).forEach(function (run) {
       var n = run.chars.length;
       if (run.cls === 1) {
         for (var i = 0; i < n; i++) {
-          out.push(tok(run.chars[i], run.from[i], run.from[i] + 1, pos + i, "unigram"));
+          if (allChars || i + 1 === n) out.push(tok(run.chars[i], run.from[i], run.from[i] + 1, pos + i, "unigram"));
           if (i + 1 < n) out.push(tok(run.chars[i] + run.chars[i + 1], run.from[i], run.from[i] + 2, pos + i, "bigram"));
         }
         pos += n;
@@ -120,6 +121,16 @@
       }
     });
     return out;
+  }
+
+  function matchTokens(text) {
+    return indexTokens(text, true);
+  }
+
+  // One CJK character: as a query term it stands for every index term starting with it.
+  function isLoneCjk(t) {
+    var cps = Array.from(t);
+    return cps.length === 1 && isCjk(cps[0]);
   }
 
   function queryTokens(text, phrase) {
@@ -874,7 +885,7 @@
     var cps = Array.from(text);
     var out = [];
     var self = this;
-    indexTokens(text).forEach(function (t) {
+    matchTokens(text).forEach(function (t) {
       var slot = self.terms.indexOf(t.text);
       if (slot < 0 && self.prefix !== null) {
         var orig = cps.slice(t.from, t.to).join("").toLowerCase();
@@ -1075,17 +1086,27 @@
     return this.fragments[d];
   };
 
-  // Is `phrase` ([[offset, term]...]) at consecutive positions in one value of the note?
+  // Is `phrase` ([[offset, term]...]) at consecutive positions in one value of the note? A
+  // lone CJK character at its end matches any term starting with it (as `kb search` does).
   function hasPhrase(values, phrase) {
+    var last = phrase[phrase.length - 1];
+    var lastByFirstChar = isLoneCjk(last[1]);
     return values.some(function (v) {
       var pos = {};
+      var starts = {};
       indexTokens(v).forEach(function (t) {
         (pos[t.text] = pos[t.text] || {})[t.position] = true;
+        var c = Array.from(t.text)[0];
+        (starts[c] = starts[c] || {})[t.position] = true;
       });
+      var at = function (pt, p) {
+        var m = pt === last && lastByFirstChar ? starts[pt[1]] : pos[pt[1]];
+        return !!(m && m[p + pt[0]]);
+      };
       var first = pos[phrase[0][1]];
       if (!first) return false;
       return Object.keys(first).some(function (p) {
-        return phrase.every(function (pt) { return pos[pt[1]] && pos[pt[1]][+p + pt[0]]; });
+        return phrase.every(function (pt) { return at(pt, +p); });
       });
     });
   }
@@ -1195,6 +1216,7 @@
   // ---------------------------------------------------------------- UI
   var api = {
     indexTokens: indexTokens,
+    matchTokens: matchTokens,
     queryTokens: queryTokens,
     stem: stem,
     parse: parse,
