@@ -4,6 +4,11 @@
 //! highlight cache) and a warm rebuild (unchanged notes, cache on disk): wall time per stage,
 //! total wall time and peak RSS of this process. Run it on an otherwise idle machine.
 //! `--keep DIR` generates the corpus into DIR and leaves it there (to run `kb build -v` on it).
+//!
+//! `--search-overhead RUNS` then times RUNS pairs of cold builds, one with the search index and
+//! one without (`[search] enabled = false`), back to back, and prints what the index adds: the
+//! median and quartiles of each pair's ratio. Pairing keeps a machine whose speed drifts
+//! between runs (shared VMs do, by 20% and more) from biasing the figure.
 
 /// The allocator the `kb` binary uses, so figures match it.
 #[global_allocator]
@@ -41,6 +46,14 @@ fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     println!("threads: {}", rayon::current_num_threads());
+    if let Some(runs) = args
+        .iter()
+        .position(|a| a == "--search-overhead")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|r| r.parse::<usize>().ok())
+    {
+        return search_overhead(dir, runs);
+    }
     for run in ["cold", "warm"] {
         let cfg = kb::config::Config::load(dir)?;
         let t = Instant::now();
@@ -62,5 +75,50 @@ fn main() -> anyhow::Result<()> {
             stages.join(", ")
         );
     }
+    Ok(())
+}
+
+/// Pairs of cold builds with and without the search index; prints the overhead.
+fn search_overhead(dir: &std::path::Path, runs: usize) -> anyhow::Result<()> {
+    let cold_build = |search: bool| -> anyhow::Result<f64> {
+        for sub in ["public", ".kb"] {
+            let p = dir.join(sub);
+            if p.exists() {
+                std::fs::remove_dir_all(&p)?;
+            }
+        }
+        let mut cfg = kb::config::Config::load(dir)?;
+        cfg.search.enabled = search;
+        let t = Instant::now();
+        kb::build::build(cfg, Default::default(), &dir.join("public"), false)?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let (mut with, mut without, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let w = cold_build(true)?;
+        let wo = cold_build(false)?;
+        println!(
+            "  with search {w:.2} s, without {wo:.2} s: +{:.0}%",
+            (w / wo - 1.0) * 100.0
+        );
+        with.push(w);
+        without.push(wo);
+        ratios.push(w / wo - 1.0);
+    }
+    let quartiles = |mut v: Vec<f64>| -> [f64; 3] {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        [at(0.25), at(0.5), at(0.75)]
+    };
+    let [_, w, _] = quartiles(with);
+    let [_, wo, _] = quartiles(without);
+    let [q1, med, q3] = quartiles(ratios);
+    println!(
+        "search index overhead, {runs} pairs of cold builds: median {w:.2} s with, {wo:.2} s without; \
+         the index adds {:.0}% (median of pairs; quartiles {:.0}%-{:.0}%)",
+        med * 100.0,
+        q1 * 100.0,
+        q3 * 100.0
+    );
     Ok(())
 }
