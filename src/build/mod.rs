@@ -284,9 +284,9 @@ pub fn build(
     let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
     let staging = Staging::new(out)?;
     // The search index needs only the search docs: take them out and index them on their own
-    // thread while the pages are written. Both stages leave a core idle at times (file writes,
-    // tantivy's segment serialization, rayon's tail), and measured on 2 cores the overlap takes
-    // about 1 s off a 10,000-note build (README, "Build speed").
+    // thread while the pages are written: both stages leave a core idle at times (file writes,
+    // tantivy's segment serialization, rayon's tail). It costs memory, as the pages' HTML is
+    // still held while tantivy indexes (README, "Build speed", has the figures).
     let mut rendered = rendered;
     let docs: Vec<SearchDoc> = rendered
         .iter_mut()

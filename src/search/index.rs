@@ -10,7 +10,7 @@
 //! changed, and the commit payload holds the manifest's own hash, so a manifest that does not
 //! belong to the committed index is detected and the index rebuilt.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -559,13 +559,7 @@ impl SearchIndex {
                 }
                 // per note, fields in order (as a query sums them)
                 scored.sort_unstable_by_key(|&(note, fi, _)| (note, fi));
-                let mut notes: Vec<(u32, f32)> = Vec::with_capacity(scored.len());
-                for (note, _, s) in scored {
-                    match notes.last_mut() {
-                        Some((last, acc)) if *last == note => *acc += s,
-                        _ => notes.push((note, s)),
-                    }
-                }
+                let notes = sum_by_note(scored.into_iter().map(|(note, _, s)| (note, s)));
                 Ok(TermScores {
                     term,
                     freq: df.iter().sum(),
@@ -715,13 +709,13 @@ impl SearchIndex {
     /// (its bigrams and, where it ends a run, itself). search.js scores it the same way from the
     /// postings [`SearchIndex::term_scores`] derives for it.
     fn char_query(&self, searcher: &tantivy::Searcher, c: &str) -> anyhow::Result<Box<dyn Query>> {
-        let mut terms: BTreeMap<String, u64> = BTreeMap::new();
+        let mut terms: BTreeSet<String> = BTreeSet::new();
         for_each_term_with_prefix(searcher, &self.fields.scored, c, |t, _| {
-            terms.entry(t.to_string()).or_default();
+            terms.insert(t.to_string());
         })?;
         Ok(Box::new(BooleanQuery::new(
             terms
-                .keys()
+                .iter()
                 .map(|t| (Occur::Should, self.term_query(t)))
                 .collect(),
         )))
@@ -866,43 +860,46 @@ fn with_char_postings(terms: Vec<TermScores>) -> Vec<TermScores> {
         }
         groups.push(start..i);
     }
-    let merged: Vec<TermScores> = groups
+    // (index of the group's first term, the character's postings)
+    let merged: Vec<(usize, TermScores)> = groups
         .par_iter()
         .map(|range| {
             let group = &terms[range.clone()];
             let mut all: Vec<(u32, f32)> =
                 group.iter().flat_map(|t| t.notes.iter().copied()).collect();
             all.sort_by_key(|&(note, _)| note);
-            let mut notes: Vec<(u32, f32)> = Vec::with_capacity(all.len());
-            for (note, s) in all {
-                match notes.last_mut() {
-                    Some((last, acc)) if *last == note => *acc += s,
-                    _ => notes.push((note, s)),
-                }
-            }
             let c = group[0].term.chars().next().unwrap_or_default();
-            TermScores {
+            let char_terms = TermScores {
                 term: c.to_string(),
                 freq: group.iter().map(|t| t.freq).sum(),
-                notes,
-            }
+                notes: sum_by_note(all),
+            };
+            (range.start, char_terms)
         })
         .collect();
     let mut out = Vec::with_capacity(terms.len() + merged.len());
-    let mut merged = merged.into_iter().zip(groups).peekable();
+    let mut merged = merged.into_iter().peekable();
     for (i, t) in terms.into_iter().enumerate() {
-        if let Some((char_terms, range)) = merged.next_if(|(_, r)| r.start == i) {
-            let is_char_itself = t.term == char_terms.term;
-            out.push(char_terms);
-            if !is_char_itself {
-                out.push(t);
-            }
-            debug_assert!(range.contains(&i));
-        } else {
-            out.push(t);
+        match merged.next_if(|(start, _)| *start == i) {
+            // the character's own term is the group's first, if it is there at all
+            Some((_, char_terms)) if char_terms.term == t.term => out.push(char_terms),
+            Some((_, char_terms)) => out.extend([char_terms, t]),
+            None => out.push(t),
         }
     }
     out
+}
+
+/// `(note, score)` pairs sorted by note, with each note's scores summed in the order given.
+fn sum_by_note(sorted: impl IntoIterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
+    let mut notes: Vec<(u32, f32)> = Vec::new();
+    for (note, s) in sorted {
+        match notes.last_mut() {
+            Some((last, acc)) if *last == note => *acc += s,
+            _ => notes.push((note, s)),
+        }
+    }
+    notes
 }
 
 /// Every term of `fields` that starts with `prefix`, with its doc frequency, once per field and
@@ -1015,6 +1012,13 @@ mod tests {
         }
     }
 
+    /// An in-memory index of [`sample`].
+    fn sample_index() -> SearchIndex {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        idx.update(&sample(), "").unwrap();
+        idx
+    }
+
     fn sample() -> Vec<SearchDoc> {
         vec![
             note(
@@ -1077,16 +1081,14 @@ mod tests {
 
     #[test]
     fn chinese_word_inside_a_longer_run_is_found() {
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         assert_eq!(top(&idx, "垃圾回收"), ["content/go/gc.md"]);
         assert_eq!(top(&idx, "共享内存")[0], "content/docker/shared-memory.md");
     }
 
     #[test]
     fn identifiers_are_found_by_parts_and_whole() {
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         assert_eq!(top(&idx, "GODEBUG=gctrace=1"), ["content/go/gc.md"]);
         assert_eq!(top(&idx, "gctrace"), ["content/go/gc.md"]);
         assert_eq!(top(&idx, "memory.numa_stat"), ["content/linux/cadvisor.md"]);
@@ -1095,8 +1097,7 @@ mod tests {
 
     #[test]
     fn hit_links_to_the_matching_heading_with_a_highlighted_excerpt() {
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         let hit = &idx.search("三色标记", 1).unwrap()[0];
         assert_eq!(hit.url, "/content/go/gc/#三色标记");
         let hit = &idx.search("gctrace", 1).unwrap()[0];
@@ -1110,8 +1111,7 @@ mod tests {
 
     #[test]
     fn tag_filter_and_phrase() {
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         assert_eq!(top(&idx, "tag:docker"), ["content/docker/shared-memory.md"]);
         assert!(top(&idx, "tag:go 共享内存").is_empty());
         assert_eq!(top(&idx, "\"numa stat\""), ["content/linux/cadvisor.md"]);
@@ -1121,8 +1121,7 @@ mod tests {
     #[test]
     fn one_character_finds_it_anywhere_in_a_run() {
         // `享` and `灰` sit inside runs (`共享内存`, `标记为灰色`), where only bigrams are indexed
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         assert_eq!(top(&idx, "享"), ["content/docker/shared-memory.md"]);
         assert_eq!(top(&idx, "灰"), ["content/go/gc.md"]);
         // `迟` ends its run (`延迟`), `延` starts it
@@ -1140,8 +1139,7 @@ mod tests {
 
     #[test]
     fn a_phrase_ending_in_one_character_matches_it_inside_a_run() {
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         // `shmget 返` : `返回` follows `shmget` in the text
         assert_eq!(
             top(&idx, "\"shmget 返\""),
@@ -1152,16 +1150,14 @@ mod tests {
 
     #[test]
     fn typed_prefix_matches_longer_terms() {
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         assert_eq!(top(&idx, "gctr"), ["content/go/gc.md"]);
         assert_eq!(top(&idx, "cadv"), ["content/linux/cadvisor.md"]);
     }
 
     #[test]
     fn no_note_with_every_term_falls_back_to_any_term() {
-        let mut idx = SearchIndex::in_memory().unwrap();
-        idx.update(&sample(), "").unwrap();
+        let idx = sample_index();
         assert_eq!(
             top(&idx, "shmget nonexistentword ")[0],
             "content/docker/shared-memory.md"

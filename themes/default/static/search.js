@@ -1096,8 +1096,10 @@
       var starts = {};
       indexTokens(v).forEach(function (t) {
         (pos[t.text] = pos[t.text] || {})[t.position] = true;
-        var c = Array.from(t.text)[0];
-        (starts[c] = starts[c] || {})[t.position] = true;
+        if (lastByFirstChar) {
+          var c = Array.from(t.text)[0];
+          (starts[c] = starts[c] || {})[t.position] = true;
+        }
       });
       var at = function (pt, p) {
         var m = pt === last && lastByFirstChar ? starts[pt[1]] : pos[pt[1]];
