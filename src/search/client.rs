@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::doc::SearchDoc;
+use super::doc::{EncodedDoc, SearchDoc};
 use super::excerpt::{EXCERPT_CHARS, LEAD_CHARS};
 use super::index::{SearchIndex, TermScores, EXPANSION_WEIGHT, MAX_EXPANSIONS};
 use super::query::MIN_PREFIX_CHARS;
@@ -89,17 +89,6 @@ struct Meta {
     words: Option<BTreeMap<u32, serde_json::Value>>,
 }
 
-/// `f/N.json`: what a result needs, fetched only for the results shown.
-#[derive(Serialize)]
-struct Fragment<'a> {
-    u: &'a str,
-    t: &'a str,
-    g: &'a [String],
-    d: Option<&'a str>,
-    /// `[anchor, heading, text, code]` per section.
-    s: Vec<[&'a str; 4]>,
-}
-
 /// 32-bit FNV-1a over the term's UTF-8 bytes: picks the shard (search.js computes the same).
 pub(crate) fn fnv1a(s: &str) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
@@ -125,7 +114,7 @@ pub(crate) fn write_client_index(
     sink: &dyn Sink,
 ) -> anyhow::Result<ClientStats> {
     let docs = by_source(docs);
-    let fragments = write_fragments(&docs, sink)?;
+    let fragments = write_fragments(&EncodedDoc::all(&docs), sink)?;
     write_index_files(&docs, index, fragments, sink)
 }
 
@@ -133,49 +122,32 @@ pub(crate) fn write_client_index(
 #[derive(Debug, Clone)]
 pub(crate) struct Fragments {
     bytes: usize,
-    /// Hash of every fragment, part of the build id.
+    /// Hash of every fragment's hash, part of the build id.
     hash: blake3::Hash,
 }
 
-/// Write `f/N.json` for every note (`docs` in [`by_source`] order). They depend on the notes
-/// alone, so `kb build` writes them while tantivy indexes.
-pub(crate) fn write_fragments(docs: &[&SearchDoc], sink: &dyn Sink) -> anyhow::Result<Fragments> {
-    let fragments: Vec<Vec<u8>> = docs
-        .par_iter()
-        .map(|d| {
-            serde_json::to_vec(&Fragment {
-                u: &d.url,
-                t: &d.title,
-                g: &d.tags,
-                d: d.date.as_deref(),
-                s: d.sections
-                    .iter()
-                    .map(|s| {
-                        [
-                            s.anchor.as_str(),
-                            s.heading.as_str(),
-                            s.text.as_str(),
-                            s.code.as_str(),
-                        ]
-                    })
-                    .collect(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
+/// Write `f/N.json` for every note: note N's [`EncodedDoc`] JSON (`encoded` in [`by_source`]
+/// order). They depend on the notes alone, so `kb build` writes them while tantivy indexes.
+pub(crate) fn write_fragments(encoded: &[EncodedDoc], sink: &dyn Sink) -> anyhow::Result<Fragments> {
     let mut hash = blake3::Hasher::new();
     let mut bytes = 0;
-    for json in &fragments {
-        hash.update(json);
-        bytes += json.len();
+    for doc in encoded {
+        hash.update(doc.hash.as_bytes());
+        bytes += doc.json.len();
     }
-    fragments
+    encoded
         .par_iter()
         .enumerate()
-        .try_for_each(|(i, json)| sink.write(&format!("{CLIENT_DIR}/f/{i}.json"), json))?;
+        .try_for_each(|(i, doc)| sink.write(&fragment_path(i), doc.json.as_bytes()))?;
     Ok(Fragments {
         bytes,
         hash: hash.finalize(),
     })
+}
+
+/// Site-relative path of note `i`'s fragment.
+pub(crate) fn fragment_path(i: usize) -> String {
+    format!("{CLIENT_DIR}/f/{i}.json")
 }
 
 /// Write the postings shards, word lists and meta.json, the postings read from `index`;

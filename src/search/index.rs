@@ -3,7 +3,8 @@
 //! One tantivy document per note: `title`, `headings`, `body`, `code` and `tags` are scored
 //! (BM25, title and headings boosted; a typed prefix expands over their term dictionaries),
 //! `tag` is the raw tag filter, `source` the key for incremental updates (and a fast field that
-//! numbers the browser index's notes) and `doc` the whole [`SearchDoc`] as JSON for excerpts.
+//! numbers the browser index's notes) and `doc` the note's [`EncodedDoc`] JSON (the browser's
+//! fragment) for excerpts.
 //! [`SearchIndex::term_scores`] reads every term's scores back out of the segments for the
 //! browser index, so notes are tokenized once per build. A manifest (`kb-manifest.json`) maps each source path to
 //! the content hash of its SearchDoc; an update deletes and re-adds only the notes whose hash
@@ -30,7 +31,7 @@ use tantivy::{
     DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED,
 };
 
-use super::doc::SearchDoc;
+use super::doc::{EncodedDoc, SearchDoc};
 use super::excerpt::{locate, Matcher};
 use super::query::{parse, Clause, ParsedQuery};
 use super::tokenize::{
@@ -39,7 +40,7 @@ use super::tokenize::{
 
 /// Bumped when the schema or scoring fields change; with [`TOKENIZER_VERSION`] it decides
 /// whether a saved index can be reused.
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 const MANIFEST_FILE: &str = "kb-manifest.json";
 /// The field holding a note's source path.
 const SOURCE_FIELD: &str = "source";
@@ -189,20 +190,6 @@ impl Manifest {
     }
 }
 
-/// [`doc_hash`] of every doc, in parallel.
-pub(crate) fn doc_hashes(docs: &[SearchDoc]) -> Vec<String> {
-    docs.par_iter().map(doc_hash).collect()
-}
-
-/// Content hash of a note as the index sees it.
-pub(crate) fn doc_hash(doc: &SearchDoc) -> String {
-    let json = serde_json::to_vec(doc).unwrap_or_default();
-    let mut h = blake3::Hasher::new();
-    h.update(&TOKENIZER_VERSION.to_le_bytes());
-    h.update(&json);
-    h.finalize().to_hex()[..32].to_string()
-}
-
 /// What an update changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct UpdateStats {
@@ -327,7 +314,7 @@ impl SearchIndex {
         manifest: Manifest,
         rebuild: bool,
     ) -> anyhow::Result<SearchIndex> {
-        index.tokenizers().register(TOKENIZER_NAME, KbTokenizer);
+        index.tokenizers().register(TOKENIZER_NAME, KbTokenizer::default());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -361,15 +348,16 @@ impl SearchIndex {
     /// Make the index hold exactly `docs` (the whole knowledge base): add new notes, re-index
     /// changed ones, delete the ones that are gone. `stamp` is stored for [`SearchIndex::stamp`].
     pub fn update(&mut self, docs: &[SearchDoc], stamp: &str) -> anyhow::Result<UpdateStats> {
-        self.update_hashed(docs, &doc_hashes(docs), stamp)
+        let docs: Vec<&SearchDoc> = docs.iter().collect();
+        self.update_encoded(&docs, &EncodedDoc::all(&docs), stamp)
     }
 
-    /// [`SearchIndex::update`] with each doc's [`doc_hash`] already computed (`hashes[i]` is
-    /// the hash of `docs[i]`), for callers that need the hashes too.
-    pub(crate) fn update_hashed(
+    /// [`SearchIndex::update`] with each doc already encoded (`encoded[i]` is `docs[i]`'s), for
+    /// callers that write the encoded docs out too.
+    pub(crate) fn update_encoded(
         &mut self,
-        docs: &[SearchDoc],
-        hashes: &[String],
+        docs: &[&SearchDoc],
+        encoded: &[EncodedDoc],
         stamp: &str,
     ) -> anyhow::Result<UpdateStats> {
         let mut stats = UpdateStats {
@@ -377,20 +365,20 @@ impl SearchIndex {
             ..Default::default()
         };
         let mut next: BTreeMap<String, String> = BTreeMap::new();
-        let mut changed: Vec<&SearchDoc> = Vec::new();
-        for (doc, hash) in docs.iter().zip(hashes.iter().cloned()) {
+        let mut changed: Vec<(&SearchDoc, &EncodedDoc)> = Vec::new();
+        for (&doc, enc) in docs.iter().zip(encoded) {
             match self.manifest.docs.get(&doc.source) {
-                Some(old) if *old == hash => stats.unchanged += 1,
+                Some(old) if *old == enc.hash => stats.unchanged += 1,
                 Some(_) => {
                     stats.updated += 1;
-                    changed.push(doc);
+                    changed.push((doc, enc));
                 }
                 None => {
                     stats.added += 1;
-                    changed.push(doc);
+                    changed.push((doc, enc));
                 }
             }
-            if next.insert(doc.source.clone(), hash).is_some() {
+            if next.insert(doc.source.clone(), enc.hash.clone()).is_some() {
                 anyhow::bail!("two notes share the source path `{}`", doc.source);
             }
         }
@@ -419,9 +407,9 @@ impl SearchIndex {
         for source in &removed {
             writer.delete_term(Term::from_field_text(self.fields.source, source));
         }
-        for doc in &changed {
+        for (doc, enc) in changed {
             writer.delete_term(Term::from_field_text(self.fields.source, &doc.source));
-            writer.add_document(self.to_tantivy(doc)?)?;
+            writer.add_document(self.to_tantivy(doc, enc))?;
         }
         let manifest = Manifest {
             docs: next,
@@ -571,7 +559,7 @@ impl SearchIndex {
             .map(with_char_postings)
     }
 
-    fn to_tantivy(&self, doc: &SearchDoc) -> anyhow::Result<TantivyDocument> {
+    fn to_tantivy(&self, doc: &SearchDoc, encoded: &EncodedDoc) -> TantivyDocument {
         let mut d = TantivyDocument::default();
         for f in ScoredField::ALL {
             for v in f.values(doc) {
@@ -582,8 +570,8 @@ impl SearchIndex {
             d.add_text(self.fields.tag, t.to_lowercase());
         }
         d.add_text(self.fields.source, &doc.source);
-        d.add_text(self.fields.doc, serde_json::to_string(doc)?);
-        Ok(d)
+        d.add_text(self.fields.doc, &encoded.json);
+        d
     }
 
     /// Run a query (see [`super::query`] for the syntax) and return up to `limit` hits.
@@ -671,12 +659,9 @@ impl SearchIndex {
                 break;
             }
             let stored: TantivyDocument = searcher.doc(addr)?;
-            let json = stored
-                .get_first(self.fields.doc)
-                .and_then(|v| v.as_str())
-                .unwrap_or("{}");
-            let doc: SearchDoc =
-                serde_json::from_str(json).context("corrupt stored note in the search index")?;
+            let field = |f| stored.get_first(f).and_then(|v| v.as_str()).unwrap_or("");
+            let doc = EncodedDoc::decode(field(self.fields.doc), field(self.fields.source))
+                .context("corrupt stored note in the search index")?;
             docs.push((score, doc));
         }
         docs.sort_by(|a, b| {

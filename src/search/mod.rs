@@ -32,6 +32,7 @@ use crate::diagnostics::Exit;
 use crate::output::sink::Sink;
 
 pub use client::ClientStats;
+use doc::EncodedDoc;
 pub use doc::{SearchDoc, SearchSection};
 pub use index::{Hit, SearchIndex, UpdateStats};
 
@@ -103,10 +104,12 @@ pub fn index_dir(config: &Config) -> PathBuf {
 /// Update the tantivy index in the cache dir to hold exactly `docs`, and write the browser's
 /// index through `sink` under `_kb/search/`. Called by `kb build` after rendering.
 ///
-/// The browser index depends on the docs alone: when they hash the same as in the last build,
-/// the files kept from that build (a [`crate::cache`] record file) are written again instead of
-/// computing it. Otherwise the per-note fragments are written while tantivy indexes, and the
-/// postings are then read out of the updated index.
+/// Each note is serialized once ([`EncodedDoc`]): that JSON is its fragment in the browser
+/// index, what tantivy stores, and what its content hash covers. The rest of the browser index
+/// depends on the docs alone: when they hash the same as in the last build, the postings,
+/// word lists and meta.json kept from that build (a [`crate::cache`] record file) are written
+/// again instead of computing them. Otherwise the fragments are written while tantivy indexes,
+/// and the postings are then read out of the updated index.
 pub fn index_site(
     config: &Config,
     docs: &[SearchDoc],
@@ -116,31 +119,33 @@ pub fn index_site(
         return Ok(IndexStats::default());
     }
     let start = std::time::Instant::now();
-    let hashes = index::doc_hashes(docs);
+    let sorted = client::by_source(docs);
+    let encoded = EncodedDoc::all(&sorted);
     let stamp = content_stamp(config)?;
     let mut index = SearchIndex::open(&index_dir(config))?;
-    let key = client_cache_key(docs, &hashes);
+    let key = client_cache_key(&sorted, &encoded);
     let cache = client_cache_file(config);
     let (update, client) = match read_client_cache(&cache, &key) {
         Some((client, files)) => {
-            let update = index.update_hashed(docs, &hashes, &stamp)?;
+            let update = index.update_encoded(&sorted, &encoded, &stamp)?;
+            client::write_fragments(&encoded, sink)?;
             files
                 .par_iter()
                 .try_for_each(|(rel, bytes)| sink.write(rel, bytes))?;
             (update, client)
         }
         None => {
+            let (update, fragments) = rayon::join(
+                || index.update_encoded(&sorted, &encoded, &stamp),
+                || client::write_fragments(&encoded, sink),
+            );
+            let (update, fragments) = (update?, fragments?);
+            tracing::debug!(took = ?start.elapsed(), "search: tantivy updated, fragments written");
+            // the fragments are written again from `encoded` on a cache hit: record the rest
             let recorder = RecordingSink {
                 inner: sink,
                 files: std::sync::Mutex::new(Vec::new()),
             };
-            let sorted = client::by_source(docs);
-            let (update, fragments) = rayon::join(
-                || index.update_hashed(docs, &hashes, &stamp),
-                || client::write_fragments(&sorted, &recorder),
-            );
-            let (update, fragments) = (update?, fragments?);
-            tracing::debug!(took = ?start.elapsed(), "search: tantivy updated, fragments written");
             let client = client::write_index_files(&sorted, &index, fragments, &recorder)?;
             tracing::debug!(took = ?start.elapsed(), "search: browser index written");
             save_client_cache(&cache, &key, &client, recorder);
@@ -159,24 +164,25 @@ pub fn index_site(
 }
 
 /// The browser index cache: a [`crate::cache`] record file whose first record is the docs' key,
-/// the second the index stats, then one record per written file.
-const CLIENT_CACHE_MAGIC: &[u8; 8] = b"kbsc0001";
+/// the second the index stats, then one record per written file but the fragments (which are
+/// the encoded docs themselves).
+const CLIENT_CACHE_MAGIC: &[u8; 8] = b"kbsc0002";
 
 /// Where the browser index of the last build is kept.
 fn client_cache_file(config: &Config) -> PathBuf {
     config.cache_dir().join("cache/search-client.bin")
 }
 
-/// What the browser index is made from: the docs (`hashes[i]` is the [`index::doc_hash`] of
-/// `docs[i]`) and the versions of the tokenizer, the index schema and the browser format.
-fn client_cache_key(docs: &[SearchDoc], hashes: &[String]) -> String {
+/// What the browser index is made from: the docs (`encoded[i]` is `docs[i]`'s) and the versions
+/// of the tokenizer, the index schema and the browser format.
+fn client_cache_key(docs: &[&SearchDoc], encoded: &[EncodedDoc]) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
     hasher.update(&index::SCHEMA_VERSION.to_le_bytes());
     hasher.update(&client::CLIENT_FORMAT.to_le_bytes());
-    for (doc, hash) in docs.iter().zip(hashes) {
+    for (doc, enc) in docs.iter().zip(encoded) {
         hasher.update(doc.source.as_bytes());
-        hasher.update(hash.as_bytes());
+        hasher.update(enc.hash.as_bytes());
     }
     hasher.finalize().to_hex().to_string()
 }

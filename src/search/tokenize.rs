@@ -159,27 +159,34 @@ fn normalize_word_into(word: &str, out: &mut String) {
     });
 }
 
-/// camelCase boundaries inside a word (indices where a new part starts, after 0): `aB` and the
-/// last capital of `ABc` (so `HTTPServer` is `HTTP` + `Server`). ASCII case only.
-fn camel_parts(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
-    let mut starts = vec![0];
+/// camelCase parts of a word as character ranges, into `parts` (cleared first): a part starts
+/// at `aB` and at the last capital of `ABc` (so `HTTPServer` is `HTTP` + `Server`). ASCII case
+/// only. A word without such a boundary is one part.
+fn camel_parts_into(chars: &[(usize, char)], parts: &mut Vec<(usize, usize)>) {
+    parts.clear();
+    let mut start = 0;
     for i in 1..chars.len() {
         let prev = chars[i - 1].1;
         let cur = chars[i].1;
+        if !cur.is_ascii_uppercase() {
+            continue;
+        }
         let next = chars.get(i + 1).map(|&(_, c)| c);
-        let lower_upper = prev.is_ascii_lowercase() && cur.is_ascii_uppercase();
-        let acronym_end = prev.is_ascii_uppercase()
-            && cur.is_ascii_uppercase()
-            && next.is_some_and(|n| n.is_ascii_lowercase());
+        let lower_upper = prev.is_ascii_lowercase();
+        let acronym_end = prev.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase());
         if lower_upper || acronym_end {
-            starts.push(i);
+            parts.push((start, i));
+            start = i;
         }
     }
-    starts
-        .iter()
-        .enumerate()
-        .map(|(k, &s)| (s, starts.get(k + 1).copied().unwrap_or(chars.len())))
-        .collect()
+    parts.push((start, chars.len()));
+}
+
+/// [`camel_parts_into`] a new vector.
+fn camel_parts(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
+    let mut parts = Vec::new();
+    camel_parts_into(chars, &mut parts);
+    parts
 }
 
 /// A token as [`for_each_token`] hands it out: CJK tokens borrow the text itself (CJK
@@ -230,18 +237,29 @@ fn collect_tokens(text: &str, unigrams: Unigrams) -> Vec<Tok> {
 
 /// [`index_tokens`] (or [`match_tokens`]) without collecting them: one pass over the text and
 /// no string per CJK token, which is what indexing tens of megabytes of Chinese prose needs.
-pub(crate) fn for_each_token(text: &str, unigrams: Unigrams, mut f: impl FnMut(TokRef<'_>)) {
+pub(crate) fn for_each_token(text: &str, unigrams: Unigrams, f: impl FnMut(TokRef<'_>)) {
+    for_each_token_in(text, unigrams, &mut Scratch::default(), f)
+}
+
+/// [`for_each_token`] with buffers kept from earlier texts.
+fn for_each_token_in(
+    text: &str,
+    unigrams: Unigrams,
+    scratch: &mut Scratch,
+    mut f: impl FnMut(TokRef<'_>),
+) {
     let mut pos = 0;
-    let mut scratch = Scratch::default();
-    for_each_run(text, |run| {
-        emit_run(text, run, unigrams, &mut pos, &mut scratch, &mut f)
+    let mut run = std::mem::take(&mut scratch.run);
+    for_each_run(text, &mut run, |run| {
+        emit_run(text, run, unigrams, &mut pos, scratch, &mut f)
     });
+    scratch.run = run;
 }
 
 /// Split `text` into runs of CJK and of word characters (separators dropped), handing out each
-/// with its characters folded, without allocating per run.
-fn for_each_run(text: &str, mut f: impl FnMut(RunRef<'_>)) {
-    let mut run: Vec<(usize, char)> = Vec::new();
+/// with its characters folded; `run` is the buffer each run's characters are collected in.
+fn for_each_run(text: &str, run: &mut Vec<(usize, char)>, mut f: impl FnMut(RunRef<'_>)) {
+    run.clear();
     let mut run_class = Class::Sep;
     let mut run_end = 0;
     let mut folded = false;
@@ -253,7 +271,7 @@ fn for_each_run(text: &str, mut f: impl FnMut(RunRef<'_>)) {
             if !run.is_empty() {
                 f(RunRef {
                     class: run_class,
-                    chars: &run,
+                    chars: run,
                     end: run_end,
                     folded,
                 });
@@ -292,11 +310,14 @@ impl RunRef<'_> {
     }
 }
 
-/// Reused buffers: a word as written (when folded) and its normalized form.
-#[derive(Default)]
+/// Reused buffers: a run's characters, a word as written (when folded), its normalized form and
+/// its camelCase parts.
+#[derive(Debug, Clone, Default)]
 struct Scratch {
+    run: Vec<(usize, char)>,
     raw: String,
     word: String,
+    parts: Vec<(usize, usize)>,
 }
 
 /// The index tokens of one run.
@@ -338,7 +359,8 @@ fn emit_run(
             *pos += n;
         }
         Class::Word => {
-            let parts = camel_parts(chars);
+            let mut parts = std::mem::take(&mut scratch.parts);
+            camel_parts_into(chars, &mut parts);
             if n <= MAX_WORD_CHARS {
                 // characters s..e, normalized, into scratch.word
                 let normalize_part = |s: usize, e: usize, scratch: &mut Scratch| {
@@ -374,6 +396,7 @@ fn emit_run(
                 }
             }
             *pos += parts.len();
+            scratch.parts = parts;
         }
         Class::Sep => {}
     }
@@ -385,7 +408,7 @@ fn emit_run(
 pub(crate) fn query_tokens(text: &str, mode: QueryMode) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut pos = 0;
-    for_each_run(text, |run| match run.class {
+    for_each_run(text, &mut Vec::new(), |run| match run.class {
         Class::Cjk => {
             let n = run.chars.len();
             if n == 1 {
@@ -452,14 +475,21 @@ pub(crate) fn prefix_form(word: &str) -> String {
         .to_lowercase()
 }
 
-/// [`index_tokens`] as a tantivy tokenizer, registered on the index as [`TOKENIZER_NAME`].
+/// [`index_tokens`] as a tantivy tokenizer, registered on the index as [`TOKENIZER_NAME`]. It
+/// keeps its buffers from one text to the next (tantivy gives each indexing thread its own).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct KbTokenizer;
+pub(crate) struct KbTokenizer {
+    scratch: Scratch,
+    /// Normalized words of the current text, back to back.
+    words: String,
+    spans: Vec<Span>,
+    token: tantivy::tokenizer::Token,
+}
 
 /// Name under which [`KbTokenizer`] is registered on the index.
 pub(crate) const TOKENIZER_NAME: &str = "kb_cjk";
 
-/// Where a streamed token's text is: in the indexed text, or in the stream's word buffer.
+/// Where a streamed token's text is: in the indexed text, or in the tokenizer's word buffer.
 #[derive(Debug, Clone, Copy)]
 enum SpanText {
     Text(usize, usize),
@@ -475,19 +505,27 @@ struct Span {
     position: usize,
 }
 
-/// Token stream over one text's tokens, copied one at a time into a reused tantivy token.
+/// Token stream over one text's tokens, copied one at a time into the tokenizer's token.
 pub(crate) struct KbTokenStream<'a> {
     text: &'a str,
-    words: String,
-    spans: std::vec::IntoIter<Span>,
-    token: tantivy::tokenizer::Token,
+    words: &'a str,
+    spans: std::slice::Iter<'a, Span>,
+    token: &'a mut tantivy::tokenizer::Token,
 }
 
-impl<'a> KbTokenStream<'a> {
-    fn new(text: &'a str) -> KbTokenStream<'a> {
-        let mut words = String::new();
-        let mut spans = Vec::new();
-        for_each_token(text, Unigrams::RunFinal, |t| {
+impl tantivy::tokenizer::Tokenizer for KbTokenizer {
+    type TokenStream<'a> = KbTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> KbTokenStream<'a> {
+        let KbTokenizer {
+            scratch,
+            words,
+            spans,
+            token,
+        } = self;
+        words.clear();
+        spans.clear();
+        for_each_token_in(text, Unigrams::RunFinal, scratch, |t| {
             let at = match t.kind {
                 TokenKind::Unigram | TokenKind::Bigram => SpanText::Text(t.from, t.to),
                 TokenKind::Word | TokenKind::WordPart => {
@@ -503,20 +541,13 @@ impl<'a> KbTokenStream<'a> {
                 position: t.position,
             });
         });
+        token.reset();
         KbTokenStream {
             text,
             words,
-            spans: spans.into_iter(),
-            token: tantivy::tokenizer::Token::default(),
+            spans: spans.iter(),
+            token,
         }
-    }
-}
-
-impl tantivy::tokenizer::Tokenizer for KbTokenizer {
-    type TokenStream<'a> = KbTokenStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> KbTokenStream<'a> {
-        KbTokenStream::new(text)
     }
 }
 
@@ -541,11 +572,11 @@ impl tantivy::tokenizer::TokenStream for KbTokenStream<'_> {
     }
 
     fn token(&self) -> &tantivy::tokenizer::Token {
-        &self.token
+        self.token
     }
 
     fn token_mut(&mut self) -> &mut tantivy::tokenizer::Token {
-        &mut self.token
+        self.token
     }
 }
 
