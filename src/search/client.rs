@@ -128,7 +128,10 @@ pub(crate) struct Fragments {
 
 /// Write `f/N.json` for every note: note N's [`EncodedDoc`] JSON (`encoded` in [`by_source`]
 /// order). They depend on the notes alone, so `kb build` writes them while tantivy indexes.
-pub(crate) fn write_fragments(encoded: &[EncodedDoc], sink: &dyn Sink) -> anyhow::Result<Fragments> {
+pub(crate) fn write_fragments(
+    encoded: &[EncodedDoc],
+    sink: &dyn Sink,
+) -> anyhow::Result<Fragments> {
     let mut hash = blake3::Hasher::new();
     let mut bytes = 0;
     for doc in encoded {

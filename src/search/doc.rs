@@ -149,7 +149,10 @@ mod tests {
             tags: vec!["go".into()],
             date: Some("2024-01-02".into()),
             source: "content/gc.md".into(),
-            sections: sections(&[("", "", "intro", ""), ("写屏障", "写屏障", "text \"q\"", "x := 1")]),
+            sections: sections(&[
+                ("", "", "intro", ""),
+                ("写屏障", "写屏障", "text \"q\"", "x := 1"),
+            ]),
         }
     }
 
@@ -157,7 +160,11 @@ mod tests {
     fn a_note_decodes_from_its_fragment_and_source() {
         let doc = note();
         let enc = EncodedDoc::new(&doc);
-        assert!(enc.json.starts_with(r#"{"u":"/notes/gc/","t":"Go GC""#), "{}", enc.json);
+        assert!(
+            enc.json.starts_with(r#"{"u":"/notes/gc/","t":"Go GC""#),
+            "{}",
+            enc.json
+        );
         assert_eq!(EncodedDoc::decode(&enc.json, &doc.source).unwrap(), doc);
     }
 

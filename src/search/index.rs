@@ -314,7 +314,9 @@ impl SearchIndex {
         manifest: Manifest,
         rebuild: bool,
     ) -> anyhow::Result<SearchIndex> {
-        index.tokenizers().register(TOKENIZER_NAME, KbTokenizer::default());
+        index
+            .tokenizers()
+            .register(TOKENIZER_NAME, KbTokenizer::default());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
