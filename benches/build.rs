@@ -6,7 +6,8 @@
 //! `--keep DIR` generates the corpus into DIR and leaves it there (to run `kb build -v` on it).
 //!
 //! `--search-overhead RUNS` then times RUNS pairs of cold builds, one with the search index and
-//! one without (`[search] enabled = false`), back to back, and prints what the index adds: the
+//! one without (`[search] enabled = false`), back to back (which goes first alternates), and
+//! prints what the index adds in wall time and in CPU time (user + system, all threads): the
 //! median and quartiles of each pair's ratio. Pairing keeps a machine whose speed drifts
 //! between runs (shared VMs do, by 20% and more) from biasing the figure.
 
@@ -80,7 +81,7 @@ fn main() -> anyhow::Result<()> {
 
 /// Pairs of cold builds with and without the search index; prints the overhead.
 fn search_overhead(dir: &std::path::Path, runs: usize) -> anyhow::Result<()> {
-    let cold_build = |search: bool| -> anyhow::Result<f64> {
+    let cold_build = |search: bool| -> anyhow::Result<(f64, f64)> {
         for sub in ["public", ".kb"] {
             let p = dir.join(sub);
             if p.exists() {
@@ -89,21 +90,31 @@ fn search_overhead(dir: &std::path::Path, runs: usize) -> anyhow::Result<()> {
         }
         let mut cfg = kb::config::Config::load(dir)?;
         cfg.search.enabled = search;
-        let t = Instant::now();
+        let cpu = || kb::build::cpu_time().unwrap_or_default().as_secs_f64();
+        let (t, c) = (Instant::now(), cpu());
         kb::build::build(cfg, Default::default(), &dir.join("public"), false)?;
-        Ok(t.elapsed().as_secs_f64())
+        Ok((t.elapsed().as_secs_f64(), cpu() - c))
     };
-    let (mut with, mut without, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let w = cold_build(true)?;
-        let wo = cold_build(false)?;
+    let (mut with, mut without, mut ratios, mut cpu_ratios) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        let ((w, wc), (wo, woc)) = if run % 2 == 0 {
+            let w = cold_build(true)?;
+            (w, cold_build(false)?)
+        } else {
+            let wo = cold_build(false)?;
+            (cold_build(true)?, wo)
+        };
         println!(
-            "  with search {w:.2} s, without {wo:.2} s: +{:.0}%",
-            (w / wo - 1.0) * 100.0
+            "  with search {w:.2} s ({wc:.2} s CPU), without {wo:.2} s ({woc:.2} s CPU): \
+             +{:.0}% wall, +{:.0}% CPU",
+            (w / wo - 1.0) * 100.0,
+            (wc / woc - 1.0) * 100.0
         );
         with.push(w);
         without.push(wo);
         ratios.push(w / wo - 1.0);
+        cpu_ratios.push(wc / woc - 1.0);
     }
     let quartiles = |mut v: Vec<f64>| -> [f64; 3] {
         v.sort_by(f64::total_cmp);
@@ -113,12 +124,17 @@ fn search_overhead(dir: &std::path::Path, runs: usize) -> anyhow::Result<()> {
     let [_, w, _] = quartiles(with);
     let [_, wo, _] = quartiles(without);
     let [q1, med, q3] = quartiles(ratios);
+    let [c1, cmed, c3] = quartiles(cpu_ratios);
     println!(
         "search index overhead, {runs} pairs of cold builds: median {w:.2} s with, {wo:.2} s without; \
-         the index adds {:.0}% (median of pairs; quartiles {:.0}%-{:.0}%)",
+         the index adds {:.0}% wall time (median of pairs; quartiles {:.0}%-{:.0}%) and {:.0}% CPU time \
+         (quartiles {:.0}%-{:.0}%)",
         med * 100.0,
         q1 * 100.0,
-        q3 * 100.0
+        q3 * 100.0,
+        cmed * 100.0,
+        c1 * 100.0,
+        c3 * 100.0
     );
     Ok(())
 }

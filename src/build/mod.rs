@@ -104,7 +104,7 @@ pub fn peak_rss_mb() -> Option<u64> {
 
 /// CPU time (user + system, all threads) this process has used so far, from /proc (Linux only;
 /// 10 ms resolution). Shown per stage with `-v`: a stage whose CPU time is well under twice its
-/// wall time leaves a core idle. It counts every thread, so stages that overlap share it.
+/// wall time leaves a core idle. It counts every thread.
 pub fn cpu_time() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // fields after the `(comm)`, which may hold spaces: state is field 3, utime 14, stime 15
