@@ -106,15 +106,20 @@ pub(crate) fn by_source(docs: &[SearchDoc]) -> Vec<&SearchDoc> {
     sorted
 }
 
-/// Write the whole browser index for `docs` through `sink`, its postings read from `index`
-/// (which must hold exactly `docs`: see [`SearchIndex::update`]).
+/// Bring `index` up to `docs` (the whole knowledge base, as [`SearchIndex::update`]) and write
+/// the whole browser index for them through `sink`, each note encoded once for both: what
+/// `kb serve` does when a page asks for the browser index (`kb build` goes through
+/// [`super::index_site`], which also caches).
 pub(crate) fn write_client_index(
     docs: &[SearchDoc],
-    index: &SearchIndex,
+    index: &mut SearchIndex,
+    stamp: &str,
     sink: &dyn Sink,
 ) -> anyhow::Result<ClientStats> {
     let docs = by_source(docs);
-    let fragments = write_fragments(&EncodedDoc::all(&docs), sink)?;
+    let encoded = EncodedDoc::all(&docs);
+    index.update_encoded(&docs, &encoded, stamp)?;
+    let fragments = write_fragments(&encoded, sink)?;
     write_index_files(&docs, index, fragments, sink)
 }
 
@@ -392,7 +397,7 @@ mod tests {
         let sink = MemSink::default();
         let text: String = (0..6000).map(|i| format!("word{i} ")).collect();
         let docs = [doc("a", "many words", &text)];
-        let stats = write_client_index(&docs, &indexed(&docs), &sink).unwrap();
+        let stats = write_client_index(&docs, &mut indexed(&docs), "test", &sink).unwrap();
         assert!(stats.words_bytes > INLINE_WORDS_BYTES, "{stats:?}");
         let meta: serde_json::Value =
             serde_json::from_slice(&sink.get("_kb/search/meta.json").unwrap()).unwrap();
@@ -406,7 +411,7 @@ mod tests {
     fn writes_meta_words_shards_and_fragments() {
         let sink = MemSink::default();
         let docs = [doc("a", "Go GC", "GODEBUG=gctrace=1 打开日志")];
-        let stats = write_client_index(&docs, &indexed(&docs), &sink).unwrap();
+        let stats = write_client_index(&docs, &mut indexed(&docs), "test", &sink).unwrap();
         assert_eq!(stats.shards, 1);
         let meta: serde_json::Value =
             serde_json::from_slice(&sink.get("_kb/search/meta.json").unwrap()).unwrap();

@@ -461,7 +461,7 @@ mod client_cache_tests {
         assert_ne!(first, third, "changed docs produce a new index");
         let fresh = MemSink::default();
         let docs = [doc("mmap 普通文件")];
-        client::write_client_index(&docs, &indexed(&docs), &fresh).unwrap();
+        client::write_client_index(&docs, &mut indexed(&docs), "test", &fresh).unwrap();
         assert_eq!(third, files(&fresh), "recomputed, not served stale");
     }
 }

@@ -123,14 +123,14 @@ impl LiveSearch {
         // Read the version again under the lock: deltas land with the docs write lock held.
         let version = self.version.load(Ordering::SeqCst);
         // The browser index is read out of the server's index, which may lag the docs by a
-        // delta: bring it up to them first (a no-op when the worker already did).
+        // delta: write_client_index brings it up to them first (a no-op when the worker
+        // already did).
         let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
         if index.is_none() {
             *index = Some(SearchIndex::in_memory()?);
         }
         let index = index.as_mut().expect("set above");
-        index.update(&docs, "kb serve")?;
-        crate::search::client::write_client_index(&docs, index, files)?;
+        crate::search::client::write_client_index(&docs, index, "kb serve", files)?;
         *made = Some(version);
         tracing::info!(
             "search: browser index for {} notes written in {:.0} ms",
