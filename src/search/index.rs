@@ -811,6 +811,8 @@ fn notes_by_doc(
 /// The most frequent word terms of the scored fields that start with `prefix` (at most
 /// [`MAX_EXPANSIONS`], most frequent first, then alphabetical), as search.js picks them.
 /// Frequency is [`TermScores::freq`]: the doc frequencies of every field and segment, summed.
+/// Terms left only by deleted notes (until tantivy merges their segments away) are skipped, as
+/// the browser's word lists never hold them.
 fn expansions(
     searcher: &tantivy::Searcher,
     fields: &[Field],
@@ -824,7 +826,44 @@ fn expansions(
     })?;
     let mut v: Vec<(String, u64)> = df.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(v.into_iter().take(MAX_EXPANSIONS).map(|(t, _)| t).collect())
+    let mut out = Vec::with_capacity(MAX_EXPANSIONS);
+    for (term, _) in v {
+        if out.len() == MAX_EXPANSIONS {
+            break;
+        }
+        if in_a_live_note(searcher, fields, &term)? {
+            out.push(term);
+        }
+    }
+    Ok(out)
+}
+
+/// True if a note that is not deleted has `term` in one of `fields`.
+fn in_a_live_note(
+    searcher: &tantivy::Searcher,
+    fields: &[Field],
+    term: &str,
+) -> anyhow::Result<bool> {
+    for seg in searcher.segment_readers() {
+        for &field in fields {
+            let inv = seg.inverted_index(field)?;
+            let Some(info) = inv.get_term_info(&Term::from_field_text(field, term))? else {
+                continue;
+            };
+            if !seg.has_deletes() {
+                return Ok(true);
+            }
+            let mut postings = inv.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !seg.is_deleted(doc) {
+                    return Ok(true);
+                }
+                doc = postings.advance();
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// `terms` (sorted by term) with the postings of every CJK character that starts a term: per
@@ -1173,6 +1212,38 @@ mod tests {
         assert!(top(&idx, "numa_stat").is_empty());
         assert_eq!(idx.len(), 2);
         assert_eq!(idx.stamp(), "b");
+    }
+
+    #[test]
+    fn a_prefix_never_expands_to_a_word_only_deleted_notes_had() {
+        let mut idx = SearchIndex::in_memory().unwrap();
+        // notes with and without the word alternate, so every segment (one per indexing
+        // thread) keeps live notes when the ones with it are deleted
+        let docs: Vec<SearchDoc> = (0..40)
+            .map(|i| {
+                let text = if i % 2 == 0 {
+                    "dockerfile dockerfile"
+                } else {
+                    "dockerd"
+                };
+                note(
+                    &format!("content/{i:02}.md"),
+                    "N",
+                    &[],
+                    &[("", "", text, "")],
+                )
+            })
+            .collect();
+        idx.update(&docs, "a").unwrap();
+        let kept: Vec<SearchDoc> = docs.into_iter().skip(1).step_by(2).collect();
+        idx.update(&kept, "b").unwrap();
+        let searcher = idx.reader.searcher();
+        assert!(
+            searcher.segment_readers().iter().any(|s| s.has_deletes()),
+            "the deleted note is still in a segment"
+        );
+        let words = expansions(&searcher, &idx.fields.scored, "dock").unwrap();
+        assert_eq!(words, ["dockerd"]);
     }
 
     #[test]
