@@ -826,41 +826,54 @@ fn expansions(
     })?;
     let mut v: Vec<(String, u64)> = df.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    // segments without deletes first: a term found there is in a live note
+    let mut segments: Vec<&tantivy::SegmentReader> = searcher.segment_readers().iter().collect();
+    segments.sort_by_key(|s| s.has_deletes());
+    if !segments.last().is_some_and(|s| s.has_deletes()) {
+        v.truncate(MAX_EXPANSIONS);
+        return Ok(v.into_iter().map(|(t, _)| t).collect());
+    }
+    let inverted = segments
+        .iter()
+        .flat_map(|seg| fields.iter().map(move |&f| (*seg, f)))
+        .map(|(seg, f)| Ok((seg, f, seg.inverted_index(f)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(MAX_EXPANSIONS);
     for (term, _) in v {
         if out.len() == MAX_EXPANSIONS {
             break;
         }
-        if in_a_live_note(searcher, fields, &term)? {
+        if in_a_live_note(&inverted, &term)? {
             out.push(term);
         }
     }
     Ok(out)
 }
 
-/// True if a note that is not deleted has `term` in one of `fields`.
+/// True if a note that is not deleted has `term` in one of the (segment, field) inverted
+/// indexes given.
 fn in_a_live_note(
-    searcher: &tantivy::Searcher,
-    fields: &[Field],
+    inverted: &[(
+        &tantivy::SegmentReader,
+        Field,
+        std::sync::Arc<tantivy::InvertedIndexReader>,
+    )],
     term: &str,
 ) -> anyhow::Result<bool> {
-    for seg in searcher.segment_readers() {
-        for &field in fields {
-            let inv = seg.inverted_index(field)?;
-            let Some(info) = inv.get_term_info(&Term::from_field_text(field, term))? else {
-                continue;
-            };
-            if !seg.has_deletes() {
+    for (seg, field, inv) in inverted {
+        let Some(info) = inv.get_term_info(&Term::from_field_text(*field, term))? else {
+            continue;
+        };
+        if !seg.has_deletes() {
+            return Ok(true);
+        }
+        let mut postings = inv.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !seg.is_deleted(doc) {
                 return Ok(true);
             }
-            let mut postings = inv.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                if !seg.is_deleted(doc) {
-                    return Ok(true);
-                }
-                doc = postings.advance();
-            }
+            doc = postings.advance();
         }
     }
     Ok(false)
