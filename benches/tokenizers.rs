@@ -1,5 +1,5 @@
-//! Which Chinese tokenizing finds the right note: kb's CJK unigrams + bigrams against a
-//! dictionary segmenter (jieba), measured on the query set of `tests/search-queries.toml`.
+//! Which Chinese tokenizing finds the right note: kb's CJK bigrams (plus each run's last
+//! character) against a dictionary segmenter (jieba), measured on the query set of `tests/search-queries.toml`.
 //!
 //! `cargo bench --bench tokenizers --features bench-jieba [-- --root DIR]`
 //!
@@ -56,7 +56,7 @@ enum Variant {
 impl Variant {
     fn name(self) -> &'static str {
         match self {
-            Variant::Bigrams => "kb: CJK unigrams + bigrams",
+            Variant::Bigrams => "kb: CJK bigrams + run-final chars",
             Variant::JiebaSearch => "jieba: search mode (index) / precise (query)",
             Variant::JiebaPrecise => "jieba: precise mode",
             Variant::Combined => "bigrams + jieba words combined",
