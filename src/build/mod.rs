@@ -266,7 +266,7 @@ pub fn build(
     let mut timings = site.timings.clone();
     let cache_file = highlight_cache_file(&site.config);
     let highlighter = timings.time("hl-cache", || Highlighter::with_cache_file(&cache_file));
-    let rendered = timings.time("render", || site.render(&highlighter));
+    let mut rendered = timings.time("render", || site.render(&highlighter));
     // Highlighted blocks are keyed by content, so the cache is valid whatever happens next:
     // save it now and free it (at 10k notes it holds ~75 MB of HTML) before pages are written.
     if let Err(e) = highlighter.save(&cache_file) {
@@ -286,7 +286,6 @@ pub fn build(
     // freed before tantivy's indexing arenas fill. (Indexing on a thread of its own while the
     // pages were written gained nothing measurable on 2 cores, both stages keep both busy, and
     // raised the peak RSS of a 10,000-note build from ~445 MB to ~595 MB.)
-    let mut rendered = rendered;
     let docs: Vec<SearchDoc> = rendered
         .iter_mut()
         .map(|r| std::mem::take(&mut r.search))
