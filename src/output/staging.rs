@@ -29,6 +29,9 @@ pub struct Staging {
     update_in_place: bool,
     /// Every path the build wrote (changed or not), site-relative with `/`.
     produced: Mutex<HashSet<String>>,
+    /// Directories already made in the staging dir, site-relative: a dir holding many files
+    /// (the search fragments, tag pages) is made once instead of probed for each file.
+    made_dirs: Mutex<HashSet<String>>,
 }
 
 /// What [`Staging::commit`] changed in the output.
@@ -79,6 +82,7 @@ impl Staging {
             out: out.to_path_buf(),
             update_in_place: out.is_dir(),
             produced: Mutex::new(HashSet::new()),
+            made_dirs: Mutex::new(HashSet::new()),
         })
     }
 
@@ -159,9 +163,21 @@ impl Sink for Staging {
             return Ok(());
         }
         let path = self.path().join(rel_path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("couldn't create directory `{}`", parent.display()))?;
+        if let Some((rel_dir, _)) = rel_path.rsplit_once('/') {
+            let made = self
+                .made_dirs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(rel_dir);
+            if !made {
+                let parent = self.path().join(rel_dir);
+                std::fs::create_dir_all(&parent)
+                    .with_context(|| format!("couldn't create directory `{}`", parent.display()))?;
+                self.made_dirs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(rel_dir.to_string());
+            }
         }
         std::fs::write(&path, bytes).with_context(|| format!("couldn't write `{}`", path.display()))
     }

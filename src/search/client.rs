@@ -180,7 +180,7 @@ pub(crate) fn write_index_files(
         ..Default::default()
     };
 
-    // encode every term's list once, then pack terms into shards by hash
+    // encode every term's list once, then pack terms into shards by hash (in term order)
     let encoded: Vec<(&str, String)> = postings
         .par_iter()
         .map(
@@ -208,27 +208,41 @@ pub(crate) fn write_index_files(
         .collect();
     let total: usize = encoded.iter().map(|(t, s)| t.len() + s.len() + 6).sum();
     let shards = (total / SHARD_TARGET_BYTES + 1).next_power_of_two();
-    let mut bodies: Vec<String> = vec![String::from("{"); shards];
-    for (t, s) in &encoded {
-        let body = &mut bodies[(fnv1a(t) as usize) % shards];
-        if body.len() > 1 {
-            body.push(',');
-        }
-        body.push_str(&serde_json::to_string(t)?);
-        body.push_str(":[");
-        body.push_str(s);
-        body.push(']');
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); shards];
+    for (i, (t, _)) in encoded.iter().enumerate() {
+        members[(fnv1a(t) as usize) % shards].push(i);
     }
-
+    // each shard made, hashed and written on its own: (its size, its hash)
+    let written: Vec<(usize, blake3::Hash)> = members
+        .par_iter()
+        .enumerate()
+        .map(|(k, terms)| -> anyhow::Result<(usize, blake3::Hash)> {
+            let len: usize = terms
+                .iter()
+                .map(|&i| encoded[i].0.len() + encoded[i].1.len() + 6)
+                .sum();
+            let mut body = String::with_capacity(len + 2);
+            body.push('{');
+            for (n, &i) in terms.iter().enumerate() {
+                let (t, s) = &encoded[i];
+                if n > 0 {
+                    body.push(',');
+                }
+                body.push_str(&serde_json::to_string(t)?);
+                body.push_str(":[");
+                body.push_str(s);
+                body.push(']');
+            }
+            body.push('}');
+            sink.write(&format!("{CLIENT_DIR}/i/{k}.json"), body.as_bytes())?;
+            Ok((body.len(), blake3::hash(body.as_bytes())))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let mut build = blake3::Hasher::new();
-    for body in &mut bodies {
-        body.push('}');
-        build.update(body.as_bytes());
-        stats.index_bytes += body.len();
+    for (len, hash) in &written {
+        build.update(hash.as_bytes());
+        stats.index_bytes += len;
     }
-    bodies.par_iter().enumerate().try_for_each(|(k, body)| {
-        sink.write(&format!("{CLIENT_DIR}/i/{k}.json"), body.as_bytes())
-    })?;
     stats.shards = shards;
 
     // words: non-CJK terms and their note frequency, for prefix expansion, one file per first

@@ -367,17 +367,18 @@ impl SearchIndex {
             ..Default::default()
         };
         let mut next: BTreeMap<String, String> = BTreeMap::new();
-        let mut changed: Vec<(&SearchDoc, &EncodedDoc)> = Vec::new();
+        // (doc, its encoding, whether an older version of it is in the index)
+        let mut changed: Vec<(&SearchDoc, &EncodedDoc, bool)> = Vec::new();
         for (&doc, enc) in docs.iter().zip(encoded) {
             match self.manifest.docs.get(&doc.source) {
                 Some(old) if *old == enc.hash => stats.unchanged += 1,
                 Some(_) => {
                     stats.updated += 1;
-                    changed.push((doc, enc));
+                    changed.push((doc, enc, true));
                 }
                 None => {
                     stats.added += 1;
-                    changed.push((doc, enc));
+                    changed.push((doc, enc, false));
                 }
             }
             if next.insert(doc.source.clone(), enc.hash.clone()).is_some() {
@@ -409,8 +410,12 @@ impl SearchIndex {
         for source in &removed {
             writer.delete_term(Term::from_field_text(self.fields.source, source));
         }
-        for (doc, enc) in changed {
-            writer.delete_term(Term::from_field_text(self.fields.source, &doc.source));
+        for (doc, enc, replaces) in changed {
+            // a note the manifest does not list is not in the index (the commit payload vouches
+            // for the manifest): no delete to queue, which every new segment would then apply
+            if replaces {
+                writer.delete_term(Term::from_field_text(self.fields.source, &doc.source));
+            }
             writer.add_document(self.to_tantivy(doc, enc))?;
         }
         let manifest = Manifest {
