@@ -533,7 +533,8 @@ impl SearchIndex {
                             .boost_by(f.boost())
                     })
                     .collect();
-                let mut scored: Vec<(u32, u8, f32)> = Vec::new();
+                let postings_len = group.iter().map(|e| e.3.doc_freq as usize).sum();
+                let mut scored: Vec<(u32, u8, f32)> = Vec::with_capacity(postings_len);
                 for (_, fi, si, info) in group {
                     let (fi, si) = (*fi as usize, *si as usize);
                     let mut postings = inverted[si][fi]
@@ -552,8 +553,9 @@ impl SearchIndex {
                         doc = postings.advance();
                     }
                 }
-                // per note, fields in order (as a query sums them)
-                scored.sort_unstable_by_key(|&(note, fi, _)| (note, fi));
+                // per note, fields in order (as a query sums them); each (field, segment) list
+                // is already in note order, and the stable sort merges such runs cheaply
+                scored.sort_by_key(|&(note, fi, _)| (note, fi));
                 let notes = sum_by_note(scored.into_iter().map(|(note, _, s)| (note, s)));
                 Ok(TermScores {
                     term,

@@ -107,7 +107,14 @@ pub(crate) fn is_word_term(term: &str) -> bool {
 }
 
 fn class(c: char) -> Class {
-    if is_cjk(c) {
+    // most characters of a note are ASCII (code, English terms, spaces): settle them first
+    if c.is_ascii() {
+        if c.is_ascii_alphanumeric() {
+            Class::Word
+        } else {
+            Class::Sep
+        }
+    } else if is_cjk(c) {
         Class::Cjk
     } else if c.is_alphanumeric() {
         Class::Word
@@ -263,8 +270,7 @@ fn for_each_run(text: &str, run: &mut Vec<(usize, char)>, mut f: impl FnMut(RunR
     let mut run_class = Class::Sep;
     let mut run_end = 0;
     let mut folded = false;
-    // a separator after the last character flushes the last run
-    for (offset, raw) in text.char_indices().chain([(text.len(), ' ')]) {
+    for (offset, raw) in text.char_indices() {
         let c = normalize(raw);
         let cls = class(c);
         if cls != run_class {
@@ -285,6 +291,14 @@ fn for_each_run(text: &str, run: &mut Vec<(usize, char)>, mut f: impl FnMut(RunR
             run_end = offset + raw.len_utf8();
             folded |= c != raw;
         }
+    }
+    if !run.is_empty() {
+        f(RunRef {
+            class: run_class,
+            chars: run,
+            end: run_end,
+            folded,
+        });
     }
 }
 
