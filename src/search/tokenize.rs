@@ -270,19 +270,23 @@ fn for_each_run(text: &str, run: &mut Vec<(usize, char)>, mut f: impl FnMut(RunR
     let mut run_class = Class::Sep;
     let mut run_end = 0;
     let mut folded = false;
+    // hand out the run collected so far (if any) and start an empty one
+    let mut flush = |run: &mut Vec<(usize, char)>, class: Class, end: usize, folded: bool| {
+        if !run.is_empty() {
+            f(RunRef {
+                class,
+                chars: run,
+                end,
+                folded,
+            });
+        }
+        run.clear();
+    };
     for (offset, raw) in text.char_indices() {
         let c = normalize(raw);
         let cls = class(c);
         if cls != run_class {
-            if !run.is_empty() {
-                f(RunRef {
-                    class: run_class,
-                    chars: run,
-                    end: run_end,
-                    folded,
-                });
-            }
-            run.clear();
+            flush(run, run_class, run_end, folded);
             run_class = cls;
             folded = false;
         }
@@ -292,14 +296,7 @@ fn for_each_run(text: &str, run: &mut Vec<(usize, char)>, mut f: impl FnMut(RunR
             folded |= c != raw;
         }
     }
-    if !run.is_empty() {
-        f(RunRef {
-            class: run_class,
-            chars: run,
-            end: run_end,
-            folded,
-        });
-    }
+    flush(run, run_class, run_end, folded);
 }
 
 /// One run being emitted: its class, normalized characters with their byte offsets, the byte
