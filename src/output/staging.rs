@@ -30,7 +30,7 @@ pub struct Staging {
     /// Every path the build wrote (changed or not), site-relative with `/`.
     produced: Mutex<HashSet<String>>,
     /// Directories already made in the staging dir, site-relative: a dir holding many files
-    /// (the search fragments, tag pages) is made once instead of probed for each file.
+    /// (the search index's fragments and shards) is made once instead of probed for each file.
     made_dirs: Mutex<HashSet<String>>,
 }
 

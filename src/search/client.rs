@@ -206,7 +206,9 @@ pub(crate) fn write_index_files(
             },
         )
         .collect();
-    let total: usize = encoded.iter().map(|(t, s)| t.len() + s.len() + 6).sum();
+    // bytes of `"term":[list],` in a shard (before JSON escaping of the term)
+    let entry_len = |i: usize| encoded[i].0.len() + encoded[i].1.len() + 6;
+    let total: usize = (0..encoded.len()).map(entry_len).sum();
     let shards = (total / SHARD_TARGET_BYTES + 1).next_power_of_two();
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); shards];
     for (i, (t, _)) in encoded.iter().enumerate() {
@@ -217,10 +219,7 @@ pub(crate) fn write_index_files(
         .par_iter()
         .enumerate()
         .map(|(k, terms)| -> anyhow::Result<(usize, blake3::Hash)> {
-            let len: usize = terms
-                .iter()
-                .map(|&i| encoded[i].0.len() + encoded[i].1.len() + 6)
-                .sum();
+            let len: usize = terms.iter().map(|&i| entry_len(i)).sum();
             let mut body = String::with_capacity(len + 2);
             body.push('{');
             for (n, &i) in terms.iter().enumerate() {

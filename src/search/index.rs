@@ -533,8 +533,9 @@ impl SearchIndex {
                             .boost_by(f.boost())
                     })
                     .collect();
-                let postings_len = group.iter().map(|e| e.3.doc_freq as usize).sum();
-                let mut scored: Vec<(u32, u8, f32)> = Vec::with_capacity(postings_len);
+                // every posting of the term, in all fields and segments
+                let freq: u64 = df.iter().sum();
+                let mut scored: Vec<(u32, u8, f32)> = Vec::with_capacity(freq as usize);
                 for (_, fi, si, info) in group {
                     let (fi, si) = (*fi as usize, *si as usize);
                     let mut postings = inverted[si][fi]
@@ -557,11 +558,7 @@ impl SearchIndex {
                 // is already in note order, and the stable sort merges such runs cheaply
                 scored.sort_by_key(|&(note, fi, _)| (note, fi));
                 let notes = sum_by_note(scored.into_iter().map(|(note, _, s)| (note, s)));
-                Ok(TermScores {
-                    term,
-                    freq: df.iter().sum(),
-                    notes,
-                })
+                Ok(TermScores { term, freq, notes })
             })
             .filter(|t| !matches!(t, Ok(t) if t.notes.is_empty()))
             .collect::<anyhow::Result<Vec<_>>>()
