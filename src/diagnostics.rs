@@ -35,6 +35,8 @@ pub enum DiagnosticKind {
     BrokenAnchor,
     BadSnippet,
     BadConfig,
+    /// Two parts of the site (an alias, an asset, a generated file) would write one file.
+    OutputCollision,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,33 @@ pub fn slugify(text: &str) -> String {
     out
 }
 
+/// Why `path` (a slug, or an alias URL path like `/old/name/`) cannot name a page of the site,
+/// or `None` when it can. Rejects what would escape the output directory or make an unreachable
+/// page: `.` and `..` segments (also percent-encoded), backslashes, control characters, `?`,
+/// `#` and percent-encoded `/`, `\` or NUL.
+pub fn url_path_problem(path: &str) -> Option<&'static str> {
+    if path.chars().any(char::is_control) {
+        return Some("holds a control character");
+    }
+    if path.contains('\\') {
+        return Some("holds a backslash");
+    }
+    if path.contains('?') || path.contains('#') {
+        return Some("holds `?` or `#`, which end a URL's path");
+    }
+    let lower = path.to_ascii_lowercase();
+    if ["%2e", "%2f", "%5c", "%00"]
+        .iter()
+        .any(|enc| lower.contains(enc))
+    {
+        return Some("holds a percent-encoded `.`, `/`, `\\` or NUL");
+    }
+    if path.split('/').any(|seg| seg == "." || seg == "..") {
+        return Some("has a `.` or `..` segment, which would leave its folder");
+    }
+    None
+}
+
 /// Makes slugs unique within one scope by appending `-1`, `-2`, ...
 #[derive(Debug, Default)]
 pub struct Unique {
@@ -65,5 +92,35 @@ mod tests {
         assert_eq!(u.make("实验"), "实验-1");
         assert_eq!(u.make("实验"), "实验-2");
         assert_eq!(u.make(""), "section");
+    }
+
+    #[test]
+    fn url_paths_that_leave_the_site_or_break_a_url_are_refused() {
+        for bad in [
+            "..",
+            ".",
+            "/../../victim/existing.html",
+            "/a/./b/",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            "/%2e%2e/x/",
+            "/%2E./x",
+            "/a%2fb/",
+            "a?b",
+            "a#b",
+        ] {
+            assert!(url_path_problem(bad).is_some(), "{bad:?} accepted");
+        }
+        for good in [
+            "go-gc",
+            "/old/gc/",
+            "/posts/2024/a.html",
+            "笔记",
+            "/a..b/",
+            "v1.2",
+        ] {
+            assert_eq!(url_path_problem(good), None, "{good:?} refused");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! [`crate::search::index_site`] indexes the notes. `kb build` writes through a staging dir that
 //! updates the output only on success; `kb check` stops after loading.
 
+mod claims;
 pub mod pages;
 
 use std::collections::HashSet;
@@ -20,6 +21,7 @@ use crate::content::{self, LoadOptions, Note, Section};
 use crate::diagnostics::{self, ContentErrors, Diagnostic, DiagnosticKind, Exit, Severity};
 use crate::highlight::Highlighter;
 use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
+use crate::output::outdir::Protected;
 use crate::output::staging::{CommitStats, Staging};
 use crate::render::Theme;
 use crate::search::SearchDoc;
@@ -158,6 +160,13 @@ impl Site {
                     .collect::<Vec<_>>(),
             )
         });
+        diagnostics.extend(claims::collisions(
+            &config,
+            &notes,
+            &corpus.sections,
+            &walk_assets,
+            crate::render::theme::static_names(theme_dir(&config).as_deref()),
+        ));
         let results = VerifyResults::load(&config.verify_results_path())?;
         diagnostics::sort(&mut diagnostics);
         Ok(Site {
@@ -253,6 +262,15 @@ pub fn build(
     out: &Path,
     strict: bool,
 ) -> anyhow::Result<BuildReport> {
+    // claim the output first: a refused --out fails before any work
+    let content_dir = config.content_dir();
+    let staging = Staging::new(
+        out,
+        Protected {
+            root: &config.root,
+            content: &content_dir,
+        },
+    )?;
     let site = Site::load(config, opts)?;
     let blocking: Vec<Diagnostic> = site
         .diagnostics
@@ -281,7 +299,6 @@ pub fn build(
         .load(std::sync::atomic::Ordering::Relaxed);
     drop(highlighter);
     let theme = timings.time("theme", || Theme::load(theme_dir(&site.config).as_deref()))?;
-    let staging = Staging::new(out)?;
     // The search index needs only the search docs: take them out, so the pages' HTML can be
     // freed before tantivy's indexing arenas fill. (Indexing on a thread of its own while the
     // pages were written gained nothing measurable on 2 cores, both stages keep both busy, and
@@ -357,8 +374,13 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
             o.written, o.unchanged, o.removed
         )
     };
+    let kept = if o.kept == 0 {
+        String::new()
+    } else {
+        format!(", {} files not written by kb kept", o.kept)
+    };
     eprintln!(
-        "built {} note{} ({} files{changes}) in {:.0} ms -> {}{}",
+        "built {} note{} ({} files{changes}{kept}) in {:.0} ms -> {}{}",
         report.notes,
         if report.notes == 1 { "" } else { "s" },
         o.written + o.unchanged,

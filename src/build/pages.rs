@@ -49,7 +49,7 @@ fn tag_url(base: &str, slug: &str) -> String {
     format!("{base}/tags/{slug}/")
 }
 
-fn tag_slug(name: &str) -> String {
+pub(crate) fn tag_slug(name: &str) -> String {
     let s = slugify(name);
     if s.is_empty() {
         "tag".into()
@@ -318,11 +318,13 @@ pub(crate) fn alias_paths(note: &Note) -> Vec<String> {
         .iter()
         .filter(|alias| !alias.contains("://"))
         .map(|alias| {
-            let path = alias.trim_start_matches('/');
-            if path.ends_with(".html") {
+            let path = alias.trim_matches('/');
+            if path.is_empty() {
+                "index.html".to_string()
+            } else if path.ends_with(".html") {
                 path.to_string()
             } else {
-                format!("{}/index.html", path.trim_end_matches('/'))
+                format!("{path}/index.html")
             }
         })
         .collect()

@@ -25,6 +25,8 @@ pub struct FrontMatter {
     pub redirect_aliases: Vec<String>,
     /// Other names for `[[wikilinks]]` (Obsidian's `aliases`).
     pub name_aliases: Vec<String>,
+    /// 1-based file line of the `aliases` key (0 when there is none), for messages.
+    pub aliases_line: usize,
     /// Every other key, for templates (`page.extra.KEY`).
     pub extra: Map<String, Json>,
 }
@@ -208,6 +210,13 @@ pub fn parse(
                         "use letters, digits and `-`, e.g. `slug: go-gc`",
                     ));
                 }
+                if let Some(why) = crate::slug::url_path_problem(&s) {
+                    return Err(err(
+                        &key,
+                        format!("slug `{}` {why}", s.escape_debug()),
+                        "use letters, digits and `-`, e.g. `slug: go-gc`",
+                    ));
+                }
                 fm.slug = Some(s);
             }
             "aliases" => {
@@ -218,8 +227,18 @@ pub fn parse(
                         "write `aliases: [/old/url/]`",
                     )
                 })?;
+                fm.aliases_line = line_of(&key);
                 for a in list {
-                    if a.starts_with('/') || a.contains("://") {
+                    if a.starts_with('/') {
+                        if let Some(why) = crate::slug::url_path_problem(&a) {
+                            return Err(err(
+                                &key,
+                                format!("alias `{}` {why}", a.escape_debug()),
+                                "write an old URL as a path from the site root, e.g. `/posts/old-name/`",
+                            ));
+                        }
+                        fm.redirect_aliases.push(a);
+                    } else if a.contains("://") {
                         fm.redirect_aliases.push(a);
                     } else {
                         fm.name_aliases.push(a);
@@ -521,5 +540,37 @@ mod tests {
             assert!(parse_date(s).is_some(), "{s}");
         }
         assert!(parse_date("May 1st").is_none());
+    }
+
+    #[test]
+    fn slugs_and_aliases_that_would_leave_the_site_name_their_line() {
+        for (fm, line, what) in [
+            ("title: t\nslug: \"..\"\n", 3, "slug `..`"),
+            ("title: t\nslug: a?b\n", 3, "`?`"),
+            ("title: t\nslug: \"%2e%2e\"\n", 3, "percent-encoded"),
+            (
+                "aliases: [\"/../../victim/existing.html\"]\n",
+                2,
+                "`..` segment",
+            ),
+            (
+                "x: 1\naliases:\n  - /ok/\n  - \"/a\\\\b/\"\n",
+                3,
+                "backslash",
+            ),
+            ("aliases: [\"/a/%2E%2E/b\"]\n", 2, "percent-encoded"),
+        ] {
+            let e = parse(fm, Format::Yaml, 2).unwrap_err();
+            assert_eq!(e.line, line, "{fm}");
+            assert!(e.message.contains(what), "{fm}: {}", e.message);
+        }
+        let ok = parse(
+            "title: t\n\naliases: [/old/a/, Other name]\n",
+            Format::Yaml,
+            2,
+        )
+        .unwrap();
+        assert_eq!(ok.aliases_line, 4);
+        assert_eq!(ok.redirect_aliases, ["/old/a/"]);
     }
 }

@@ -26,6 +26,9 @@ impl DirSink {
 
 impl Sink for DirSink {
     fn write(&self, rel_path: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        if !is_site_path(rel_path) {
+            anyhow::bail!("refusing to write `{rel_path}`: not a path inside the site");
+        }
         let path = self.dir.join(rel_path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -70,6 +73,17 @@ impl Sink for MemSink {
     }
 }
 
+/// Whether `rel` is a path inside the site: relative, `/`-separated, no empty, `.` or `..`
+/// segment, no backslash or NUL. Every sink that writes files checks it, so no path a note
+/// controls can reach outside the output directory, whatever an earlier stage let through.
+pub fn is_site_path(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.contains(['\\', '\0'])
+        && rel
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// `path` relative to `base` with `/` separators, for messages and keys.
 pub fn rel_slash(path: &Path, base: &Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path);
@@ -77,4 +91,34 @@ pub fn rel_slash(path: &Path, base: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_inside_the_site_are_site_paths() {
+        for ok in [
+            "index.html",
+            "notes/a/index.html",
+            "_kb/search/f/1.json",
+            "a..b/x",
+        ] {
+            assert!(is_site_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/index.html",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "a//b",
+            "a\\b",
+            "a\0b",
+            "a/",
+        ] {
+            assert!(!is_site_path(bad), "{bad:?}");
+        }
+    }
 }

@@ -1,34 +1,41 @@
-//! Build into a staging dir beside the output dir, then bring the output up to date.
+//! Build the next site in a staging dir beside the output dir, then swap it in at once.
 //!
-//! [`Staging`] is the [`Sink`] of `kb build`. A file whose bytes equal the one already in the
-//! output is not written again; every other file goes to a temp dir in the output's parent (same
-//! file system, so moving it is a rename). Until [`Staging::commit`] runs the previous site is
-//! untouched, and dropping an uncommitted staging dir removes it: a failed build loses nothing.
+//! [`Staging`] is the [`Sink`] of `kb build`. A file whose bytes equal the previous build's is
+//! not written again: at commit it is hard-linked from the old site, so it keeps its inode and
+//! modification time (`rsync` and CDN uploads see only what changed). Every other file is
+//! written to a temp dir in the output's parent (same file system). Until [`Staging::commit`]
+//! runs the previous site is untouched, and dropping an uncommitted staging dir removes it.
 //!
-//! [`Staging::commit`] moves the new and changed files into the output and deletes the files the
-//! build did not produce; unchanged files are left alone and keep their modification time (so
-//! `rsync` and CDN uploads see only what changed). A first build, into an output dir that does
-//! not exist, renames the whole staging dir into place. Rebuilding 10,000 unchanged notes this
-//! way reads and compares 20,000 files instead of creating 20,000 and deleting 20,000 — file
-//! creation right after mass deletion is slow on some file systems (ext4 without a journal
-//! checks every recently freed inode).
+//! [`Staging::commit`] completes the staging dir into a whole site (unchanged files and every
+//! file kb did not write, hard-linked from the old one; the new [`outdir::MANIFEST`]) and
+//! exchanges it with the output in one `renameat2(RENAME_EXCHANGE)`: a reader sees the whole old
+//! site or the whole new one, never a mix, whatever stops the build. Where the file system
+//! cannot exchange, the old site is renamed aside and the new one renamed in (a moment with no
+//! site, never a mixed one). A build killed at any point leaves a `.NAME.kb-new-*` or
+//! `.NAME.kb-old-*` dir that the next build of the same output removes.
+//!
+//! Files the previous build wrote and this one does not are dropped; files kb did not write
+//! (not in the manifest) are carried into every new site; a file kb did not write that the
+//! build now produces is an error, never overwritten.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
+use rayon::prelude::*;
 
+use super::outdir::{self, Manifest, OutDir, Protected, TempKind};
 use super::sink::Sink;
 
 /// The next version of the site, being written.
 pub struct Staging {
     dir: Option<tempfile::TempDir>,
-    out: PathBuf,
-    /// Whether `out` existed when staging began (else commit renames the staging dir into place).
-    update_in_place: bool,
+    out: OutDir,
     /// Every path the build wrote (changed or not), site-relative with `/`.
     produced: Mutex<HashSet<String>>,
+    /// Paths whose bytes equal the previous build's: linked from it at commit.
+    unchanged: Mutex<Vec<String>>,
     /// Directories already made in the staging dir, site-relative: a dir holding many files
     /// (the search index's fragments and shards) is made once instead of probed for each file.
     made_dirs: Mutex<HashSet<String>>,
@@ -43,144 +50,147 @@ pub struct CommitStats {
     pub unchanged: usize,
     /// Files of the previous build that this build did not produce.
     pub removed: usize,
+    /// Files in the output that kb did not write, carried into the new site.
+    pub kept: usize,
 }
 
 impl Staging {
-    /// Create a staging dir for `out` (which may not exist yet).
-    pub fn new(out: &Path) -> anyhow::Result<Staging> {
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).with_context(|| {
-            format!(
-                "couldn't create `{}`; check the --out path and permissions",
-                parent.display()
-            )
-        })?;
-        if out.exists() && !out.is_dir() {
-            bail!(
-                "output path `{}` exists and is not a directory; choose another --out",
-                out.display()
-            );
-        }
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "public".into());
+    /// Claim `out` (see [`OutDir::claim`]) and create a staging dir beside it.
+    pub fn new(out: &Path, protect: Protected) -> anyhow::Result<Staging> {
+        let out = OutDir::claim(out, protect)?;
         let dir = tempfile::Builder::new()
-            .prefix(&format!(".{name}.kb-new-"))
-            .tempdir_in(parent)
+            .prefix(&out.temp_prefix(TempKind::New))
+            .tempdir_in(&out.parent)
             .with_context(|| {
                 format!(
                     "couldn't create a temporary directory in `{}`; is it writable?",
-                    parent.display()
+                    out.parent.display()
                 )
             })?;
         Ok(Staging {
             dir: Some(dir),
-            out: out.to_path_buf(),
-            update_in_place: out.is_dir(),
+            out,
             produced: Mutex::new(HashSet::new()),
+            unchanged: Mutex::new(Vec::new()),
             made_dirs: Mutex::new(HashSet::new()),
         })
     }
 
     /// The staging directory.
     pub fn path(&self) -> &Path {
-        self.dir.as_ref().map(|d| d.path()).unwrap_or(&self.out)
+        self.dir
+            .as_ref()
+            .map(|d| d.path())
+            .unwrap_or(&self.out.path)
     }
 
-    /// Bring `out` up to date with what was written: move new and changed files in, delete the
-    /// files this build did not produce, leave unchanged files alone.
+    /// Make the staging dir a whole site and swap it with the output.
     pub fn commit(mut self) -> anyhow::Result<CommitStats> {
         let Some(dir) = self.dir.take() else {
             return Ok(CommitStats::default());
         };
-        let produced =
-            std::mem::take(&mut *self.produced.lock().unwrap_or_else(|e| e.into_inner()));
-        if !self.update_in_place {
-            // nothing was there to compare with: the staging dir holds the whole site
-            let staged = dir.keep();
-            if let Err(e) = std::fs::rename(&staged, &self.out) {
-                let _ = std::fs::remove_dir_all(&staged);
-                return Err(e).with_context(|| {
-                    format!("couldn't move the new site into `{}`", self.out.display())
-                });
-            }
-            return Ok(CommitStats {
-                written: produced.len(),
-                ..Default::default()
-            });
-        }
-        if !self.out.is_dir() {
-            // the staging dir holds only what changed: it is not a whole site
-            bail!(
-                "`{}` disappeared during the build; build again",
-                self.out.display()
-            );
-        }
-        let staged_files = files_under(dir.path());
+        let produced = std::mem::take(&mut *lock(&self.produced));
+        let unchanged = std::mem::take(&mut *lock(&self.unchanged));
+        let stage = dir.path();
+        let out = &self.out.path;
         let mut stats = CommitStats {
-            written: staged_files.len(),
-            unchanged: produced.len().saturating_sub(staged_files.len()),
-            removed: 0,
+            written: produced.len() - unchanged.len(),
+            unchanged: unchanged.len(),
+            ..Default::default()
         };
-        use rayon::prelude::*;
-        staged_files.par_iter().try_for_each(|rel| {
-            move_into(&dir.path().join(rel), &self.out.join(rel)).with_context(|| {
-                format!(
-                    "couldn't update `{}`; the output may now mix two builds: build again",
-                    self.out.join(rel).display()
-                )
-            })
-        })?;
-        let keep: HashSet<&str> = produced
-            .iter()
-            .map(String::as_str)
-            .chain(staged_files.iter().map(String::as_str))
-            .collect();
-        let stale: Vec<String> = files_under(&self.out)
-            .into_iter()
-            .filter(|rel| !keep.contains(rel.as_str()))
-            .collect();
-        stats.removed = stale.len();
-        stale.par_iter().for_each(|rel| {
-            let _ = std::fs::remove_file(self.out.join(rel));
-        });
-        remove_empty_dirs(&self.out);
-        Ok(stats)
+        if let Some(previous) = &self.out.previous {
+            if !out.is_dir() {
+                bail!(
+                    "`{}` disappeared during the build; build again",
+                    out.display()
+                );
+            }
+            unchanged.par_iter().try_for_each(|rel| {
+                link_into(&out.join(rel), &stage.join(rel)).with_context(|| {
+                    format!(
+                        "couldn't link `{}` into the new site",
+                        out.join(rel).display()
+                    )
+                })
+            })?;
+            stats.kept = carry_foreign_files(out, stage, previous, &produced)?;
+            stats.removed = previous
+                .files()
+                .iter()
+                .filter(|rel| !produced.contains(rel.as_str()))
+                .count();
+        }
+        let manifest = Manifest::new(produced.into_iter().collect());
+        std::fs::write(stage.join(outdir::MANIFEST), manifest.to_json())
+            .with_context(|| format!("couldn't write the manifest in `{}`", stage.display()))?;
+        set_mode(stage, self.out.mode);
+        let staged = dir.keep();
+        let swapped = if self.out.previous.is_some() {
+            swap(&staged, out, &self.out)
+        } else {
+            std::fs::rename(&staged, out)
+                .map(|()| None)
+                .with_context(|| format!("couldn't move the new site into `{}`", out.display()))
+        };
+        match swapped {
+            Ok(old) => {
+                // the old site (now at `staged`, or moved aside): its files are the new site's
+                // inodes or gone from it; remove it
+                let old = old.unwrap_or(staged);
+                if old.exists() {
+                    if let Err(e) = std::fs::remove_dir_all(&old) {
+                        tracing::warn!("couldn't remove the previous site at `{}`: {e} (the next build retries)", old.display());
+                    }
+                }
+                Ok(stats)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staged);
+                Err(e)
+            }
+        }
     }
 }
 
 impl Sink for Staging {
     fn write(&self, rel_path: &str, bytes: &[u8]) -> anyhow::Result<()> {
-        self.produced
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(rel_path.to_string());
-        if self.update_in_place && same_bytes(&self.out.join(rel_path), bytes) {
-            return Ok(());
+        if !super::sink::is_site_path(rel_path) {
+            bail!("refusing to write `{rel_path}`: not a path inside the site");
+        }
+        if !lock(&self.produced).insert(rel_path.to_string()) {
+            bail!("two parts of the build produce `{rel_path}`: this is a bug in kb, please report it");
+        }
+        if let Some(previous) = &self.out.previous {
+            let old = self.out.path.join(rel_path);
+            if previous.contains(rel_path) {
+                if same_bytes(&old, bytes) {
+                    lock(&self.unchanged).push(rel_path.to_string());
+                    return Ok(());
+                }
+            } else if std::fs::symlink_metadata(&old).is_ok_and(|m| !m.is_dir()) {
+                // (a directory there is checked at commit: it may hold only kb's old files)
+                bail!(
+                    "`{}` was not written by kb, and this build produces a file at that path\n  \
+                     hint: kb never overwrites what it did not write: move that file away (or into content/ to publish it)",
+                    old.display()
+                );
+            }
         }
         let path = self.path().join(rel_path);
         if let Some((rel_dir, _)) = rel_path.rsplit_once('/') {
-            let made = self
-                .made_dirs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(rel_dir);
-            if !made {
+            if !lock(&self.made_dirs).contains(rel_dir) {
                 let parent = self.path().join(rel_dir);
                 std::fs::create_dir_all(&parent)
                     .with_context(|| format!("couldn't create directory `{}`", parent.display()))?;
-                self.made_dirs
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(rel_dir.to_string());
+                lock(&self.made_dirs).insert(rel_dir.to_string());
             }
         }
         std::fs::write(&path, bytes).with_context(|| format!("couldn't write `{}`", path.display()))
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// True if `path` is a file holding exactly `bytes` (size checked first, then content).
@@ -193,69 +203,142 @@ fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
     }
 }
 
-/// Move a staged file to its place in the output, making room: a directory or a file standing
-/// where the new file or one of its parent directories must go is removed first.
-fn move_into(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Hard-link `from` (not following a symlink) to `to`, making `to`'s parent directories.
+fn link_into(from: &Path, to: &Path) -> std::io::Result<()> {
     if let Some(parent) = to.parent() {
-        if std::fs::create_dir_all(parent).is_err() {
-            // a file of the previous build where a directory must now be
-            let mut p = parent.to_path_buf();
-            loop {
-                if p.is_file() || p.is_symlink() {
-                    std::fs::remove_file(&p)?;
-                    break;
-                }
-                if !p.pop() {
-                    break;
-                }
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::hard_link(from, to)
+}
+
+/// Link every file of the old site that kb did not write into the new one (empty directories
+/// are made again); returns how many. A file standing where the new site has a directory or
+/// file of its own is an error: kb does not overwrite what it did not write.
+fn carry_foreign_files(
+    out: &Path,
+    stage: &Path,
+    previous: &Manifest,
+    produced: &HashSet<String>,
+) -> anyhow::Result<usize> {
+    let mut kept = 0;
+    for e in walkdir::WalkDir::new(out).min_depth(1).follow_links(false) {
+        let e = e.with_context(|| format!("couldn't list `{}`", out.display()))?;
+        let rel = super::sink::rel_slash(e.path(), out);
+        if rel == outdir::MANIFEST || previous.contains(&rel) {
+            continue;
+        }
+        let to = stage.join(&rel);
+        if e.file_type().is_dir() {
+            let empty = std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none());
+            if empty {
+                std::fs::create_dir_all(&to)
+                    .with_context(|| format!("couldn't create `{}`", to.display()))?;
             }
-            std::fs::create_dir_all(parent)?;
+            continue;
+        }
+        if produced.contains(&rel) {
+            // caught when the file was written; kept here so a commit can never replace it
+            bail!(
+                "`{}` was not written by kb, and this build produces a file at that path",
+                e.path().display()
+            );
+        }
+        link_into(e.path(), &to).with_context(|| {
+            format!(
+                "couldn't carry `{}` (not written by kb) into the new site; does the new site have a file where its directory goes?",
+                e.path().display()
+            )
+        })?;
+        kept += 1;
+    }
+    Ok(kept)
+}
+
+/// Exchange the complete new site at `staged` with the output. Returns where the old site is
+/// now when it is not at `staged`.
+fn swap(staged: &Path, out: &Path, dir: &OutDir) -> anyhow::Result<Option<PathBuf>> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, staged, CWD, out, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(None),
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+                tracing::debug!(
+                    "the file system cannot exchange directories ({e}); renaming in two steps"
+                );
+            }
+            Err(e) => {
+                return Err(std::io::Error::from(e)).with_context(|| {
+                    format!("couldn't swap the new site into `{}`", out.display())
+                })
+            }
         }
     }
-    if to.is_dir() && !to.is_symlink() {
-        std::fs::remove_dir_all(to)?;
+    // two renames: for a moment there is no site, but never a mixed one
+    let aside = tempfile::Builder::new()
+        .prefix(&dir.temp_prefix(TempKind::Old))
+        .tempdir_in(&dir.parent)
+        .with_context(|| {
+            format!(
+                "couldn't create a temporary directory in `{}`",
+                dir.parent.display()
+            )
+        })?
+        .keep();
+    let old = aside.join("site");
+    std::fs::rename(out, &old)
+        .with_context(|| format!("couldn't move the previous site `{}` aside", out.display()))?;
+    if let Err(e) = std::fs::rename(staged, out) {
+        let _ = std::fs::rename(&old, out);
+        return Err(e)
+            .with_context(|| format!("couldn't move the new site into `{}`", out.display()));
     }
-    std::fs::rename(from, to)
+    Ok(Some(aside))
 }
 
-/// Every file (or symlink) under `dir`, relative with `/` separators.
-fn files_under(dir: &Path) -> Vec<String> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| !e.file_type().is_dir())
-        .filter_map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .ok()
-                .map(|p| super::sink::rel_slash(p, Path::new("")))
-        })
-        .collect()
+#[cfg(unix)]
+fn set_mode(dir: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode));
 }
 
-/// Remove directories under `dir` left empty by deleted files (deepest first).
-fn remove_empty_dirs(dir: &Path) {
-    for e in walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .contents_first(true)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_dir())
-    {
-        // fails (and is meant to) when the directory is not empty
-        let _ = std::fs::remove_dir(e.path());
-    }
-}
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A knowledge base root with `content/`, and its `public/`.
+    fn kb() -> (tempfile::TempDir, PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("content")).unwrap();
+        std::fs::write(root.path().join("content/a.md"), "# a\n").unwrap();
+        let out = root.path().join("public");
+        (root, out)
+    }
+
+    fn staging(root: &Path, out: &Path) -> anyhow::Result<Staging> {
+        let content = root.join("content");
+        Staging::new(
+            out,
+            Protected {
+                root,
+                content: &content,
+            },
+        )
+    }
+
+    /// Every file and symlink under `dir` (the manifest left out) with its text.
     fn tree(dir: &Path) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = files_under(dir)
+        let mut v: Vec<(String, String)> = walkdir::WalkDir::new(dir)
             .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_type().is_dir())
+            .map(|e| super::super::sink::rel_slash(e.path(), dir))
+            .filter(|rel| rel != outdir::MANIFEST)
             .map(|rel| {
-                let text = std::fs::read_to_string(dir.join(&rel)).unwrap();
+                let text = std::fs::read_to_string(dir.join(&rel)).unwrap_or_default();
                 (rel, text)
             })
             .collect();
@@ -263,47 +346,57 @@ mod tests {
         v
     }
 
-    #[test]
-    fn commit_replaces_and_drop_keeps_the_previous_site() {
-        let root = tempfile::tempdir().unwrap();
-        let out = root.path().join("public");
-        std::fs::create_dir_all(&out).unwrap();
-        std::fs::write(out.join("old.html"), "old").unwrap();
-
-        let s = Staging::new(&out).unwrap();
-        s.write("new.html", b"new").unwrap();
-        drop(s); // a failed build
-        assert!(out.join("old.html").exists());
-        assert_eq!(
-            std::fs::read_dir(root.path()).unwrap().count(),
-            1,
-            "no staging dir left behind"
-        );
-
-        let s = Staging::new(&out).unwrap();
-        s.write("new.html", b"new").unwrap();
-        s.commit().unwrap();
-        assert!(out.join("new.html").exists() && !out.join("old.html").exists());
-        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    /// Entries of the root other than content/ and the output: what a build left behind.
+    fn litter(root: &Path) -> Vec<String> {
+        std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "content" && n != "public")
+            .collect()
     }
 
     #[test]
-    fn a_first_build_renames_the_staging_dir_into_place() {
-        let root = tempfile::tempdir().unwrap();
-        let out = root.path().join("public");
-        let s = Staging::new(&out).unwrap();
+    fn commit_replaces_and_drop_keeps_the_previous_site() {
+        let (root, out) = kb();
+        let s = staging(root.path(), &out).unwrap();
+        s.write("old.html", b"old").unwrap();
+        s.commit().unwrap();
+
+        let s = staging(root.path(), &out).unwrap();
+        s.write("new.html", b"new").unwrap();
+        drop(s); // a failed build
+        assert_eq!(tree(&out), [("old.html".into(), "old".into())]);
+        assert!(litter(root.path()).is_empty(), "no staging dir left behind");
+
+        let s = staging(root.path(), &out).unwrap();
+        s.write("new.html", b"new").unwrap();
+        s.commit().unwrap();
+        assert_eq!(tree(&out), [("new.html".into(), "new".into())]);
+        assert!(litter(root.path()).is_empty());
+    }
+
+    #[test]
+    fn a_first_build_renames_the_staging_dir_into_place_readable_by_a_web_server() {
+        let (root, out) = kb();
+        let s = staging(root.path(), &out).unwrap();
         s.write("notes/a/index.html", b"a").unwrap();
         let stats = s.commit().unwrap();
         assert_eq!(tree(&out), [("notes/a/index.html".into(), "a".into())]);
         assert_eq!(stats.written, 1);
-        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+        assert!(out.join(outdir::MANIFEST).is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o755, "not the temp dir's 0700");
+        }
+        assert!(litter(root.path()).is_empty());
     }
 
     #[test]
     fn a_rebuild_rewrites_only_changed_files_and_removes_stale_ones() {
-        let root = tempfile::tempdir().unwrap();
-        let out = root.path().join("public");
-        let s = Staging::new(&out).unwrap();
+        let (root, out) = kb();
+        let s = staging(root.path(), &out).unwrap();
         for (rel, text) in [
             ("index.html", "home"),
             ("notes/a/index.html", "a"),
@@ -321,7 +414,7 @@ mod tests {
             .set_modified(old_time)
             .unwrap();
 
-        let s = Staging::new(&out).unwrap();
+        let s = staging(root.path(), &out).unwrap();
         s.write("index.html", b"home v2").unwrap();
         s.write("notes/a/index.html", b"a").unwrap();
         s.write("notes/c/index.html", b"c").unwrap();
@@ -345,41 +438,40 @@ mod tests {
             CommitStats {
                 written: 2,
                 unchanged: 1,
-                removed: 1
+                removed: 1,
+                kept: 0
             }
         );
-        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+        assert!(litter(root.path()).is_empty());
     }
 
     #[test]
     fn an_output_deleted_during_a_rebuild_is_an_error_not_a_partial_site() {
-        let root = tempfile::tempdir().unwrap();
-        let out = root.path().join("public");
-        let s = Staging::new(&out).unwrap();
+        let (root, out) = kb();
+        let s = staging(root.path(), &out).unwrap();
         s.write("a.html", b"a").unwrap();
         s.write("b.html", b"b").unwrap();
         s.commit().unwrap();
 
-        let s = Staging::new(&out).unwrap();
+        let s = staging(root.path(), &out).unwrap();
         s.write("a.html", b"a").unwrap(); // unchanged: not staged
         s.write("b.html", b"b2").unwrap();
         std::fs::remove_dir_all(&out).unwrap();
         let e = s.commit().unwrap_err();
         assert!(e.to_string().contains("disappeared"), "{e}");
         assert!(!out.exists(), "no site with b.html alone was moved in");
-        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        assert!(litter(root.path()).is_empty());
     }
 
     #[test]
     fn a_file_and_a_directory_can_trade_places() {
-        let root = tempfile::tempdir().unwrap();
-        let out = root.path().join("public");
-        let s = Staging::new(&out).unwrap();
+        let (root, out) = kb();
+        let s = staging(root.path(), &out).unwrap();
         s.write("notes/x", b"a file").unwrap();
         s.write("notes/y/index.html", b"in a dir").unwrap();
         s.commit().unwrap();
 
-        let s = Staging::new(&out).unwrap();
+        let s = staging(root.path(), &out).unwrap();
         s.write("notes/x/index.html", b"now a dir").unwrap();
         s.write("notes/y", b"now a file").unwrap();
         s.commit().unwrap();
@@ -389,6 +481,119 @@ mod tests {
                 ("notes/x/index.html".into(), "now a dir".into()),
                 ("notes/y".into(), "now a file".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn files_kb_did_not_write_survive_every_build() {
+        let (root, out) = kb();
+        staging(root.path(), &out).unwrap().commit().unwrap();
+        std::fs::create_dir_all(out.join("keep/empty")).unwrap();
+        std::fs::write(out.join("robots.txt"), "User-agent: *").unwrap();
+        std::fs::write(out.join("keep/CNAME"), "example.com").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("robots.txt", out.join("robots-link.txt")).unwrap();
+        for round in 0..3 {
+            let s = staging(root.path(), &out).unwrap();
+            s.write("index.html", format!("home {round}").as_bytes())
+                .unwrap();
+            if round == 1 {
+                s.write("keep/kb.html", b"kb's, in a hand-made dir")
+                    .unwrap();
+            }
+            let stats = s.commit().unwrap();
+            assert_eq!(stats.kept, if cfg!(unix) { 3 } else { 2 }, "round {round}");
+            assert_eq!(
+                std::fs::read_to_string(out.join("robots.txt")).unwrap(),
+                "User-agent: *"
+            );
+            assert_eq!(
+                std::fs::read_to_string(out.join("keep/CNAME")).unwrap(),
+                "example.com"
+            );
+            assert!(
+                out.join("keep/empty").is_dir(),
+                "an empty hand-made dir stays"
+            );
+            #[cfg(unix)]
+            assert_eq!(
+                std::fs::read_link(out.join("robots-link.txt")).unwrap(),
+                Path::new("robots.txt"),
+                "a symlink stays a symlink"
+            );
+            assert_eq!(out.join("keep/kb.html").exists(), round == 1);
+        }
+    }
+
+    #[test]
+    fn a_file_kb_did_not_write_is_never_overwritten() {
+        let (root, out) = kb();
+        staging(root.path(), &out).unwrap().commit().unwrap();
+        std::fs::write(out.join("index.html"), "hand-written").unwrap();
+        let s = staging(root.path(), &out).unwrap();
+        let e = s.write("index.html", b"kb's home").unwrap_err();
+        assert!(e.to_string().contains("not written by kb"), "{e}");
+        drop(s);
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "hand-written"
+        );
+    }
+
+    #[test]
+    fn directories_holding_notes_or_foreign_files_are_refused() {
+        let (root, _) = kb();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("other")).unwrap();
+        std::fs::write(r.join("other/mine.txt"), "mine").unwrap();
+        std::fs::write(r.join("file"), "a file").unwrap();
+        let cases: [(PathBuf, &str); 8] = [
+            (r.to_path_buf(), "knowledge base root"),
+            (r.join("."), "knowledge base root"),
+            (r.join(".."), "contains the knowledge base root"),
+            (r.join("content"), "inside content/"),
+            (r.join("content/sub/dir"), "inside content/"),
+            (r.join("public/../content"), "inside content/"),
+            (r.join("other"), "holds files kb did not write (`mine.txt`)"),
+            (r.join("file"), "not a directory"),
+        ];
+        for (out, why) in cases {
+            let e = match staging(r, &out) {
+                Ok(_) => panic!("`{}` was accepted", out.display()),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.contains(why), "{}: {e}", out.display());
+            assert!(e.contains("hint:"), "{e}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(r.join("other/mine.txt")).unwrap(),
+            "mine"
+        );
+        assert!(r.join("content/a.md").is_file());
+        // an empty directory is fine
+        std::fs::create_dir_all(r.join("empty")).unwrap();
+        staging(r, &r.join("empty")).unwrap().commit().unwrap();
+    }
+
+    #[test]
+    fn the_next_build_removes_what_killed_builds_left() {
+        let (root, out) = kb();
+        let s = staging(root.path(), &out).unwrap();
+        s.write("index.html", b"home").unwrap();
+        s.commit().unwrap();
+        for left in [".public.kb-new-abc/x", ".public.kb-old-def/site/y"] {
+            let p = root.path().join(left);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "left").unwrap();
+        }
+        std::fs::create_dir_all(root.path().join(".public.other")).unwrap();
+        let s = staging(root.path(), &out).unwrap();
+        s.write("index.html", b"home").unwrap();
+        s.commit().unwrap();
+        assert_eq!(
+            litter(root.path()),
+            [".public.other"],
+            "only kb's leftovers go"
         );
     }
 }

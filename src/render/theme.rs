@@ -55,6 +55,38 @@ impl Theme {
     }
 }
 
+/// Site-relative paths of the theme's static files (`style.css`, `kb.js`, ...): the built-in
+/// ones and those of `override_dir`, without reading them.
+pub fn static_names(override_dir: Option<&Path>) -> Vec<String> {
+    fn embedded(dir: &Dir<'_>, out: &mut Vec<String>) {
+        for file in dir.files() {
+            let rel = crate::output::sink::rel_slash(file.path(), Path::new(""));
+            if let Some(name) = rel.strip_prefix("static/") {
+                out.push(name.to_string());
+            }
+        }
+        for sub in dir.dirs() {
+            embedded(sub, out);
+        }
+    }
+    let mut out = vec![];
+    embedded(&DEFAULT_THEME, &mut out);
+    if let Some(dir) = override_dir {
+        let statics = dir.join("static");
+        for e in walkdir::WalkDir::new(&statics)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file())
+        {
+            out.push(crate::output::sink::rel_slash(e.path(), &statics));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn tera_error_chain(e: &tera::Error) -> String {
     let mut s = e.to_string();
     let mut src = std::error::Error::source(e);

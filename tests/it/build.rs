@@ -602,3 +602,233 @@ fn verify_results_become_badges_observed_output_and_the_status_page() {
         );
     }
 }
+
+// ---- the output directory: nothing lost, nothing written outside the site ----
+
+/// Every file under `dir` with its bytes, for before/after comparisons.
+fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn out_refuses_the_root_content_and_foreign_directories_and_deletes_nothing() {
+    let f = Fixture::with_files(&[
+        ("content/a.md", "---\ntitle: A\n---\n\n正文。\n"),
+        ("kb.toml", "title = \"t\"\n"),
+        ("mine/notes.txt", "my own file"),
+        ("mine/sub/deep.txt", "deeper"),
+    ]);
+    let parent_file = f.root().parent().unwrap().join(format!(
+        "{}-neighbour.txt",
+        f.root().file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&parent_file, "next to the root").unwrap();
+    let before = snapshot(f.root());
+    for (out, why) in [
+        (".", "knowledge base root"),
+        ("..", "contains the knowledge base root"),
+        ("content", "inside content/"),
+        ("content/go", "inside content/"),
+        ("mine", "holds files kb did not write"),
+        ("kb.toml", "not a directory"),
+    ] {
+        let r = f.kb(&["build", "--out", out]);
+        r.expect_code(2);
+        assert!(
+            r.stderr.contains("refusing") && r.stderr.contains(why) && r.stderr.contains("hint:"),
+            "--out {out}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(snapshot(f.root()), before, "no file of the root changed");
+    assert_eq!(
+        std::fs::read_to_string(&parent_file).unwrap(),
+        "next to the root"
+    );
+    std::fs::remove_file(parent_file).unwrap();
+}
+
+#[test]
+fn files_placed_in_the_output_by_hand_survive_every_build() {
+    let f = Fixture::with_files(&[
+        ("content/a.md", "---\ntitle: A\n---\n\n第一版。\n"),
+        ("content/b.md", "---\ntitle: B\n---\n\nB。\n"),
+    ]);
+    f.kb(&["build"]).expect_code(0);
+    f.write("public/robots.txt", "User-agent: *\n");
+    f.write("public/.well-known/security.txt", "Contact: x\n");
+    f.write("content/a.md", "---\ntitle: A\n---\n\n第二版。\n");
+    std::fs::remove_file(f.path("content/b.md")).unwrap();
+    let r = f.kb(&["build"]);
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains("2 files not written by kb kept"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(f.read("public/robots.txt"), "User-agent: *\n");
+    assert_eq!(f.read("public/.well-known/security.txt"), "Contact: x\n");
+    assert!(f.read("public/notes/a/index.html").contains("第二版"));
+    assert!(
+        !f.path("public/notes/b").exists(),
+        "kb's own stale page is removed"
+    );
+
+    // a hand-placed file where the build writes is an error, and stays as it was
+    f.write("public/notes/b/index.html", "hand-written");
+    f.write("content/b.md", "---\ntitle: B\n---\n\nB。\n");
+    let r = f.kb(&["build"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("not written by kb"), "{}", r.stderr);
+    assert_eq!(f.read("public/notes/b/index.html"), "hand-written");
+    assert!(f.read("public/notes/a/index.html").contains("第二版"));
+}
+
+#[test]
+fn a_killed_build_leaves_the_whole_old_site_or_the_whole_new_one() {
+    const NOTES: usize = 150;
+    let f = Fixture::with_files(&[("kb.toml", "title = \"t\"\n")]);
+    let write_version = |v: usize| {
+        for i in 0..NOTES {
+            f.write(
+                &format!("content/s{}/n{i}.md", i % 5),
+                &format!("---\ntitle: N{i}\ntags: [t{}]\n---\n\nVERSION-{v}-END 第 {i} 篇。\n\n```go\nfunc main() {{ println({v}) }}\n```\n", i % 7),
+            );
+        }
+    };
+    // every note page of the site carries one version, or the site is a mix
+    let site_version = || -> usize {
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..NOTES {
+            let page = f.read(&format!("public/notes/n{i}/index.html"));
+            let at = page.find("VERSION-").expect("marker") + "VERSION-".len();
+            let v: usize = page[at..page[at..].find("-END").unwrap() + at]
+                .parse()
+                .unwrap();
+            seen.insert(v);
+        }
+        assert_eq!(seen.len(), 1, "a mix of builds: versions {seen:?}");
+        *seen.iter().next().unwrap()
+    };
+    write_version(0);
+    let start = std::time::Instant::now();
+    f.kb(&["build"]).expect_code(0);
+    let full = start.elapsed();
+    assert_eq!(site_version(), 0);
+
+    let mut current = 0;
+    let rounds = 16;
+    let mut outcomes = (0, 0);
+    for round in 1..=rounds {
+        write_version(round);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
+            .args(["--root", f.root().to_str().unwrap(), "build"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // spread the kills over the whole build, the commit included
+        std::thread::sleep(full.mul_f64(round as f64 / rounds as f64 * 1.2));
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+        let v = site_version();
+        assert!(
+            v == current || v == round,
+            "round {round}: version {v}, expected {current} or {round}"
+        );
+        if v == round {
+            outcomes.1 += 1;
+        } else {
+            outcomes.0 += 1;
+        }
+        current = v;
+    }
+    eprintln!(
+        "killed builds: {} left the old site, {} the new one",
+        outcomes.0, outcomes.1
+    );
+    // the next build finishes and removes what the killed ones left
+    f.kb(&["build"]).expect_code(0);
+    assert_eq!(site_version(), rounds);
+    let leftovers: Vec<String> = std::fs::read_dir(f.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".kb-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn aliases_and_slugs_cannot_reach_outside_the_site() {
+    let f = Fixture::with_files(&[
+        (
+            "content/a.md",
+            "---\ntitle: A\naliases: [\"/../../victim/existing.html\"]\n---\n\nA.\n",
+        ),
+        ("content/b.md", "---\ntitle: B\nslug: \"..\"\n---\n\nB.\n"),
+    ]);
+    let victim = f.root().parent().unwrap().join("victim/existing.html");
+    let check = f.kb(&["check"]);
+    check.expect_code(1);
+    assert!(
+        check.stderr.contains("content/a.md:3:") && check.stderr.contains("`..` segment"),
+        "{}",
+        check.stderr
+    );
+    assert!(check.stderr.contains("content/b.md:3:"), "{}", check.stderr);
+    f.kb(&["build"]).expect_code(1);
+    assert!(!victim.exists(), "nothing written outside the site");
+    assert!(!f.path("public").exists());
+}
+
+#[test]
+fn aliases_and_assets_that_collide_with_other_files_of_the_site_are_errors() {
+    let f = Fixture::with_files(&[
+        (
+            "content/a.md",
+            "---\ntitle: A\ntags: [go]\naliases: [/notes/b/, /404.html, /tags/go/, /]\n---\n\nA.\n",
+        ),
+        ("content/b.md", "---\ntitle: B\n---\n\nB.\n"),
+        ("content/style.css", "body{}"),
+        ("content/atom.xml", "<feed/>"),
+        ("content/index.html", "<p>mine</p>"),
+        ("content/_kb/search/meta.json", "{}"),
+    ]);
+    let check = f.kb(&["check"]);
+    check.expect_code(1);
+    for (at, expected) in [
+        (
+            "content/a.md:4:",
+            "`notes/b/index.html`, which is the page of `content/b.md`",
+        ),
+        ("content/a.md:4:", "`404.html`, which is the not-found page"),
+        (
+            "content/a.md:4:",
+            "`tags/go/index.html`, which is the page of tag `go`",
+        ),
+        ("content/a.md:4:", "`index.html`, which is the home page"),
+        ("content/style.css:", "the theme's static file `style.css`"),
+        ("content/atom.xml:", "the Atom feed"),
+        ("content/index.html:", "the home page"),
+        ("content/_kb/search/meta.json:", "the search index"),
+    ] {
+        assert!(
+            check
+                .stderr
+                .lines()
+                .any(|l| l.starts_with(at) && l.contains(expected)),
+            "no `{at} … {expected}` in\n{}",
+            check.stderr
+        );
+    }
+    f.kb(&["build"]).expect_code(1);
+}
