@@ -726,8 +726,11 @@ fn a_killed_build_leaves_the_whole_old_site_or_the_whole_new_one() {
     let full = start.elapsed();
     assert_eq!(site_version(), 0);
 
+    // Kill at a moment that moves towards the end of the build after each kill that left the
+    // old site, and back after each that left the new one: the kills cluster around the swap.
     let mut current = 0;
-    let rounds = 16;
+    let rounds = 24;
+    let mut delay = full.mul_f64(0.5);
     let mut outcomes = (0, 0);
     for round in 1..=rounds {
         write_version(round);
@@ -736,8 +739,7 @@ fn a_killed_build_leaves_the_whole_old_site_or_the_whole_new_one() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        // spread the kills over the whole build, the commit included
-        std::thread::sleep(full.mul_f64(round as f64 / rounds as f64 * 1.2));
+        std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         child.wait().unwrap();
         let v = site_version();
@@ -747,14 +749,20 @@ fn a_killed_build_leaves_the_whole_old_site_or_the_whole_new_one() {
         );
         if v == round {
             outcomes.1 += 1;
+            delay = delay.mul_f64(0.85);
         } else {
             outcomes.0 += 1;
+            delay = delay.mul_f64(1.25) + std::time::Duration::from_millis(5);
         }
         current = v;
     }
     eprintln!(
         "killed builds: {} left the old site, {} the new one",
         outcomes.0, outcomes.1
+    );
+    assert!(
+        outcomes.0 > 0 && outcomes.1 > 0,
+        "the kills did not reach both sides of the swap: {outcomes:?}"
     );
     // the next build finishes and removes what the killed ones left
     f.kb(&["build"]).expect_code(0);
