@@ -10,18 +10,19 @@
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 use std::path::Path;
 
-/// Write `records` to `path` atomically (temp file + rename), creating the parent directory.
+/// Write `records` to `path` atomically (a temp file of its own, then renamed into place),
+/// creating the parent directory. Two processes writing the same cache at once each rename a
+/// whole file; the last one wins, and neither ever sees half a file.
 pub fn write_records<'a>(
     path: &Path,
     magic: &[u8; 8],
     records: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     {
-        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         w.write_all(magic)?;
         for (key, value) in records {
             for part in [key, value] {
@@ -33,7 +34,7 @@ pub fn write_records<'a>(
         }
         w.flush()?;
     }
-    std::fs::rename(tmp, path)
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
 }
 
 /// Records of `path`, read one at a time. Fails at once if the file is missing or has another
@@ -134,5 +135,48 @@ mod tests {
         let items: Vec<_> = read_records(&path, MAGIC).unwrap().collect();
         assert_eq!(items.len(), 1);
         assert!(items[0].is_err(), "a truncated value is reported");
+    }
+
+    #[test]
+    fn concurrent_writers_never_leave_a_mixed_or_cut_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        std::thread::scope(|scope| {
+            for t in 0..3u8 {
+                let path = &path;
+                scope.spawn(move || {
+                    let value = vec![b'a' + t; 256 * 1024];
+                    for _ in 0..40 {
+                        write_records(
+                            path,
+                            b"TEST0001",
+                            [(&b"k"[..], &value[..]), (&b"k2"[..], &value[..])],
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+            scope.spawn(|| {
+                for _ in 0..200 {
+                    let Ok(records) = read_records(&path, b"TEST0001") else {
+                        continue; // not written yet
+                    };
+                    let records: Vec<_> = records.collect::<Result<_, _>>().expect("a whole file");
+                    assert_eq!(records.len(), 2);
+                    let first = records[0].1[0];
+                    assert!(
+                        records
+                            .iter()
+                            .all(|(_, v)| v.len() == 256 * 1024 && v.iter().all(|&b| b == first)),
+                        "bytes of two writers in one file"
+                    );
+                }
+            });
+        });
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["c.bin"], "no temp file left");
     }
 }
