@@ -105,6 +105,7 @@ impl Staging {
                     out.display()
                 );
             }
+            let t = std::time::Instant::now();
             unchanged.par_iter().try_for_each(|rel| {
                 link_into(&out.join(rel), &stage.join(rel)).with_context(|| {
                     format!(
@@ -113,7 +114,18 @@ impl Staging {
                     )
                 })
             })?;
+            tracing::debug!(
+                "commit: linked {} unchanged files in {:?}",
+                unchanged.len(),
+                t.elapsed()
+            );
+            let t = std::time::Instant::now();
             stats.kept = carry_foreign_files(out, stage, previous, &produced)?;
+            tracing::debug!(
+                "commit: carried {} files kb did not write in {:?}",
+                stats.kept,
+                t.elapsed()
+            );
             stats.removed = previous
                 .files()
                 .iter()
@@ -138,7 +150,10 @@ impl Staging {
                 // inodes or gone from it; remove it
                 let old = old.unwrap_or(staged);
                 if old.exists() {
-                    if let Err(e) = std::fs::remove_dir_all(&old) {
+                    let t = std::time::Instant::now();
+                    let removed = std::fs::remove_dir_all(&old);
+                    tracing::debug!("commit: removed the previous site in {:?}", t.elapsed());
+                    if let Err(e) = removed {
                         tracing::warn!("couldn't remove the previous site at `{}`: {e} (the next build retries)", old.display());
                     }
                 }
@@ -221,19 +236,26 @@ fn carry_foreign_files(
     produced: &HashSet<String>,
 ) -> anyhow::Result<usize> {
     let mut kept = 0;
+    // A directory is empty when the entry after it (pre-order) is not deeper: no read_dir per
+    // directory (a 10,000-note site has as many).
+    let mut open_dir: Option<(String, usize)> = None;
+    let make_empty_dir = |rel: &str| -> anyhow::Result<()> {
+        let to = stage.join(rel);
+        std::fs::create_dir_all(&to).with_context(|| format!("couldn't create `{}`", to.display()))
+    };
     for e in walkdir::WalkDir::new(out).min_depth(1).follow_links(false) {
         let e = e.with_context(|| format!("couldn't list `{}`", out.display()))?;
+        if let Some((dir, depth)) = open_dir.take() {
+            if e.depth() <= depth {
+                make_empty_dir(&dir)?;
+            }
+        }
         let rel = super::sink::rel_slash(e.path(), out);
-        if rel == outdir::MANIFEST || previous.contains(&rel) {
+        if e.file_type().is_dir() {
+            open_dir = Some((rel, e.depth()));
             continue;
         }
-        let to = stage.join(&rel);
-        if e.file_type().is_dir() {
-            let empty = std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none());
-            if empty {
-                std::fs::create_dir_all(&to)
-                    .with_context(|| format!("couldn't create `{}`", to.display()))?;
-            }
+        if rel == outdir::MANIFEST || previous.contains(&rel) {
             continue;
         }
         if produced.contains(&rel) {
@@ -243,13 +265,16 @@ fn carry_foreign_files(
                 e.path().display()
             );
         }
-        link_into(e.path(), &to).with_context(|| {
+        link_into(e.path(), &stage.join(&rel)).with_context(|| {
             format!(
                 "couldn't carry `{}` (not written by kb) into the new site; does the new site have a file where its directory goes?",
                 e.path().display()
             )
         })?;
         kept += 1;
+    }
+    if let Some((dir, _)) = open_dir {
+        make_empty_dir(&dir)?;
     }
     Ok(kept)
 }
