@@ -7,7 +7,7 @@
 //! remove its own containers on any exit path and lets the next run sweep away the containers of
 //! a run that was killed outright.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -79,16 +79,6 @@ pub(crate) struct ExecResult {
     pub(crate) exit: i64,
 }
 
-/// Object ids before a `docker` session, to remove what its commands created.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Snapshot {
-    containers: BTreeSet<String>,
-    /// Image id -> its tags (images kb built are left out).
-    images: BTreeMap<String, Vec<String>>,
-    networks: BTreeSet<String>,
-    volumes: BTreeSet<String>,
-}
-
 /// Identity of this kb process, written into labels.
 #[derive(Debug, Clone)]
 struct Owner {
@@ -149,38 +139,66 @@ impl Engine {
         })
     }
 
-    /// Remove labelled containers whose creating kb process is gone (killed runs). Containers
-    /// of kb runs that are still alive, or on other hosts sharing the engine, are left alone.
+    /// Remove what kb runs that are gone (killed) left on the engine: their session
+    /// containers and whatever their `docker` sessions created. Objects of kb runs that are
+    /// still alive, or on other hosts sharing the engine, are left alone.
     pub(crate) async fn sweep_stale(&self) -> Result<usize, DockerError> {
-        let mut removed = 0;
-        for c in self.list_labelled(LABEL, "1").await? {
-            let labels = c.labels.unwrap_or_default();
+        let filters = || HashMap::from([("label".to_string(), vec![format!("{LABEL}=1")])]);
+        let containers = self.list_labelled(LABEL, "1").await?;
+        let networks = self
+            .docker
+            .list_networks(Some(q::ListNetworksOptions {
+                filters: Some(filters()),
+            }))
+            .await?;
+        let volumes = self
+            .docker
+            .list_volumes(Some(q::ListVolumesOptions {
+                filters: Some(filters()),
+            }))
+            .await?
+            .volumes
+            .unwrap_or_default();
+        let images = self
+            .docker
+            .list_images(Some(q::ListImagesOptions {
+                all: true,
+                filters: Some(filters()),
+                ..Default::default()
+            }))
+            .await?;
+        let all_labels = containers
+            .into_iter()
+            .filter_map(|c| c.labels)
+            .chain(networks.into_iter().filter_map(|n| n.labels))
+            .chain(volumes.into_iter().map(|v| v.labels))
+            .chain(images.into_iter().map(|i| i.labels));
+        let mut dead_runs = BTreeSet::new();
+        for labels in all_labels {
             let same_host = labels
                 .get(LABEL_HOST)
                 .is_some_and(|h| *h == self.owner.host);
             let pid = labels.get(LABEL_PID).and_then(|p| p.parse::<u32>().ok());
             let started = labels.get(LABEL_STARTED).cloned().unwrap_or_default();
             let alive = pid.is_some_and(|p| process_start_time(p).is_some_and(|s| s == started));
-            if same_host && !alive {
-                if let Some(id) = c.id {
-                    self.remove_container(&id).await?;
-                    removed += 1;
-                }
+            if let Some(run) = labels.get(LABEL_RUN).filter(|_| same_host && !alive) {
+                dead_runs.insert(run.clone());
             }
+        }
+        let mut removed = 0;
+        for run in dead_runs {
+            removed += self.remove_labelled(LABEL_RUN, &run).await?.len();
         }
         Ok(removed)
     }
 
-    /// Remove every container of this run (end of run, failure, Ctrl-C).
+    /// Remove everything of this run: its session containers and what its `docker` sessions
+    /// created (end of run, failure, Ctrl-C). Returns how many objects.
     pub(crate) async fn remove_run(&self) -> Result<usize, DockerError> {
-        let mut removed = 0;
-        for c in self.list_labelled(LABEL_RUN, &self.owner.run).await? {
-            if let Some(id) = c.id {
-                self.remove_container(&id).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        Ok(self
+            .remove_labelled(LABEL_RUN, &self.owner.run)
+            .await?
+            .len())
     }
 
     /// Labelled containers of this run still present (tests and sanity checks).
@@ -301,30 +319,12 @@ impl Engine {
         spec: &ContainerSpec,
         name_hint: &str,
         seq: usize,
+        docker_socket: Option<&Path>,
     ) -> Result<String, DockerError> {
-        let o = &self.owner;
-        let labels = HashMap::from([
-            (LABEL.to_string(), "1".to_string()),
-            (LABEL_RUN.to_string(), o.run.clone()),
-            (LABEL_HOST.to_string(), o.host.clone()),
-            (LABEL_PID.to_string(), o.pid.to_string()),
-            (LABEL_STARTED.to_string(), o.started.clone()),
-            (LABEL_ROOT.to_string(), o.root.clone()),
-            ("kb.session".to_string(), name_hint.to_string()),
-        ]);
-        let binds = match (spec.docker, &self.socket) {
-            (false, _) => None,
-            (true, Some(sock)) => Some(vec![format!("{}:/var/run/docker.sock", sock.display())]),
-            (true, None) => {
-                return Err(DockerError::Exited {
-                    status: -1,
-                    output: format!(
-                    "`docker` sessions need an engine on a Unix socket to mount; DOCKER_HOST is {}",
-                    self.host
-                ),
-                })
-            }
-        };
+        let mut labels = self.owner_labels();
+        labels.insert("kb.session".to_string(), name_hint.to_string());
+        let binds =
+            docker_socket.map(|sock| vec![format!("{}:/var/run/docker.sock", sock.display())]);
         let host_config = HostConfig {
             cap_add: (!spec.caps.is_empty()).then(|| spec.caps.iter().cloned().collect()),
             sysctls: (!spec.sysctls.is_empty()).then(|| spec.sysctls.clone().into_iter().collect()),
@@ -347,7 +347,7 @@ impl Engine {
             ..Default::default()
         };
         let opts = q::CreateContainerOptions {
-            name: Some(format!("kb-{}-{seq}", o.run)),
+            name: Some(format!("kb-{}-{seq}", self.owner.run)),
             ..Default::default()
         };
         let id = self.docker.create_container(Some(opts), body).await?.id;
@@ -569,107 +569,62 @@ impl Engine {
         }
     }
 
-    /// Ids of every container, image, network and volume (before a `docker` session).
-    pub(crate) async fn snapshot(&self) -> Result<Snapshot, DockerError> {
-        let containers = self
+    /// Remove every container, network, volume and image labelled `key=value`: containers
+    /// first, then the networks and volumes they used, then images (untagged first; an image
+    /// that another container still uses stays). Returns what was removed, for the log.
+    pub(crate) async fn remove_labelled(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<String>, DockerError> {
+        let label = format!("{key}={value}");
+        let filters = || HashMap::from([("label".to_string(), vec![label.clone()])]);
+        let mut removed = Vec::new();
+        for c in self.list_labelled(key, value).await? {
+            if let Some(id) = c.id {
+                self.remove_container(&id).await?;
+                removed.push(format!("container {}", short(&id)));
+            }
+        }
+        let networks = self
             .docker
-            .list_containers(Some(q::ListContainersOptions {
-                all: true,
-                ..Default::default()
+            .list_networks(Some(q::ListNetworksOptions {
+                filters: Some(filters()),
+            }))
+            .await?;
+        for id in networks.into_iter().filter_map(|n| n.id) {
+            ignore_gone(self.docker.remove_network(&id).await)?;
+            removed.push(format!("network {}", short(&id)));
+        }
+        let volumes = self
+            .docker
+            .list_volumes(Some(q::ListVolumesOptions {
+                filters: Some(filters()),
             }))
             .await?
-            .into_iter()
-            .filter(|c| !c.labels.as_ref().is_some_and(|l| l.contains_key(LABEL)))
-            .filter_map(|c| c.id)
-            .collect();
+            .volumes
+            .unwrap_or_default();
+        for v in volumes {
+            let opts = q::RemoveVolumeOptions { force: true };
+            ignore_gone(self.docker.remove_volume(&v.name, Some(opts)).await)?;
+            removed.push(format!("volume {}", short(&v.name)));
+        }
         let images = self
             .docker
             .list_images(Some(q::ListImagesOptions {
                 all: true,
+                filters: Some(filters()),
                 ..Default::default()
             }))
-            .await?
-            .into_iter()
-            .filter(|i| !i.labels.contains_key(LABEL_IMAGE))
-            .map(|i| {
-                (
-                    i.id,
-                    i.repo_tags
-                        .into_iter()
-                        .filter(|t| t != "<none>:<none>")
-                        .collect(),
-                )
-            })
-            .collect();
-        let networks = self
-            .docker
-            .list_networks(None::<q::ListNetworksOptions>)
-            .await?
-            .into_iter()
-            .filter_map(|n| n.id)
-            .collect();
-        let volumes = self
-            .docker
-            .list_volumes(None::<q::ListVolumesOptions>)
-            .await?
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect();
-        Ok(Snapshot {
-            containers,
-            images,
-            networks,
-            volumes,
-        })
-    }
-
-    /// Remove what appeared since `before` (except kb's own containers and images): containers
-    /// first, then networks and volumes they used, then images. Returns what was removed, for
-    /// the log.
-    ///
-    /// Attribution is by difference, so this must not overlap another `docker` session on the
-    /// same engine: kb runs them one at a time, and objects other programs create on the engine
-    /// during such a session are removed too.
-    pub(crate) async fn remove_new(&self, before: &Snapshot) -> Result<Vec<String>, DockerError> {
-        let now = self.snapshot().await?;
-        let mut removed = Vec::new();
-        for id in now.containers.difference(&before.containers) {
-            self.remove_container(id).await?;
-            removed.push(format!("container {}", short(id)));
-        }
-        for id in now.networks.difference(&before.networks) {
-            match self.docker.remove_network(id).await {
-                Ok(())
-                | Err(ApiError::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(e) => return Err(e.into()),
-            }
-            removed.push(format!("network {}", short(id)));
-        }
-        for name in now.volumes.difference(&before.volumes) {
-            let opts = q::RemoveVolumeOptions { force: true };
-            match self.docker.remove_volume(name, Some(opts)).await {
-                Ok(())
-                | Err(ApiError::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(e) => return Err(e.into()),
-            }
-            removed.push(format!("volume {}", short(name)));
-        }
-        for (id, tags) in &now.images {
-            if before.images.contains_key(id) {
-                continue;
-            }
+            .await?;
+        for image in images {
             // Untag first, then remove the image itself. Never forced: an image another
-            // container still uses stays (409), and so does one that was only re-tagged.
-            for name in tags
+            // container still uses stays (409).
+            for name in image
+                .repo_tags
                 .iter()
-                .map(String::as_str)
-                .chain(std::iter::once(id.as_str()))
+                .filter(|t| *t != "<none>:<none>")
+                .chain(std::iter::once(&image.id))
             {
                 let opts = q::RemoveImageOptions {
                     force: false,
@@ -684,9 +639,56 @@ impl Engine {
                     Err(e) => return Err(e.into()),
                 }
             }
-            removed.push(format!("image {}", short(id)));
+            removed.push(format!("image {}", short(&image.id)));
         }
         Ok(removed)
+    }
+
+    /// The labels of everything a `docker` session `session` creates through its proxy: this
+    /// run's (so the end of the run and the next run's sweep find them) and the session's own.
+    pub(crate) fn docker_session_labels(&self, session: &str) -> HashMap<String, String> {
+        let mut labels = self.owner_labels();
+        labels.insert(super::proxy::SESSION_LABEL.to_string(), session.to_string());
+        labels
+    }
+
+    /// The id of this run (in every object's labels).
+    pub(crate) fn run_id(&self) -> &str {
+        &self.owner.run
+    }
+
+    /// Host path of the engine's Unix socket, which `docker` sessions' proxies forward to.
+    pub(crate) fn socket(&self) -> Result<&Path, DockerError> {
+        self.socket.as_deref().ok_or_else(|| DockerError::Exited {
+            status: -1,
+            output: format!(
+                "`docker` sessions need an engine on a Unix socket; DOCKER_HOST is {}",
+                self.host
+            ),
+        })
+    }
+
+    fn owner_labels(&self) -> HashMap<String, String> {
+        let o = &self.owner;
+        HashMap::from([
+            (LABEL.to_string(), "1".to_string()),
+            (LABEL_RUN.to_string(), o.run.clone()),
+            (LABEL_HOST.to_string(), o.host.clone()),
+            (LABEL_PID.to_string(), o.pid.to_string()),
+            (LABEL_STARTED.to_string(), o.started.clone()),
+            (LABEL_ROOT.to_string(), o.root.clone()),
+        ])
+    }
+}
+
+/// A removal that found the object already gone is a success.
+fn ignore_gone(r: Result<(), ApiError>) -> Result<(), DockerError> {
+    match r {
+        Ok(())
+        | Err(ApiError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -20,6 +20,7 @@ mod cache;
 mod docker;
 mod matcher;
 mod plan;
+mod proxy;
 mod report;
 pub mod results;
 mod run;
@@ -332,24 +333,20 @@ async fn verify_sessions(
     }
 
     let progress = progress_bar(to_run.iter().map(|s| run_steps(s)).sum());
-    let snapshot = run::DockerSnapshot::default();
     let work = async {
         let images = prepare_images(&engine, &to_run, &known, &opts.root, &progress).await;
-        let ctx = RunCtx::new(engine.clone(), images, progress.clone(), snapshot.clone());
-        let (dockerish, plain): (Vec<_>, Vec<_>) =
-            to_run.iter().enumerate().partition(|(_, s)| s.spec.docker);
-        let mut ran: Vec<(usize, Vec<BlockOutcome>)> = futures_util::stream::iter(plain)
-            .map(|(i, s)| {
-                let ctx = &ctx;
-                async move { (i, run::run_session(ctx, s).await) }
-            })
-            .buffer_unordered(opts.jobs)
-            .collect()
-            .await;
-        // `docker` sessions one at a time: what appears on the engine while one runs is its own.
-        for (i, s) in dockerish {
-            ran.push((i, run::run_session(&ctx, s).await));
-        }
+        let ctx = RunCtx::new(engine.clone(), images, progress.clone());
+        // `docker` sessions run alongside the others: each sees and removes only its own
+        // objects (see `proxy`).
+        let ran: Vec<(usize, Vec<BlockOutcome>)> =
+            futures_util::stream::iter(to_run.iter().enumerate())
+                .map(|(i, s)| {
+                    let ctx = &ctx;
+                    async move { (i, run::run_session(ctx, s).await) }
+                })
+                .buffer_unordered(opts.jobs)
+                .collect()
+                .await;
         (ran, ctx.images)
     };
     enum Ended<T> {
@@ -365,18 +362,10 @@ async fn verify_sessions(
     let (ran, images) = match ended {
         Ended::Done(r) => r,
         Ended::Signal(sig) => {
-            // The session futures are dropped; remove what they left, including what a `docker`
-            // session's commands created.
+            // The session futures are dropped; what they left, including what a `docker`
+            // session's commands created, carries this run's label and is removed above.
             let n = removed.unwrap_or(0);
-            let before = run::lock(&snapshot).take();
-            if let Some(before) = before {
-                if let Err(e) = engine.remove_new(&before).await {
-                    eprintln!(
-                        "kb: couldn't remove what the interrupted `docker` session created: {e}"
-                    );
-                }
-            }
-            bail!("interrupted by {sig}: removed {n} container(s) of this run");
+            bail!("interrupted by {sig}: removed {n} container(s) and other objects of this run");
         }
     };
     if let Err(e) = removed {

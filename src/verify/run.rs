@@ -9,14 +9,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::docker::{DockerError, Engine, Snapshot};
+use super::docker::{DockerError, Engine};
 use super::matcher;
 use super::plan::{Action, BlockRef, FileWrite, ImageRef, RunStep, Session, Step};
+use super::proxy::{DockerProxy, SESSION_LABEL};
 use super::transcript;
 use crate::snippet::Requirement;
 
@@ -97,28 +97,21 @@ pub(crate) struct RunCtx {
     pub(crate) engine: Engine,
     pub(crate) images: HashMap<ImageRef, Result<ReadyImage, String>>,
     pub(crate) progress: indicatif::ProgressBar,
-    /// Before-snapshot of the `docker` session in progress, so Ctrl-C can clean up after it.
-    pub(crate) docker_snapshot: DockerSnapshot,
     seq: std::sync::atomic::AtomicUsize,
     /// The engine host's cgroup version, asked once (see [`unmet_requirement`]).
     cgroup_version: tokio::sync::OnceCell<Option<u8>>,
 }
-
-/// Shared slot for the before-snapshot of the running `docker` session.
-pub(crate) type DockerSnapshot = Arc<Mutex<Option<Snapshot>>>;
 
 impl RunCtx {
     pub(crate) fn new(
         engine: Engine,
         images: HashMap<ImageRef, Result<ReadyImage, String>>,
         progress: indicatif::ProgressBar,
-        docker_snapshot: DockerSnapshot,
     ) -> Self {
         RunCtx {
             engine,
             images,
             progress,
-            docker_snapshot,
             seq: Default::default(),
             cgroup_version: Default::default(),
         }
@@ -247,24 +240,36 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
         return without_container(session, &image, None);
     }
     ctx.progress.set_message(session.label());
-    if session.spec.docker {
-        match ctx.engine.snapshot().await {
-            Ok(s) => *lock(&ctx.docker_snapshot) = Some(s),
-            Err(e) => {
-                return without_container(
-                    session,
-                    &image,
-                    Some(&format!(
-                        "couldn't list the engine's objects before a `docker` session: {e}"
-                    )),
-                )
-            }
-        }
-    }
     let seq = ctx.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A `docker` session talks to the engine through a proxy of its own that labels what it
+    // creates and shows it only its own objects (see `proxy`).
+    let docker_session = format!("{}.{seq}", ctx.engine.run_id());
+    let proxy = if session.spec.docker {
+        let started = ctx
+            .engine
+            .socket()
+            .map_err(|e| e.to_string())
+            .and_then(|upstream| {
+                DockerProxy::start(upstream, ctx.engine.docker_session_labels(&docker_session))
+                    .map_err(|e| format!("couldn't start the session's Docker API proxy: {e}"))
+            });
+        match started {
+            Ok(p) => Some(p),
+            Err(why) => return without_container(session, &image, Some(&why)),
+        }
+    } else {
+        None
+    };
+    let proxy_socket = proxy.as_ref().map(DockerProxy::socket);
     let outcomes = match ctx
         .engine
-        .create_session(&image, &session.spec, &session.label(), seq)
+        .create_session(
+            &image,
+            &session.spec,
+            &session.label(),
+            seq,
+            proxy_socket.as_deref(),
+        )
         .await
     {
         Ok(container) => {
@@ -279,26 +284,24 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
             without_container(session, &image, Some(&why))
         }
     };
-    if session.spec.docker {
-        let snapshot = lock(&ctx.docker_snapshot).take();
-        if let Some(before) = snapshot {
-            match ctx.engine.remove_new(&before).await {
-                Ok(removed) if !removed.is_empty() => {
-                    tracing::info!("{}: removed {}", session.label(), removed.join(", "))
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(
-                    "{}: cleaning up after the docker session failed: {e}",
-                    session.label()
-                ),
+    if proxy.is_some() {
+        drop(proxy);
+        match ctx
+            .engine
+            .remove_labelled(SESSION_LABEL, &docker_session)
+            .await
+        {
+            Ok(removed) if !removed.is_empty() => {
+                tracing::info!("{}: removed {}", session.label(), removed.join(", "))
             }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "{}: cleaning up after the docker session failed: {e}",
+                session.label()
+            ),
         }
     }
     outcomes
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn run_steps(

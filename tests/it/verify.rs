@@ -13,9 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::{copy_dir, repo_root, Fixture, Run};
 
-/// `docker` sessions remove whatever appears on the engine while they run, and every kb run
-/// sweeps the containers of dead runs, so the tests that depend on either exclude every other
-/// Docker-using test of this binary (write lock); the others share (read lock).
+/// Every kb run sweeps what dead runs left, and some tests make objects of their own on the
+/// engine, so the tests that depend on either exclude every other Docker-using test of this
+/// binary (write lock); the others share (read lock).
 static ENGINE: RwLock<()> = RwLock::new(());
 
 fn shared_engine() -> RwLockReadGuard<'static, ()> {
@@ -252,6 +252,168 @@ fn docker_session_uses_the_engine_and_what_it_created_is_removed() {
             .starts_with("sha256:"),
         "pre-existing images stay"
     );
+}
+
+/// Objects a user made on the engine outside kb, removed when the test ends.
+struct UserObjects;
+
+impl UserObjects {
+    fn make() -> UserObjects {
+        UserObjects::remove();
+        docker(&[
+            "run",
+            "-d",
+            "--name",
+            "kb-user-before",
+            "debian:bookworm-slim",
+            "sleep",
+            "600",
+        ]);
+        docker(&["network", "create", "kb-user-net"]);
+        docker(&["volume", "create", "kb-user-vol"]);
+        docker(&["tag", "debian:bookworm-slim", "kb-user-image:1"]);
+        UserObjects
+    }
+
+    fn remove() {
+        docker(&["rm", "-f", "kb-user-before", "kb-user-during"]);
+        docker(&["network", "rm", "kb-user-net", "kb-user-during-net"]);
+        docker(&["volume", "rm", "kb-user-vol"]);
+        docker(&["rmi", "kb-user-image:1"]);
+    }
+}
+
+impl Drop for UserObjects {
+    fn drop(&mut self) {
+        UserObjects::remove();
+    }
+}
+
+#[test]
+fn a_docker_session_sees_and_removes_only_its_own_objects() {
+    let _engine = exclusive_engine();
+    let f = Fixture::copy("verify-docker-isolation");
+    copy_dir(
+        &repo_root().join("snippets/images/docker"),
+        &f.path("snippets/images/docker"),
+    );
+    let _user = UserObjects::make();
+    // While the session runs (after it started its container), the user makes more objects:
+    // the session must not list them, and its cleanup must not remove them.
+    let during = std::thread::spawn(|| {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while Instant::now() < deadline {
+            if !docker(&["ps", "-q", "--filter", "name=kb-iso-inner"]).is_empty() {
+                docker(&[
+                    "run",
+                    "-d",
+                    "--name",
+                    "kb-user-during",
+                    "debian:bookworm-slim",
+                    "sleep",
+                    "600",
+                ]);
+                docker(&["network", "create", "kb-user-during-net"]);
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    });
+    let run = verify(&f, &["--no-cache"]);
+    assert!(
+        during.join().unwrap(),
+        "the session never started its container"
+    );
+    run.expect_code(0);
+    assert_eq!(summary_line(&run), "1 passed, 0 failed, 0 skipped");
+    for (what, args) in [
+        (
+            "container kb-user-before",
+            &["ps", "-q", "--filter", "name=^kb-user-before$"][..],
+        ),
+        (
+            "container kb-user-during",
+            &["ps", "-q", "--filter", "name=^kb-user-during$"],
+        ),
+        (
+            "network kb-user-net",
+            &["network", "ls", "-q", "--filter", "name=^kb-user-net$"],
+        ),
+        (
+            "network kb-user-during-net",
+            &[
+                "network",
+                "ls",
+                "-q",
+                "--filter",
+                "name=^kb-user-during-net$",
+            ],
+        ),
+        (
+            "volume kb-user-vol",
+            &["volume", "ls", "-q", "--filter", "name=^kb-user-vol$"],
+        ),
+        (
+            "image tag kb-user-image:1",
+            &["images", "-q", "kb-user-image:1"],
+        ),
+    ] {
+        assert!(!docker(args).is_empty(), "the user's {what} was removed");
+    }
+    assert_eq!(
+        docker(&["ps", "-a", "-q", "--filter", "name=kb-iso-inner"]),
+        ""
+    );
+    assert_eq!(
+        docker(&["network", "ls", "-q", "--filter", "name=kb-iso-net"]),
+        ""
+    );
+    assert_eq!(
+        docker(&["images", "-q", "kb-user-image:evil"]),
+        "",
+        "no tag added"
+    );
+    assert_no_leftovers(&f);
+}
+
+#[test]
+fn what_a_killed_docker_session_created_is_removed_by_the_next_run() {
+    let _engine = exclusive_engine();
+    let f = Fixture::copy("verify-docker-kill");
+    copy_dir(
+        &repo_root().join("snippets/images/docker"),
+        &f.path("snippets/images/docker"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["--root", f.root().to_str().unwrap(), "verify", "--no-cache"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while docker(&["network", "ls", "-q", "--filter", "name=^kb-kill-net$"]).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the session never created its network"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup ran
+    child.wait().unwrap();
+    assert!(!docker(&["ps", "-q", "--filter", "name=^kb-kill-inner$"]).is_empty());
+    // any later kb verify sweeps what dead runs left
+    let other = Fixture::copy("verify-basic");
+    verify(&other, &[]);
+    assert_eq!(
+        docker(&["ps", "-a", "-q", "--filter", "name=^kb-kill-inner$"]),
+        ""
+    );
+    assert_eq!(
+        docker(&["network", "ls", "-q", "--filter", "name=^kb-kill-net$"]),
+        ""
+    );
+    assert_no_leftovers(&f);
 }
 
 #[test]
