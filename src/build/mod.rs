@@ -377,7 +377,11 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
     let kept = if o.kept == 0 {
         String::new()
     } else {
-        format!(", {} files not written by kb kept", o.kept)
+        format!(
+            ", {} file{} not written by kb kept",
+            o.kept,
+            if o.kept == 1 { "" } else { "s" }
+        )
     };
     eprintln!(
         "built {} note{} ({} files{changes}{kept}) in {:.0} ms -> {}{}",
