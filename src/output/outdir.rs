@@ -97,6 +97,8 @@ pub struct OutDir {
     pub previous: Option<Manifest>,
     /// Unix permissions the new site's top directory gets (the old one's, else 0755).
     pub mode: u32,
+    /// The directory is a mount point: it cannot be swapped, only updated in place.
+    pub is_mount_point: bool,
     /// Held until the build ends: a second build of the same output waits.
     _lock: File,
 }
@@ -156,7 +158,9 @@ impl OutDir {
             Ok(m) => (Some(previous_manifest(&path, out)?), mode_of(&m)),
         };
         remove_leftovers(&parent, &name);
+        let is_mount_point = previous.is_some() && is_mount_point(&path);
         Ok(OutDir {
+            is_mount_point,
             path,
             parent,
             name,
@@ -299,6 +303,40 @@ fn remove_leftovers(parent: &Path, name: &str) {
     }
 }
 
+/// Whether `path` (canonical) is where a file system is mounted, from /proc/self/mountinfo
+/// (Linux; `false` elsewhere). Bind mounts count: nothing can be renamed or linked across them.
+fn is_mount_point(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|mount| Path::new(&unescape_mountinfo(mount)) == path)
+}
+
+/// mountinfo writes space, tab, newline and backslash in paths as `\ooo` octal escapes.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(unix)]
 fn mode_of(m: &std::fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -308,4 +346,17 @@ fn mode_of(m: &std::fs::Metadata) -> u32 {
 #[cfg(not(unix))]
 fn mode_of(_: &std::fs::Metadata) -> u32 {
     0o755
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mountinfo_escapes_are_read() {
+        assert_eq!(
+            super::unescape_mountinfo("/srv/my\\040site"),
+            "/srv/my site"
+        );
+        assert_eq!(super::unescape_mountinfo("/a\\134b"), "/a\\b");
+        assert_eq!(super::unescape_mountinfo("/plain"), "/plain");
+    }
 }

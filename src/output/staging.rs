@@ -98,6 +98,26 @@ impl Staging {
             unchanged: unchanged.len(),
             ..Default::default()
         };
+        if self.out.is_mount_point {
+            // A mount point cannot be swapped (and nothing can be linked across it): copy the
+            // new and changed files in; unchanged files and files kb did not write stay.
+            tracing::warn!(
+                "`{}` is a mount point and cannot be swapped: updating it file by file (readers may see two builds mixed while it runs)",
+                out.display()
+            );
+            let previous = self.out.previous.as_ref();
+            stats.removed = previous.map_or(0, |p| {
+                p.files()
+                    .iter()
+                    .filter(|rel| !produced.contains(rel.as_str()))
+                    .count()
+            });
+            let manifest = Manifest::new(produced.into_iter().collect());
+            std::fs::write(stage.join(outdir::MANIFEST), manifest.to_json())
+                .with_context(|| format!("couldn't write the manifest in `{}`", stage.display()))?;
+            update_in_place(stage, out, previous, &manifest)?;
+            return Ok(stats);
+        }
         if let Some(previous) = &self.out.previous {
             if !out.is_dir() {
                 bail!(
@@ -319,6 +339,103 @@ fn swap(staged: &Path, out: &Path, dir: &OutDir) -> anyhow::Result<Option<PathBu
             .with_context(|| format!("couldn't move the new site into `{}`", out.display()));
     }
     Ok(Some(aside))
+}
+
+/// For an output that cannot be renamed (a mount point): copy the new and changed files in one
+/// by one (each through a temp file beside it, so each is replaced whole), then delete the
+/// previous build's files this one did not produce. Files kb did not write are never in the
+/// way: one at a path the build produces stopped the build when it was written.
+fn update_in_place(
+    staged: &Path,
+    out: &Path,
+    previous: Option<&Manifest>,
+    next: &Manifest,
+) -> anyhow::Result<()> {
+    let files: Vec<String> = walkdir::WalkDir::new(staged)
+        .min_depth(1)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| super::sink::rel_slash(e.path(), staged))
+        .collect();
+    for rel in &files {
+        let (from, to) = (staged.join(rel), out.join(rel));
+        make_room(out, rel, previous)?;
+        // the staging dir is outside the mount: the file is copied in (through a temp file
+        // beside it, so each file is replaced whole)
+        let copied = (|| -> std::io::Result<()> {
+            let dir = to.parent().unwrap_or(out);
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            std::io::copy(&mut std::fs::File::open(&from)?, tmp.as_file_mut())?;
+            tmp.persist(&to).map(|_| ()).map_err(|e| e.error)
+        })();
+        copied.with_context(|| format!("couldn't update `{}`", to.display()))?;
+    }
+    let keep: HashSet<&str> = next.files().iter().map(String::as_str).collect();
+    for rel in previous.map(Manifest::files).unwrap_or_default() {
+        if keep.contains(rel.as_str()) {
+            continue;
+        }
+        let _ = std::fs::remove_file(out.join(rel));
+        // drop the directories the removal emptied, up to the output
+        let mut dir = Path::new(rel.as_str()).parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            if std::fs::remove_dir(out.join(d)).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+    Ok(())
+}
+
+/// Make way in the output for a file of the new site at `rel`: an old file of kb's where one of
+/// its directories must go, or an old directory of kb's where it must go, is removed. Anything
+/// in the way that kb did not write is an error.
+fn make_room(out: &Path, rel: &str, previous: Option<&Manifest>) -> anyhow::Result<()> {
+    let kbs = |p: &str| previous.is_some_and(|m| m.contains(p));
+    let foreign = |at: &Path| {
+        anyhow::anyhow!(
+            "`{}` was not written by kb and stands where this build puts `{rel}`\n  \
+             hint: kb never removes what it did not write: move it away",
+            at.display()
+        )
+    };
+    let mut at = out.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let sub = parts[..=i].join("/");
+        let last = i + 1 == parts.len();
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if !last && !m.is_dir() => {
+                if !kbs(&sub) {
+                    return Err(foreign(&at));
+                }
+                std::fs::remove_file(&at)?;
+                std::fs::create_dir(&at)
+                    .with_context(|| format!("couldn't create `{}`", at.display()))?;
+            }
+            Ok(m) if last && m.is_dir() => {
+                let all_kbs = walkdir::WalkDir::new(&at)
+                    .into_iter()
+                    .filter_map(|e| e.ok())
+                    .filter(|e| !e.file_type().is_dir())
+                    .all(|e| kbs(&super::sink::rel_slash(e.path(), out)));
+                if !all_kbs {
+                    return Err(foreign(&at));
+                }
+                std::fs::remove_dir_all(&at)?;
+            }
+            Err(_) if !last => {
+                std::fs::create_dir(&at)
+                    .with_context(|| format!("couldn't create `{}`", at.display()))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -620,5 +737,58 @@ mod tests {
             [".public.other"],
             "only kb's leftovers go"
         );
+    }
+
+    /// A mount point cannot be renamed: the output is updated in place (root only: the test
+    /// bind-mounts the output onto itself).
+    #[test]
+    fn an_output_that_is_a_mount_point_is_updated_in_place() {
+        struct Mounted(PathBuf);
+        impl Drop for Mounted {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let (root, out) = kb();
+        std::fs::create_dir_all(&out).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["--bind", out.to_str().unwrap(), out.to_str().unwrap()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "this test bind-mounts a directory: run it as root");
+        let _mounted = Mounted(out.clone());
+        let s = staging(root.path(), &out).unwrap();
+        s.write("index.html", b"home").unwrap();
+        s.write("notes/a/index.html", b"a").unwrap();
+        s.write("notes/b", b"b as a file").unwrap();
+        s.commit().unwrap();
+        std::fs::write(out.join("robots.txt"), "mine").unwrap();
+
+        let s = staging(root.path(), &out).unwrap();
+        s.write("index.html", b"home v2").unwrap();
+        s.write("notes/b/index.html", b"b as a dir").unwrap();
+        let stats = s.commit().unwrap();
+        assert_eq!(
+            tree(&out),
+            [
+                ("index.html".into(), "home v2".into()),
+                ("notes/b/index.html".into(), "b as a dir".into()),
+                ("robots.txt".into(), "mine".into()),
+            ]
+        );
+        assert!(!out.join("notes/a").exists(), "emptied directory removed");
+        assert_eq!((stats.written, stats.unchanged, stats.removed), (2, 0, 2));
+        assert!(out.join(outdir::MANIFEST).is_file());
+
+        std::fs::write(out.join("tags"), "mine too").unwrap();
+        let s = staging(root.path(), &out).unwrap();
+        s.write("tags/go/index.html", b"go").unwrap();
+        let e = s.commit().unwrap_err();
+        assert!(e.to_string().contains("not written by kb"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(out.join("tags")).unwrap(),
+            "mine too"
+        );
+        assert!(litter(root.path()).is_empty());
     }
 }
