@@ -51,9 +51,45 @@ pub(crate) fn apply(file: &str, body_offset: usize, edits: &[Edit]) -> String {
             text.push_str(line);
             text.push('\n');
         }
-        out.replace_range(start..end, &text);
+        // Output holding a run of the fence's character at the start of a line would close the
+        // block early and turn the rest into markdown (new runnable blocks even): lengthen both
+        // fences past the longest such run, as CommonMark allows.
+        let run = &fence[prefix.len()..];
+        let Some(mark) = run.chars().next() else {
+            out.replace_range(start..end, &text);
+            continue;
+        };
+        let old_len = run.chars().take_while(|&c| c == mark).count();
+        let needed = longest_leading_run(&e.new_text, mark) + 1;
+        if needed <= old_len {
+            out.replace_range(start..end, &text);
+            continue;
+        }
+        let new_fence: String = std::iter::repeat_n(mark, needed).collect();
+        let open_start = line_starts
+            .get(e.fence_line.saturating_sub(1))
+            .copied()
+            .unwrap_or(start);
+        let close_line = file[end..].lines().next().unwrap_or("");
+        let closes = close_line.trim_start().starts_with(&run[..old_len])
+            && close_line.trim().chars().all(|c| c == mark);
+        let close_end = if closes { end + close_line.len() } else { end };
+        let replacement = format!(
+            "{prefix}{new_fence}{info}\n{text}{prefix}{new_fence}{newline}",
+            info = &run[old_len..],
+            newline = if closes { "" } else { "\n" },
+        );
+        out.replace_range(open_start..close_end, &replacement);
     }
     out
+}
+
+/// The longest run of `mark` at the start of a line of `text` (after indentation).
+fn longest_leading_run(text: &str, mark: char) -> usize {
+    text.lines()
+        .map(|l| l.trim_start().chars().take_while(|&c| c == mark).count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Rewrite a note file in place (temp file + rename, so an interrupted write loses nothing).
@@ -142,5 +178,34 @@ mod tests {
             apply(file, 0, &edits),
             "```output\n11\n```\n\n```output\n22\n```\n"
         );
+    }
+
+    #[test]
+    fn output_holding_fences_can_never_change_the_notes_structure() {
+        let fm = "---\ntitle: x\n---\n";
+        for (fence, output) in [
+            ("```", "before\n```\n\n```sh run\nrm -rf /\n```\nafter\n"),
+            ("```", "````\n`````go run\n"),
+            ("~~~", "~~~\n~~~~ sh run\n---\ntitle: injected\n---\n"),
+            ("```", "---\ndraft: true\n---\n~~~\n"),
+            ("  ```", "```\n"),
+        ] {
+            let indent = &fence[..fence.len() - fence.trim_start().len()];
+            let file = format!(
+                "{fm}# T\n\n{fence}sh run\n{indent}echo x\n{fence}\n\n{fence}output\n{indent}old\n{fence}\n\ntail\n"
+            );
+            let out = edit_block(&file, fm.len(), 4, 2, output);
+            let (blocks, errors) = extract(&out[fm.len()..], 4);
+            assert!(errors.is_empty(), "{out}");
+            assert_eq!(blocks.len(), 2, "the block count changed:\n{out}");
+            assert!(
+                blocks[0].info.attrs.run && blocks[1].info.attrs.output,
+                "{out}"
+            );
+            assert_eq!(blocks[1].text, output, "{out}");
+            assert!(out.ends_with("\n\ntail\n"), "{out}");
+            // a second update (now with longer fences) changes nothing more
+            assert_eq!(edit_block(&out, fm.len(), 4, 2, output), out);
+        }
     }
 }
