@@ -345,7 +345,7 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
         args.strict,
     )?;
     for w in &report.warnings {
-        eprintln!("{w}");
+        crate::errln!("{w}");
     }
     let o = report.output;
     // a first build writes everything; a rebuild says what it changed
@@ -357,7 +357,7 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
             o.written, o.unchanged, o.removed
         )
     };
-    eprintln!(
+    crate::errln!(
         "built {} note{} ({} files{changes}) in {:.0} ms -> {}{}",
         report.notes,
         if report.notes == 1 { "" } else { "s" },
@@ -386,13 +386,13 @@ pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
         },
     )?;
     for d in &site.diagnostics {
-        eprintln!("{d}");
+        crate::errln!("{d}");
     }
     if site.diagnostics.is_empty() {
-        eprintln!("checked {} notes: no problems", site.notes.len());
+        crate::errln!("checked {} notes: no problems", site.notes.len());
         Ok(Exit::Ok)
     } else {
-        eprintln!(
+        crate::errln!(
             "checked {} notes: {} problems",
             site.notes.len(),
             site.diagnostics.len()

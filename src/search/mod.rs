@@ -19,7 +19,7 @@ pub mod index;
 pub(crate) mod query;
 pub(crate) mod tokenize;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -344,20 +344,17 @@ pub fn run(global: &GlobalOpts, args: SearchArgs) -> anyhow::Result<Exit> {
     }
     let index = open_fresh(&config)?;
     let hits = index.search(&query, args.limit)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &hits)?;
-        writeln!(out)?;
+        crate::outln!("{}", serde_json::to_string_pretty(&hits)?)?;
         return Ok(Exit::Ok);
     }
     if hits.is_empty() {
-        eprintln!("no results for `{query}`");
+        crate::errln!("no results for `{query}`");
         return Ok(Exit::Ok);
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     for (i, h) in hits.iter().enumerate() {
-        writeln!(out, "{}", render_hit(i + 1, h, color))?;
+        crate::outln!("{}", render_hit(i + 1, h, color))?;
     }
     Ok(Exit::Ok)
 }

@@ -191,8 +191,9 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
         report::human_duration(started.elapsed()),
     ));
     out.push_str(&format!("{counts}\n"));
-    // A closed pipe (`kb verify | head`) is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    // A closed pipe (`kb verify | head`) is not an error worth a panic; the results are still
+    // recorded below, and the command ends with 0 (crate::stdio).
+    let _ = crate::stdio::write_out_bytes(out.as_bytes());
 
     // Results for `kb build`, merged into what earlier runs recorded.
     let results_path = config.verify_results_path();
@@ -371,7 +372,7 @@ async fn verify_sessions(
             let before = run::lock(&snapshot).take();
             if let Some(before) = before {
                 if let Err(e) = engine.remove_new(&before).await {
-                    eprintln!(
+                    crate::errln!(
                         "kb: couldn't remove what the interrupted `docker` session created: {e}"
                     );
                 }
@@ -571,7 +572,7 @@ async fn prepare_images(
         };
         let result = result.map_err(|(short, long)| {
             // The full story (build log tail, hint) once; each affected block names the image.
-            progress.suspend(|| eprintln!("kb: {long}"));
+            progress.suspend(|| crate::errln!("kb: {long}"));
             short
         });
         ready.insert(s.image.clone(), result);
