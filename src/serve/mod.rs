@@ -164,24 +164,20 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         .spawn(move || rebuild_loop(&loop_shared, rx, watcher, layout, problems))
         .context("couldn't start the rebuild thread")?;
 
-    let app = http::router(shared.clone());
+    let app = http::router(shared.clone(), http::HostPolicy::new(addr));
     let stopping = shared.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            // Live-reload sockets stay open forever: close them, or the shutdown waits on them.
-            let _ = stopping.shutdown.send(true);
-            // A second Ctrl-C, or anything still hanging after a moment, ends the process.
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(3)) => {}
-                }
-                std::process::exit(0);
-            });
-        })
-        .await
-        .context("the server stopped")?;
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        // Live-reload sockets stay open forever: close them, or the shutdown waits on them.
+        let _ = stopping.shutdown.send(true);
+        // A second Ctrl-C, or anything still hanging after a moment, ends the process.
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+        }
+        std::process::exit(0);
+    });
+    http::serve_connections(listener, app, shared.shutdown.subscribe()).await;
     shared
         .live
         .read()
