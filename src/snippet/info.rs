@@ -238,7 +238,20 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
         output: bare_output,
         ..Attrs::default()
     };
+    let mut seen: Vec<(String, usize)> = Vec::new();
     for token in tokenize(rest, rest_start)? {
+        // Each attribute once (`id=a id=b` would silently keep one), but `sysctl=` repeats.
+        if token.key != "sysctl" {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == token.key) {
+                return Err(AttrError {
+                    column: token.column,
+                    message: format!("`{}` is given twice (first at column {first})", token.key),
+                    hint: "give each attribute once (lists like caps= take commas: `caps=A,B`)"
+                        .into(),
+                });
+            }
+            seen.push((token.key.clone(), token.column));
+        }
         apply(&mut attrs, token)?;
     }
     Ok(FenceInfo { lang, attrs })
@@ -497,6 +510,20 @@ fn check_relative_path(path: &str) -> Result<(), (String, &'static str)> {
             "remove the `..`: file= paths must stay inside /work",
         ));
     }
+    // `.`, `./`, `a/` or `a//b` name a directory (or nothing), not a file to write.
+    let parts: Vec<&str> = path.split('/').collect();
+    let names_a_file = match parts.split_last() {
+        Some((last, dirs)) => {
+            !last.is_empty() && *last != "." && dirs.iter().all(|c| !c.is_empty())
+        }
+        None => false,
+    };
+    if !names_a_file || path.contains('\0') {
+        return Err((
+            format!("`file={path}` does not name a file"),
+            "give a file path relative to /work, e.g. `file=main.go` or `file=src/main.go`",
+        ));
+    }
     Ok(())
 }
 
@@ -629,6 +656,27 @@ mod tests {
             .message
             .contains("absolute"));
         assert!(parse("go file=a/b.go").is_ok());
+        assert!(parse("go file=./b.go").is_ok());
+        for bad in [".", "./", "a/", "a//b.go", "a/."] {
+            let e = parse(&format!("go file={bad}")).unwrap_err();
+            assert!(e.message.contains("does not name a file"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_attribute_given_twice_is_an_error_but_sysctl_repeats() {
+        let e = parse("sh run id=a id=b").unwrap_err();
+        assert_eq!(e.column, 13);
+        assert!(
+            e.message
+                .contains("`id` is given twice (first at column 8)"),
+            "{e}"
+        );
+        assert!(parse("sh run run")
+            .unwrap_err()
+            .message
+            .contains("`run` is given twice"));
+        assert!(parse("sh run sysctl=a=1 sysctl=b=2").is_ok());
     }
 
     #[test]

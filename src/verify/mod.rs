@@ -19,7 +19,7 @@
 mod cache;
 mod docker;
 mod matcher;
-mod plan;
+pub(crate) mod plan;
 mod report;
 pub mod results;
 mod run;
@@ -109,12 +109,7 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let config = Config::load(&global.root)?;
     let notes = load_notes(&config, &args.paths)?;
-    let plan_cfg = PlanConfig {
-        images: config.verify.images.clone(),
-        commands: config.verify.commands.clone(),
-        default_timeout: config.default_timeout,
-        local_images: local_images(&config.root),
-    };
+    let plan_cfg = PlanConfig::of(&config);
     let all = plan::plan(&notes, &plan_cfg)
         .map_err(|d| anyhow::Error::new(ContentErrors(d)))?
         .sessions;
@@ -614,6 +609,18 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     }
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
+}
+
+impl PlanConfig {
+    /// What planning needs from kb.toml and `snippets/images/`.
+    pub(crate) fn of(config: &Config) -> PlanConfig {
+        PlanConfig {
+            images: config.verify.images.clone(),
+            commands: config.verify.commands.clone(),
+            default_timeout: config.default_timeout,
+            local_images: local_images(&config.root),
+        }
+    }
 }
 
 fn image_dir(root: &Path, name: &str) -> PathBuf {
