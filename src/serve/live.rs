@@ -27,7 +27,8 @@ use rayon::prelude::*;
 use crate::build::pages::{self, Lookup, Page};
 use crate::build::{self, Site};
 use crate::config::Config;
-use crate::content::load::load_note;
+use crate::content;
+use crate::content::load::{load_note, Admit};
 use crate::content::{LoadOptions, Note};
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::highlight::Highlighter;
@@ -382,10 +383,15 @@ impl LiveSite {
         for path in paths {
             let rel = rel_slash(path, &content);
             let known = self.asset_set.contains(&rel);
-            if known != path.is_file() {
+            // The content walk's policy: a link out of the root (or to nowhere) is not a file.
+            let admitted = content::load::admit(&self.site.config, path) == Admit::File;
+            if known != admitted {
                 // Added or removed: links to it now resolve differently.
                 self.reload_content(up, "a file under content/ was added or removed");
                 return true;
+            }
+            if !admitted {
+                continue;
             }
             if let Ok(bytes) = std::fs::read(path) {
                 if self.files.write(&rel, &bytes).is_ok()
@@ -460,8 +466,8 @@ impl LiveSite {
         for path in paths {
             let rel = rel_slash(path, &root);
             let existing = self.index_of(&rel);
-            let loaded = path
-                .is_file()
+            // The content walk's policy: a link out of the root (or to nowhere) is not a note.
+            let loaded = (content::load::admit(&self.site.config, path) == Admit::File)
                 .then(|| load_note(&self.site.config, path, self.opts));
             match loaded {
                 Some(Ok(Some(note))) => {

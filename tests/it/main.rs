@@ -20,4 +20,5 @@ mod pipes;
 mod search;
 mod serve;
 mod snippet_rules;
+mod symlinks;
 mod verify;
