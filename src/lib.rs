@@ -44,3 +44,6 @@ pub mod slug;
 pub mod snippet;
 pub mod stdio;
 pub mod verify;
+
+#[cfg(test)]
+mod proptests;

@@ -18,13 +18,13 @@
 
 mod cache;
 mod docker;
-mod matcher;
+pub(crate) mod matcher;
 pub(crate) mod plan;
 mod report;
 pub mod results;
 mod run;
 mod tar;
-mod transcript;
+pub(crate) mod transcript;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
