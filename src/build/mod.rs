@@ -159,7 +159,33 @@ impl Site {
             let checks: Vec<SnippetCheck> =
                 notes.par_iter().map(|n| snippet_check(&cfg, n)).collect();
             diagnostics.extend(checks.iter().flat_map(|c| c.diagnostics.iter().cloned()));
-            diagnostics.extend(duplicate_snippet_ids(&notes, &checks));
+            // `_index.md` bodies are planned by `kb verify` too (drafts or not, as there); a
+            // section index that fails to load is reported by the load stage already.
+            let indexes: Vec<Note> = corpus
+                .section_indexes
+                .iter()
+                .filter_map(|p| {
+                    content::load::load_note(&config, p, LoadOptions { drafts: true })
+                        .ok()
+                        .flatten()
+                })
+                .collect();
+            let index_checks: Vec<SnippetCheck> =
+                indexes.iter().map(|n| snippet_check(&cfg, n)).collect();
+            diagnostics.extend(
+                index_checks
+                    .iter()
+                    .flat_map(|c| c.diagnostics.iter().cloned()),
+            );
+            // Ids are compared in path order, as `kb verify` plans the notes.
+            let mut all: Vec<(&Note, &SnippetCheck)> = notes
+                .iter()
+                .zip(&checks)
+                .chain(indexes.iter().zip(&index_checks))
+                .collect();
+            all.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
+            let (all_notes, all_checks): (Vec<&Note>, Vec<&SnippetCheck>) = all.into_iter().unzip();
+            diagnostics.extend(duplicate_ids_of(&all_notes, &all_checks));
             checks
         });
         let results = VerifyResults::load(&config.verify_results_path())?;
@@ -237,6 +263,12 @@ pub(crate) fn snippet_check(cfg: &PlanConfig, note: &Note) -> SnippetCheck {
 
 /// Blocks that reuse an id already used by another block (`checks[i]` is `notes[i]`'s).
 pub(crate) fn duplicate_snippet_ids(notes: &[Note], checks: &[SnippetCheck]) -> Vec<Diagnostic> {
+    let notes: Vec<&Note> = notes.iter().collect();
+    let checks: Vec<&SnippetCheck> = checks.iter().collect();
+    duplicate_ids_of(&notes, &checks)
+}
+
+fn duplicate_ids_of(notes: &[&Note], checks: &[&SnippetCheck]) -> Vec<Diagnostic> {
     crate::verify::plan::duplicate_ids(
         notes
             .iter()

@@ -217,6 +217,7 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         &mut corpus.diagnostics,
     );
     corpus.assets = walk.assets;
+    corpus.section_indexes = walk.section_indexes;
     corpus
 }
 

@@ -64,4 +64,6 @@ pub struct Corpus {
     pub diagnostics: Vec<Diagnostic>,
     /// Non-markdown files under content/ (absolute paths), copied to the site as they are.
     pub assets: Vec<PathBuf>,
+    /// The `_index.md` files (absolute paths): their snippets are checked like notes'.
+    pub section_indexes: Vec<PathBuf>,
 }

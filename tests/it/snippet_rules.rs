@@ -101,7 +101,16 @@ fn rules_fixture() -> Fixture {
 ```output\nnothing runs before this\n```\n\n\
 ```sh run id=shared\ntrue\n```\n";
     let other = "---\ntitle: Other\n---\n\n```sh run id=shared\ntrue\n```\n";
-    Fixture::with_files(&[("content/rules.md", note), ("content/z-other.md", other)])
+    let section = "---\ntitle: Section\n---\n\n```console run exit=3\n$ false\n```\n";
+    Fixture::with_files(&[
+        ("content/rules.md", note),
+        ("content/sec/_index.md", section),
+        (
+            "content/sec/in-section.md",
+            "---\ntitle: In\n---\n\nText.\n",
+        ),
+        ("content/z-other.md", other),
+    ])
 }
 
 #[test]
@@ -117,6 +126,7 @@ fn check_build_and_verify_report_exactly_the_planners_diagnostics() {
         "content/rules.md:17: error: `id` is given twice",
         "content/rules.md:21: error: `file=.` does not name a file",
         "content/rules.md:29: error: an `output` block with no runnable block right before it",
+        "content/sec/_index.md:5: error: `cmd=` and `exit=` don't apply to a console transcript",
         "content/z-other.md:5: error: `id=shared` is already used at content/rules.md:33",
     ];
     assert_eq!(from_check.len(), expected_lines.len(), "{}", check.stderr);
