@@ -159,11 +159,13 @@ impl Site {
             let checks: Vec<SnippetCheck> =
                 notes.par_iter().map(|n| snippet_check(&cfg, n)).collect();
             diagnostics.extend(checks.iter().flat_map(|c| c.diagnostics.iter().cloned()));
-            // `_index.md` bodies are planned by `kb verify` too (drafts or not, as there); a
-            // section index that fails to load is reported by the load stage already.
+            // `kb verify` also plans `_index.md` bodies and drafts: check them the same way. (A
+            // section index that fails to load is reported by the load stage already; a draft
+            // left out is not read for anything else.)
             let indexes: Vec<Note> = corpus
                 .section_indexes
                 .iter()
+                .chain(&corpus.drafts_left_out)
                 .filter_map(|p| {
                     content::load::load_note(&config, p, LoadOptions { drafts: true })
                         .ok()

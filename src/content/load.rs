@@ -200,10 +200,10 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         .par_iter()
         .map(|p| load_note(config, p, opts))
         .collect();
-    for r in results {
+    for (r, path) in results.into_iter().zip(&walk.notes) {
         match r {
             Ok(Some(note)) => corpus.notes.push(note),
-            Ok(None) => {}
+            Ok(None) => corpus.drafts_left_out.push(path.clone()),
             Err(d) => corpus.diagnostics.push(d),
         }
     }

@@ -107,7 +107,7 @@ fn rules_fixture() -> Fixture {
         ("content/sec/_index.md", section),
         (
             "content/sec/in-section.md",
-            "---\ntitle: In\n---\n\nText.\n",
+            "---\ntitle: In\ndraft: true\n---\n\n```sh run restart\ntrue\n```\n",
         ),
         ("content/z-other.md", other),
     ])
@@ -127,6 +127,7 @@ fn check_build_and_verify_report_exactly_the_planners_diagnostics() {
         "content/rules.md:21: error: `file=.` does not name a file",
         "content/rules.md:29: error: an `output` block with no runnable block right before it",
         "content/sec/_index.md:5: error: `cmd=` and `exit=` don't apply to a console transcript",
+        "content/sec/in-section.md:6: error: `restart` on the first runnable block of a session",
         "content/z-other.md:5: error: `id=shared` is already used at content/rules.md:33",
     ];
     assert_eq!(from_check.len(), expected_lines.len(), "{}", check.stderr);
