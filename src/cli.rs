@@ -2,7 +2,8 @@
 //!
 //! Stays thin: every command is a function in its own module that returns a result; this module
 //! prints errors once and maps them to exit codes (0 ok, 1 content problems or failed snippets,
-//! 2 usage or environment problems).
+//! 2 usage or environment problems). Output goes through [`crate::stdio`], so a closed pipe
+//! ends a command quietly instead of with a panic.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,9 +68,20 @@ pub fn main() -> ExitCode {
         Command::Search(args) => crate::search::run(&global, args),
         Command::Serve(args) => crate::serve::run(&global, args),
     };
+    // A reader that went away (`kb check 2>&1 | head -1`, `kb search x | true`) ends the command
+    // quietly with 0, as ripgrep does: what it did not read is not an error of the content.
     match result {
+        Ok(_) if crate::stdio::pipe_closed() => ExitCode::SUCCESS,
         Ok(exit) => ExitCode::from(exit as u8),
-        Err(err) => report(&err),
+        Err(err) if crate::stdio::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = report(&err);
+            if crate::stdio::pipe_closed() {
+                ExitCode::SUCCESS
+            } else {
+                code
+            }
+        }
     }
 }
 
@@ -77,14 +89,14 @@ pub fn main() -> ExitCode {
 fn report(err: &anyhow::Error) -> ExitCode {
     if let Some(ContentErrors(diags)) = err.downcast_ref::<ContentErrors>() {
         for d in diags {
-            eprintln!("{d}");
+            crate::errln!("{d}");
         }
-        eprintln!("kb: {err}");
+        crate::errln!("kb: {err}");
         return ExitCode::from(Exit::Content as u8);
     }
-    eprintln!("kb: error: {err}");
+    crate::errln!("kb: error: {err}");
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        crate::errln!("  caused by: {cause}");
     }
     ExitCode::from(Exit::Usage as u8)
 }

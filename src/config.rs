@@ -47,7 +47,9 @@ impl Default for SearchConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "snake_case")]
 pub struct VerifyConfig {
-    /// Default per-block timeout, e.g. `"60s"`.
+    /// Default per-block timeout, e.g. `"60s"` (at most 24h; checked while parsing, so an error
+    /// names the line).
+    #[serde(deserialize_with = "timeout_text")]
     pub timeout: String,
     /// Default image per language (`go = "go"`, `console = "debian:bookworm-slim"`).
     pub images: BTreeMap<String, String>,
@@ -75,7 +77,8 @@ pub struct ServeConfig {
     pub port: u16,
     pub bind: String,
     /// How long the sources must be quiet before `kb serve` rebuilds (`"10ms"`): long enough
-    /// to fold an editor's save (temp file, rename) into one rebuild.
+    /// to fold an editor's save (temp file, rename) into one rebuild. At most a minute.
+    #[serde(deserialize_with = "debounce_text")]
     pub debounce: String,
 }
 
@@ -166,16 +169,15 @@ impl Config {
             .map(|i| &after_scheme[i..])
             .unwrap_or("/");
         let base_path = base_path.trim_end_matches('/').to_string();
-        let default_timeout = crate::snippet::info::parse_duration(&raw.verify.timeout)
-            .ok_or_else(|| {
-                cfg_err(
-                    format!(
-                        "[verify] timeout `{}` is not a duration",
-                        raw.verify.timeout
-                    ),
-                    "use e.g. `timeout = \"60s\"`",
-                )
-            })?;
+        let default_timeout =
+            crate::duration::parse(&raw.verify.timeout, crate::duration::MAX_TIMEOUT).map_err(
+                |e| {
+                    cfg_err(
+                        format!("[verify] timeout `{}` {e}", raw.verify.timeout),
+                        &e.hint("timeout = \"60s\""),
+                    )
+                },
+            )?;
         let theme_dir = raw
             .theme
             .map(|t| if t.is_absolute() { t } else { root.join(t) });
@@ -243,17 +245,51 @@ impl Config {
     }
 }
 
+/// Separates a value error's message from its hint inside a toml error message.
+const HINT_SEP: &str = "\n  hint: ";
+
+/// A duration key of kb.toml, checked while the file is parsed so that the error carries the
+/// value's line; the text is kept (validated again into a `Duration` by [`Config::validate`]).
+fn duration_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    max: Duration,
+    example: &str,
+) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    match crate::duration::parse(&text, max) {
+        Ok(_) => Ok(text),
+        Err(e) => Err(serde::de::Error::custom(format!(
+            "duration `{text}` {e}{HINT_SEP}{}",
+            e.hint(example)
+        ))),
+    }
+}
+
+fn timeout_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    duration_text(d, crate::duration::MAX_TIMEOUT, "timeout = \"60s\"")
+}
+
+fn debounce_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    duration_text(d, crate::duration::MAX_DEBOUNCE, "debounce = \"10ms\"")
+}
+
 /// Parse kb.toml text; errors become a diagnostic with the line of the offending key.
 pub fn parse_raw(text: &str, shown_path: &Path) -> anyhow::Result<RawConfig> {
     toml::from_str::<RawConfig>(text).map_err(|e| {
         let line = e
             .span()
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let msg = e.message().to_string();
-        let hint = if msg.contains("unknown field") {
-            "remove the key or fix its spelling; see the README's kb.toml reference"
-        } else {
-            "fix the TOML syntax; see the README's kb.toml reference"
+        // A value check of ours (durations) brings its own hint after HINT_SEP.
+        let (msg, hint) = match e.message().split_once(HINT_SEP) {
+            Some((m, h)) => (m.to_string(), h.to_string()),
+            None if e.message().contains("unknown field") => (
+                e.message().to_string(),
+                "remove the key or fix its spelling; see the README's kb.toml reference".into(),
+            ),
+            None => (
+                e.message().to_string(),
+                "fix the TOML syntax; see the README's kb.toml reference".into(),
+            ),
         };
         anyhow::Error::new(ContentErrors(vec![Diagnostic::error(
             DiagnosticKind::BadConfig,
@@ -301,5 +337,29 @@ mod tests {
         let text = diags[0].to_string();
         assert!(text.starts_with("kb.toml:4: error:"), "{text}");
         assert!(text.contains("timeuot"), "{text}");
+    }
+
+    #[test]
+    fn durations_past_their_bound_name_the_line_and_the_limit() {
+        for (text, line, limit) in [
+            ("[verify]\ntimeout = \"999999999999h\"\n", 2, "24h"),
+            ("title = \"x\"\n[serve]\n\ndebounce = \"2h\"\n", 4, "1m"),
+        ] {
+            let err = parse_raw(text, Path::new("kb.toml")).unwrap_err();
+            let diags = &err.downcast_ref::<ContentErrors>().unwrap().0;
+            let shown = diags[0].to_string();
+            assert!(
+                shown.starts_with(&format!("kb.toml:{line}: error: duration `")),
+                "{shown}"
+            );
+            assert!(shown.contains(&format!("limit of {limit}")), "{shown}");
+            assert!(shown.contains("\n  hint: durations are at most"), "{shown}");
+        }
+        let err = parse_raw("[verify]\ntimeout = \"soon\"\n", Path::new("kb.toml")).unwrap_err();
+        let shown = err.downcast_ref::<ContentErrors>().unwrap().0[0].to_string();
+        assert!(
+            shown.starts_with("kb.toml:2: error: duration `soon` is not a duration"),
+            "{shown}"
+        );
     }
 }

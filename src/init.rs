@@ -84,7 +84,7 @@ pub fn run(_g: &GlobalOpts, args: InitArgs) -> anyhow::Result<Exit> {
     write(dir, "content/first-note.md", FIRST_NOTE)?;
     write(dir, "snippets/images/README.md", IMAGE_README)?;
     write(dir, ".gitignore", "/public\n/.kb\n")?;
-    eprintln!(
+    crate::errln!(
         "created a knowledge base in {}\n  next: kb --root {} serve",
         dir.display(),
         dir.display()

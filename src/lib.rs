@@ -32,6 +32,7 @@ pub mod config;
 pub mod content;
 pub mod corpus;
 pub mod diagnostics;
+pub mod duration;
 pub mod highlight;
 pub mod init;
 pub mod markdown;
@@ -41,4 +42,8 @@ pub mod search;
 pub mod serve;
 pub mod slug;
 pub mod snippet;
+pub mod stdio;
 pub mod verify;
+
+#[cfg(test)]
+mod proptests;

@@ -18,13 +18,14 @@ use rayon::prelude::*;
 use crate::cli::GlobalOpts;
 use crate::config::Config;
 use crate::content::{self, LoadOptions, Note, Section};
-use crate::diagnostics::{self, ContentErrors, Diagnostic, DiagnosticKind, Exit, Severity};
+use crate::diagnostics::{self, ContentErrors, Diagnostic, Exit, Severity};
 use crate::highlight::Highlighter;
 use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
 use crate::output::outdir::Protected;
 use crate::output::staging::{CommitStats, Staging};
 use crate::render::Theme;
 use crate::search::SearchDoc;
+use crate::verify::plan::{NoteText, PlanConfig};
 use crate::verify::results::VerifyResults;
 
 /// Arguments of `kb build`.
@@ -66,6 +67,9 @@ pub struct Site {
     pub results: VerifyResults,
     /// Errors and warnings, sorted by path and line.
     pub diagnostics: Vec<Diagnostic>,
+    /// `snippets[i]`: what the snippet rules found in note i (also in `diagnostics`); `kb serve`
+    /// keeps them per note to re-check only what an edit touched.
+    pub(crate) snippets: Vec<SnippetCheck>,
     pub timings: Timings,
 }
 
@@ -152,13 +156,41 @@ impl Site {
             diagnostics.extend(diags);
             (links, backlinks)
         });
-        timings.time("snippets", || {
+        let snippets = timings.time("snippets", || {
+            let cfg = PlanConfig::of(&config);
+            let checks: Vec<SnippetCheck> =
+                notes.par_iter().map(|n| snippet_check(&cfg, n)).collect();
+            diagnostics.extend(checks.iter().flat_map(|c| c.diagnostics.iter().cloned()));
+            // `kb verify` also plans `_index.md` bodies and drafts: check them the same way. (A
+            // section index that fails to load is reported by the load stage already; a draft
+            // left out is not read for anything else.)
+            let indexes: Vec<Note> = corpus
+                .section_indexes
+                .iter()
+                .chain(&corpus.drafts_left_out)
+                .filter_map(|p| {
+                    content::load::load_note(&config, p, LoadOptions { drafts: true })
+                        .ok()
+                        .flatten()
+                })
+                .collect();
+            let index_checks: Vec<SnippetCheck> =
+                indexes.iter().map(|n| snippet_check(&cfg, n)).collect();
             diagnostics.extend(
-                notes
-                    .par_iter()
-                    .flat_map_iter(snippet_diagnostics)
-                    .collect::<Vec<_>>(),
-            )
+                index_checks
+                    .iter()
+                    .flat_map(|c| c.diagnostics.iter().cloned()),
+            );
+            // Ids are compared in path order, as `kb verify` plans the notes.
+            let mut all: Vec<(&Note, &SnippetCheck)> = notes
+                .iter()
+                .zip(&checks)
+                .chain(indexes.iter().zip(&index_checks))
+                .collect();
+            all.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
+            let (all_notes, all_checks): (Vec<&Note>, Vec<&SnippetCheck>) = all.into_iter().unzip();
+            diagnostics.extend(duplicate_ids_of(&all_notes, &all_checks));
+            checks
         });
         diagnostics.extend(claims::collisions(
             &config,
@@ -179,6 +211,7 @@ impl Site {
             backlinks,
             results,
             diagnostics,
+            snippets,
             timings,
         })
     }
@@ -212,33 +245,57 @@ impl Site {
     }
 }
 
-/// Snippet tag problems of one note: bad attributes, `output` with nothing to compare.
-pub(crate) fn snippet_diagnostics(note: &Note) -> Vec<Diagnostic> {
-    let (blocks, errors) = crate::snippet::extract(&note.body, note.body_line);
-    let mut out: Vec<Diagnostic> = errors
-        .into_iter()
-        .map(|e| {
-            Diagnostic::warning(
-                DiagnosticKind::BadSnippet,
-                &note.rel,
-                Some(e.line),
-                e.error.message,
-            )
-            .with_hint(e.error.hint)
-        })
-        .collect();
-    for (i, b) in blocks.iter().enumerate() {
-        if b.info.attrs.output {
-            let prev_runs = i > 0 && blocks[i - 1].info.attrs.run;
-            if !prev_runs {
-                out.push(
-                    Diagnostic::warning(DiagnosticKind::BadSnippet, &note.rel, Some(b.line), "`output` block has no runnable block right before it")
-                        .with_hint("put the `output` block directly after a block tagged `run`, or remove `output`"),
-                );
-            }
-        }
+/// What the snippet rules found in one note: the planner's diagnostics (`kb verify` plans by
+/// the same code, so `kb check` passes exactly the notes `kb verify` accepts), and the block ids
+/// the note uses, for the knowledge-base-wide uniqueness check ([`duplicate_snippet_ids`]).
+/// Here they are warnings: a snippet typo should not keep the rest of the site from building
+/// (`kb check` and `--strict` fail on them; `kb verify` refuses to run).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SnippetCheck {
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) ids: Vec<(String, usize)>,
+}
+
+/// Plan one note's snippets as `kb verify` would, keeping only the verdict.
+pub(crate) fn snippet_check(cfg: &PlanConfig, note: &Note) -> SnippetCheck {
+    let planned = crate::verify::plan::plan_note(
+        NoteText {
+            path: &note.rel,
+            body: &note.body,
+            body_line: note.body_line,
+        },
+        cfg,
+    );
+    SnippetCheck {
+        diagnostics: planned.diagnostics.into_iter().map(as_warning).collect(),
+        ids: planned.ids,
     }
-    out
+}
+
+/// Blocks that reuse an id already used by another block (`checks[i]` is `notes[i]`'s).
+pub(crate) fn duplicate_snippet_ids(notes: &[Note], checks: &[SnippetCheck]) -> Vec<Diagnostic> {
+    let notes: Vec<&Note> = notes.iter().collect();
+    let checks: Vec<&SnippetCheck> = checks.iter().collect();
+    duplicate_ids_of(&notes, &checks)
+}
+
+fn duplicate_ids_of(notes: &[&Note], checks: &[&SnippetCheck]) -> Vec<Diagnostic> {
+    crate::verify::plan::duplicate_ids(
+        notes
+            .iter()
+            .zip(checks)
+            .map(|(n, c)| (n.rel.as_str(), c.ids.as_slice())),
+    )
+    .into_iter()
+    .map(as_warning)
+    .collect()
+}
+
+fn as_warning(d: Diagnostic) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Warning,
+        ..d
+    }
 }
 
 /// What a build did.
@@ -362,7 +419,7 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
         args.strict,
     )?;
     for w in &report.warnings {
-        eprintln!("{w}");
+        crate::errln!("{w}");
     }
     let o = report.output;
     // a first build writes everything; a rebuild says what it changed
@@ -383,7 +440,7 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
             if o.kept == 1 { "" } else { "s" }
         )
     };
-    eprintln!(
+    crate::errln!(
         "built {} note{} ({} files{changes}{kept}) in {:.0} ms -> {}{}",
         report.notes,
         if report.notes == 1 { "" } else { "s" },
@@ -412,13 +469,13 @@ pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
         },
     )?;
     for d in &site.diagnostics {
-        eprintln!("{d}");
+        crate::errln!("{d}");
     }
     if site.diagnostics.is_empty() {
-        eprintln!("checked {} notes: no problems", site.notes.len());
+        crate::errln!("checked {} notes: no problems", site.notes.len());
         Ok(Exit::Ok)
     } else {
-        eprintln!(
+        crate::errln!(
             "checked {} notes: {} problems",
             site.notes.len(),
             site.diagnostics.len()

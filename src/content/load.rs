@@ -1,8 +1,9 @@
 //! Stage 1: walk `content/`, read every note, split and parse its front matter.
 //!
 //! Folders become sections (an optional `_index.md` gives a section its title and description);
-//! hidden files and folders are skipped; a symlink is followed only if it points inside the
-//! root. Problems are collected as diagnostics, never raised one at a time.
+//! hidden files and folders are skipped; a symlink is followed only if it points to a file inside
+//! the root ([`admit`] is that policy, for every stage and `kb serve`'s watcher). Problems are
+//! collected as diagnostics, never raised one at a time.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -68,25 +69,13 @@ pub fn walk(config: &Config) -> Walk {
                 continue;
             }
         };
-        let mut path = entry.path().to_path_buf();
+        let path = entry.path().to_path_buf();
         if entry.path_is_symlink() {
-            match entry.path().canonicalize() {
-                Ok(target) if target.starts_with(root) && target.is_file() => {
-                    path = entry.path().to_path_buf()
-                }
-                Ok(target) if target.starts_with(root) => continue, // directory symlinks: avoid cycles
-                _ => {
-                    w.diagnostics.push(
-                        Diagnostic::warning(
-                            DiagnosticKind::Unreadable,
-                            rel_slash(entry.path(), root),
-                            None,
-                            "symlink points outside the knowledge base (or nowhere); skipped",
-                        )
-                        .with_hint(
-                            "copy the file into the knowledge base instead of linking to it",
-                        ),
-                    );
+            match symlink_target(&path, root) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(d) => {
+                    w.diagnostics.push(d);
                     continue;
                 }
             }
@@ -107,6 +96,98 @@ pub fn walk(config: &Config) -> Walk {
     w
 }
 
+/// What the content policy says about one path under content/ (see [`admit`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admit {
+    /// A file kb reads: a regular file, or a symlink to a file inside the root.
+    File,
+    /// Nothing to read: missing, a directory, hidden, or not under content/ by its real path.
+    Skip,
+    /// A symlink kb does not follow, with the warning that says why.
+    Refused(Diagnostic),
+}
+
+/// May kb read `path` (a file under content/)? The one policy every stage applies — the
+/// content walk ([`walk`], which `kb build`, `kb check`, `kb verify` and the search stamp use)
+/// and `kb serve` when the watcher reports a path: hidden files and folders are skipped, and a
+/// symlink is followed only to a file inside the root (never to a directory: links can loop).
+pub fn admit(config: &Config, path: &Path) -> Admit {
+    let content = config.content_dir();
+    let Ok(rel) = path.strip_prefix(&content) else {
+        return Admit::Skip;
+    };
+    if rel
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+    {
+        return Admit::Skip;
+    }
+    let Ok(meta) = path.symlink_metadata() else {
+        return Admit::Skip;
+    };
+    if meta.file_type().is_symlink() {
+        return match symlink_target(path, &config.root) {
+            Ok(true) => Admit::File,
+            Ok(false) => Admit::Skip,
+            Err(d) => Admit::Refused(d),
+        };
+    }
+    // A regular file whose folder is reached through a link out of content/ is not ours
+    // (the walk never enters linked folders).
+    let inside = path
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .is_some_and(|p| p.starts_with(&config.root));
+    if meta.is_file() && inside {
+        Admit::File
+    } else {
+        Admit::Skip
+    }
+}
+
+/// `ELOOP`: too many levels of symbolic links.
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
+
+/// The symlink policy: `Ok(true)` for a link to a file inside `root`, an error (a warning
+/// naming the link) for a link that dangles, loops, leaves the root or names a directory,
+/// `Ok(false)` for anything else a link can name (a socket, say).
+fn symlink_target(link: &Path, root: &Path) -> Result<bool, Diagnostic> {
+    let warn = |message: String, hint: &str| {
+        Diagnostic::warning(
+            DiagnosticKind::Unreadable,
+            rel_slash(link, root),
+            None,
+            message,
+        )
+        .with_hint(hint)
+    };
+    let shown = std::fs::read_link(link)
+        .map(|t| t.display().to_string())
+        .unwrap_or_default();
+    match link.canonicalize() {
+        Ok(target) if !target.starts_with(root) => Err(warn(
+            format!("symlink points outside the knowledge base (to `{shown}`); skipped"),
+            "copy the file into the knowledge base instead of linking to it",
+        )),
+        Ok(target) if target.is_dir() => Err(warn(
+            format!("symlink to a folder (`{shown}`); skipped"),
+            "kb does not follow links to folders (they can loop); link the files, or move the folder here",
+        )),
+        Ok(target) => Ok(target.is_file()),
+        Err(e) if e.raw_os_error() == Some(ELOOP) => Err(warn(
+            format!("symlink loop (`{shown}`); skipped"),
+            "point the link at a file, or remove it",
+        )),
+        Err(_) => Err(warn(
+            format!("symlink points nowhere (`{shown}` does not exist); skipped"),
+            "fix the link's target, or remove it",
+        )),
+    }
+}
+
 /// Load every note under `config.content_dir()`.
 pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
     let walk = walk(config);
@@ -119,10 +200,10 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         .par_iter()
         .map(|p| load_note(config, p, opts))
         .collect();
-    for r in results {
+    for (r, path) in results.into_iter().zip(&walk.notes) {
         match r {
             Ok(Some(note)) => corpus.notes.push(note),
-            Ok(None) => {}
+            Ok(None) => corpus.drafts_left_out.push(path.clone()),
             Err(d) => corpus.diagnostics.push(d),
         }
     }
@@ -136,6 +217,7 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         &mut corpus.diagnostics,
     );
     corpus.assets = walk.assets;
+    corpus.section_indexes = walk.section_indexes;
     corpus
 }
 

@@ -64,4 +64,9 @@ pub struct Corpus {
     pub diagnostics: Vec<Diagnostic>,
     /// Non-markdown files under content/ (absolute paths), copied to the site as they are.
     pub assets: Vec<PathBuf>,
+    /// The `_index.md` files (absolute paths): their snippets are checked like notes'.
+    pub section_indexes: Vec<PathBuf>,
+    /// Notes left out because they are drafts (absolute paths): `kb verify` runs their
+    /// snippets, so their snippets are checked too.
+    pub drafts_left_out: Vec<PathBuf>,
 }

@@ -1,8 +1,33 @@
 //! sitemap.xml, atom.xml and alias redirect pages.
+//!
+//! Text in the two XML files goes through [`xml_text`]: besides escaping markup it replaces the
+//! characters XML 1.0 forbids outright (C0 controls other than tab, newline and carriage return,
+//! U+FFFE, U+FFFF), which not even a character reference may carry. A note holding one (a
+//! terminal escape pasted into a title, say) would otherwise make the whole feed unreadable to
+//! every feed reader.
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::highlight::escape;
+
+/// Is `c` allowed in an XML 1.0 document (the `Char` production)? Surrogates cannot occur in a
+/// Rust `str`.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `s` as XML character data or attribute value: markup escaped, every character XML 1.0
+/// forbids replaced by U+FFFD (so a reader sees that something was there).
+pub(crate) fn xml_text(s: &str) -> String {
+    if s.chars().all(is_xml_char) {
+        return escape(s);
+    }
+    let clean: String = s
+        .chars()
+        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+        .collect();
+    escape(&clean)
+}
 
 /// A page for the sitemap and feed.
 pub struct FeedEntry<'a> {
@@ -20,7 +45,7 @@ pub fn sitemap(entries: &[(String, Option<DateTime<FixedOffset>>)]) -> String {
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
     for (url, date) in entries {
         s.push_str("  <url><loc>");
-        s.push_str(&escape(url));
+        s.push_str(&xml_text(url));
         s.push_str("</loc>");
         if let Some(d) = date {
             s.push_str(&format!("<lastmod>{}</lastmod>", d.format("%Y-%m-%d")));
@@ -41,10 +66,10 @@ pub fn atom(title: &str, base_url: &str, feed_url: &str, entries: &[FeedEntry<'_
         .unwrap_or_else(|| "1970-01-01T00:00:00+00:00".into());
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <title>{}</title>\n  <link href=\"{}\" rel=\"self\"/>\n  <link href=\"{}\"/>\n  <id>{}</id>\n  <updated>{updated}</updated>\n  <generator>kb</generator>\n",
-        escape(title),
-        escape(feed_url),
-        escape(base_url),
-        escape(base_url)
+        xml_text(title),
+        xml_text(feed_url),
+        xml_text(base_url),
+        xml_text(base_url)
     );
     for e in entries.iter().take(50) {
         let when = e
@@ -54,20 +79,20 @@ pub fn atom(title: &str, base_url: &str, feed_url: &str, entries: &[FeedEntry<'_
             .unwrap_or_else(|| updated.clone());
         s.push_str(&format!(
             "  <entry>\n    <title>{}</title>\n    <link href=\"{}\"/>\n    <id>{}</id>\n    <updated>{when}</updated>\n",
-            escape(e.title),
-            escape(&e.url),
-            escape(&e.url)
+            xml_text(e.title),
+            xml_text(&e.url),
+            xml_text(&e.url)
         ));
         if let Some(d) = e.date {
             s.push_str(&format!("    <published>{}</published>\n", d.to_rfc3339()));
         }
         if !e.summary.is_empty() {
-            s.push_str(&format!("    <summary>{}</summary>\n", escape(e.summary)));
+            s.push_str(&format!("    <summary>{}</summary>\n", xml_text(e.summary)));
         }
         if let Some(html) = e.html {
             s.push_str(&format!(
                 "    <content type=\"html\">{}</content>\n",
-                escape(html)
+                xml_text(html)
             ));
         }
         s.push_str("  </entry>\n");
@@ -108,6 +133,23 @@ mod tests {
         assert!(xml.contains("<title>&lt;t&gt;</title>"));
         assert!(xml.contains("<updated>2024-01-02T00:00:00+00:00</updated>"));
         assert!(xml.contains("<content type=\"html\">&lt;p&gt;x&lt;/p&gt;</content>"));
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_replaced_and_the_rest_kept() {
+        assert_eq!(
+            xml_text("a\u{1}b\u{1b}[31m\u{0}"),
+            "a\u{FFFD}b\u{FFFD}[31m\u{FFFD}"
+        );
+        assert_eq!(xml_text("\u{FFFE}\u{FFFF}\u{B}\u{C}"), "\u{FFFD}".repeat(4));
+        assert_eq!(
+            xml_text("tab\tnl\ncr\r 写 🦀 <&>"),
+            "tab\tnl\ncr\r 写 🦀 &lt;&amp;&gt;"
+        );
+        assert_eq!(
+            xml_text("\u{7f}\u{85}\u{D7FF}\u{E000}"),
+            "\u{7f}\u{85}\u{D7FF}\u{E000}"
+        );
     }
 
     #[test]

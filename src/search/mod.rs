@@ -19,10 +19,9 @@ pub mod index;
 pub(crate) mod query;
 pub(crate) mod tokenize;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -262,7 +261,7 @@ impl Sink for RecordingSink<'_> {
 }
 
 /// A cheap fingerprint of everything the SearchDocs depend on (paths, sizes and mtimes of the
-/// files under `content/`, kb.toml, the base URL), so `kb search` knows when to re-index
+/// files the content walk admits under `content/`, kb.toml, the base URL), so `kb search` knows when to re-index
 /// without rendering a single note.
 pub fn content_stamp(config: &Config) -> anyhow::Result<String> {
     let mut h = blake3::Hasher::new();
@@ -271,27 +270,31 @@ pub fn content_stamp(config: &Config) -> anyhow::Result<String> {
     if let Ok(toml) = std::fs::read(config.root.join("kb.toml")) {
         h.update(&toml);
     }
-    let content = config.content_dir();
+    // The files the content walk admits, and only those: the stamp must not follow a link the
+    // build refuses (a dangling link or a loop failed the build, a link to `/etc` walked it).
+    let walk = crate::content::load::walk(config);
     let mut rows: Vec<(String, u64, u128)> = Vec::new();
-    if content.is_dir() {
-        for entry in walkdir::WalkDir::new(&content).follow_links(true) {
-            let entry = entry.with_context(|| format!("couldn't walk `{}`", content.display()))?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let meta = entry.metadata()?;
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            rows.push((
-                crate::output::sink::rel_slash(entry.path(), &config.root),
-                meta.len(),
-                mtime,
-            ));
-        }
+    for path in walk
+        .notes
+        .iter()
+        .chain(&walk.section_indexes)
+        .chain(&walk.assets)
+    {
+        // Vanished since the walk, or unreadable: the build reports it; the stamp skips it.
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        rows.push((
+            crate::output::sink::rel_slash(path, &config.root),
+            meta.len(),
+            mtime,
+        ));
     }
     rows.sort();
     for (p, len, mtime) in rows {
@@ -344,20 +347,17 @@ pub fn run(global: &GlobalOpts, args: SearchArgs) -> anyhow::Result<Exit> {
     }
     let index = open_fresh(&config)?;
     let hits = index.search(&query, args.limit)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &hits)?;
-        writeln!(out)?;
+        crate::outln!("{}", serde_json::to_string_pretty(&hits)?)?;
         return Ok(Exit::Ok);
     }
     if hits.is_empty() {
-        eprintln!("no results for `{query}`");
+        crate::errln!("no results for `{query}`");
         return Ok(Exit::Ok);
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     for (i, h) in hits.iter().enumerate() {
-        writeln!(out, "{}", render_hit(i + 1, h, color))?;
+        crate::outln!("{}", render_hit(i + 1, h, color))?;
     }
     Ok(Exit::Ok)
 }

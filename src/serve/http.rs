@@ -6,15 +6,26 @@
 //! the in-memory file map, so nothing outside the site can be named. Responses carry a content
 //! type by extension, an `ETag` and `Last-Modified`, answer conditional requests with 304 and
 //! `HEAD` without a body; misses get the site's own 404 page with status 404.
+//!
+//! Only the names the server is reached by are answered ([`HostPolicy`]): a page on another site
+//! can make a browser send requests to `127.0.0.1`, and with DNS rebinding (`evil.example`
+//! resolving to 127.0.0.1 after the page loaded) even read the answers, since the browser then
+//! takes them for same-origin. So a request whose `Host` is not a loopback name (or the address
+//! `--bind` names) gets 403 and nothing else, and a live-reload WebSocket upgrade whose `Origin`
+//! is not the page's own host is refused. Connections are served by hyper directly
+//! ([`serve_connections`]) so that a client which sends its request headers slowly is dropped
+//! after [`HEADER_READ_TIMEOUT`] instead of holding a connection open for ever.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -40,14 +51,198 @@ pub(crate) struct Shared {
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
 }
 
-/// The server's routes.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+/// The server's routes, behind the `Host` check.
+pub(crate) fn router(shared: Arc<Shared>, hosts: HostPolicy) -> Router {
     Router::new()
         .route(reload::SOCKET_PATH, get(socket))
         .route(reload::SCRIPT_PATH, get(script))
         .route("/_kb/search", get(search))
         .fallback(file)
         .with_state(shared)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hosts),
+            check_host,
+        ))
+}
+
+/// How long a client may take to send a request's headers (from the moment the server starts
+/// reading them: a new connection, or the end of the previous response on a kept-alive one).
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accept connections on `listener` and serve `app` on each (HTTP/1.1 with upgrades for the
+/// live-reload socket) until `stop` turns true; then stop accepting, let every connection
+/// finish its current response, and return.
+pub(crate) async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    // Dropped by each connection task when it ends: `closed()` below waits for all of them.
+    let (open_tx, open_rx) = tokio::sync::watch::channel(());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a moment instead of spinning.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = stop.clone();
+        let open = open_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            let conn = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!("connection closed: {e}");
+                        }
+                        break;
+                    }
+                    _ = stop.wait_for(|s| *s), if !stopping => {
+                        stopping = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    drop(open_rx);
+    open_tx.closed().await;
+}
+
+/// Which `Host` values `kb serve` answers: the names a person types for the address it listens
+/// on, with its port. A loopback address answers `localhost`, `127.0.0.1` and `[::1]` (and the
+/// address itself); another address answers those and itself; an unspecified address
+/// (`--bind 0.0.0.0` or `::`) answers `localhost` and any IP literal, since an IP literal cannot
+/// be rebound to another address the way a DNS name can. Names other than `localhost` are never
+/// answered: a name is what DNS rebinding needs.
+#[derive(Debug, Clone)]
+pub(crate) struct HostPolicy {
+    port: u16,
+    ips: Vec<IpAddr>,
+    any_ip: bool,
+}
+
+impl HostPolicy {
+    /// The policy for a server listening on `addr` (the bound address, with the real port).
+    pub(crate) fn new(addr: SocketAddr) -> HostPolicy {
+        let mut ips = vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ];
+        if !ips.contains(&addr.ip()) {
+            ips.push(addr.ip());
+        }
+        HostPolicy {
+            port: addr.port(),
+            ips,
+            any_ip: addr.ip().is_unspecified(),
+        }
+    }
+
+    /// Is `host` (a `Host` header or an origin's authority, `name[:port]`) one of ours?
+    pub(crate) fn allows(&self, host: &str) -> bool {
+        let Some((name, port)) = split_authority(host) else {
+            return false;
+        };
+        let port_ok = match port {
+            Some(p) => p == self.port,
+            None => self.port == 80,
+        };
+        if !port_ok {
+            return false;
+        }
+        if name.eq_ignore_ascii_case("localhost") {
+            return true;
+        }
+        let ip = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+            Some(v6) => v6.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
+            None => name.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
+        };
+        match ip {
+            Some(ip) => self.any_ip || self.ips.contains(&ip),
+            None => false,
+        }
+    }
+}
+
+/// `name:port` -> (`name`, Some(port)); `[::1]:80` keeps the brackets; `None` when malformed.
+fn split_authority(host: &str) -> Option<(&str, Option<u16>)> {
+    let (name, port) = if host.starts_with('[') {
+        let end = host.find(']')?;
+        let (name, rest) = host.split_at(end + 1);
+        match rest {
+            "" => (name, None),
+            r => (name, Some(r.strip_prefix(':')?)),
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (host, None),
+        }
+    };
+    if name.is_empty() {
+        return None;
+    }
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().ok()?),
+        None => None,
+    };
+    Some((name, port))
+}
+
+/// Refuse a request whose `Host` is not one of ours (403, no content), and a WebSocket upgrade
+/// whose `Origin` is not `http://` + that same host.
+async fn check_host(
+    State(hosts): State<Arc<HostPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let forbidden = |why: String| (StatusCode::FORBIDDEN, why).into_response();
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if !hosts.allows(&host) {
+        return forbidden(format!(
+            "kb serve answers only its own address (localhost or the IP it listens on), not `{host}`\n"
+        ));
+    }
+    if request.headers().contains_key(header::UPGRADE) {
+        if let Some(origin) = request.headers().get(header::ORIGIN) {
+            let same = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.strip_prefix("http://"))
+                .is_some_and(|authority| authority.eq_ignore_ascii_case(&host));
+            if !same {
+                return forbidden(
+                    "kb serve's live-reload socket is for its own pages only\n".into(),
+                );
+            }
+        }
+    }
+    next.run(request).await
 }
 
 /// Why a request path was refused.
@@ -358,6 +553,52 @@ async fn search(State(shared): State<Arc<Shared>>, Query(params): Query<SearchPa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_servers_answer_loopback_names_with_their_port_only() {
+        let p = HostPolicy::new("127.0.0.1:1111".parse().unwrap());
+        for ok in [
+            "127.0.0.1:1111",
+            "localhost:1111",
+            "LOCALHOST:1111",
+            "[::1]:1111",
+        ] {
+            assert!(p.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:1111",
+            "evil.example",
+            "127.0.0.1:2222",
+            "127.0.0.1",
+            "localhost",
+            "192.168.1.5:1111",
+            "localhost.:1111",
+            "sub.localhost:1111",
+            "127.0.0.1.nip.io:1111",
+            "[::1]:x",
+            "[::1",
+            ":1111",
+            "",
+        ] {
+            assert!(!p.allows(bad), "{bad}");
+        }
+        assert!(HostPolicy::new("127.0.0.1:80".parse().unwrap()).allows("localhost"));
+    }
+
+    #[test]
+    fn bind_addresses_add_themselves_and_unspecified_ones_any_ip_literal() {
+        let lan = HostPolicy::new("192.168.1.5:8080".parse().unwrap());
+        assert!(lan.allows("192.168.1.5:8080"));
+        assert!(lan.allows("localhost:8080"));
+        assert!(!lan.allows("10.0.0.1:8080"));
+        assert!(!lan.allows("mybox.lan:8080"));
+        let all = HostPolicy::new("0.0.0.0:8080".parse().unwrap());
+        assert!(all.allows("10.0.0.1:8080"));
+        assert!(all.allows("[fe80::1]:8080"));
+        assert!(all.allows("localhost:8080"));
+        assert!(!all.allows("evil.example:8080"));
+        assert!(!all.allows("10.0.0.1:9090"));
+    }
 
     #[test]
     fn paths_are_decoded_once_and_parent_segments_refused() {

@@ -27,7 +27,8 @@ use rayon::prelude::*;
 use crate::build::pages::{self, Lookup, Page};
 use crate::build::{self, Site};
 use crate::config::Config;
-use crate::content::load::load_note;
+use crate::content;
+use crate::content::load::{load_note, Admit};
 use crate::content::{LoadOptions, Note};
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::highlight::Highlighter;
@@ -36,6 +37,7 @@ use crate::output::sink::rel_slash;
 use crate::output::Sink;
 use crate::render::Theme;
 use crate::search::doc::SearchDoc;
+use crate::verify::plan::PlanConfig;
 use crate::verify::results::VerifyResults;
 
 use super::change::{Change, ChangeKind};
@@ -65,8 +67,9 @@ pub(crate) struct LiveSite {
 struct Problems {
     /// Notes that failed to load (the last good version stays on the site), by root-relative path.
     load: BTreeMap<String, Diagnostic>,
-    /// Snippet tag problems, per note.
-    snippets: Vec<Vec<Diagnostic>>,
+    /// Snippet tag problems and block ids, per note (ids reused across notes are found when
+    /// the problems are listed).
+    snippets: Vec<build::SnippetCheck>,
     /// Broken links and anchors.
     links: Vec<Diagnostic>,
     /// Two notes with one slug.
@@ -178,7 +181,11 @@ impl LiveSite {
             .iter()
             .map(|p| rel_slash(p, &site.config.content_dir()))
             .collect();
-        let problems = Problems::split(std::mem::take(&mut site.diagnostics), &site.notes);
+        let problems = Problems::split(
+            std::mem::take(&mut site.diagnostics),
+            std::mem::take(&mut site.snippets),
+            &site.notes,
+        );
         let live = LiveSite {
             site,
             rendered,
@@ -376,10 +383,15 @@ impl LiveSite {
         for path in paths {
             let rel = rel_slash(path, &content);
             let known = self.asset_set.contains(&rel);
-            if known != path.is_file() {
+            // The content walk's policy: a link out of the root (or to nowhere) is not a file.
+            let admitted = content::load::admit(&self.site.config, path) == Admit::File;
+            if known != admitted {
                 // Added or removed: links to it now resolve differently.
                 self.reload_content(up, "a file under content/ was added or removed");
                 return true;
+            }
+            if !admitted {
+                continue;
             }
             if let Ok(bytes) = std::fs::read(path) {
                 if self.files.write(&rel, &bytes).is_ok()
@@ -454,8 +466,8 @@ impl LiveSite {
         for path in paths {
             let rel = rel_slash(path, &root);
             let existing = self.index_of(&rel);
-            let loaded = path
-                .is_file()
+            // The content walk's policy: a link out of the root (or to nowhere) is not a note.
+            let loaded = (content::load::admit(&self.site.config, path) == Admit::File)
                 .then(|| load_note(&self.site.config, path, self.opts));
             match loaded {
                 Some(Ok(Some(note))) => {
@@ -483,6 +495,7 @@ impl LiveSite {
         if upserts.is_empty() && removes.is_empty() {
             return;
         }
+        let plan_cfg = PlanConfig::of(&self.site.config);
         let structural =
             !removes.is_empty() || upserts.keys().any(|rel| self.index_of(rel).is_none());
         if structural && self.sections_change(&upserts, &removes) {
@@ -533,7 +546,7 @@ impl LiveSite {
                         .into_iter()
                         .filter(|p| !kept.contains(p)),
                 );
-                self.problems.snippets[i] = build::snippet_diagnostics(&new);
+                self.problems.snippets[i] = build::snippet_check(&plan_cfg, &new);
                 self.site.notes[i] = new;
                 self.site.outlines[i] = outline;
                 self.rendered[i] = empty_rendered();
@@ -549,7 +562,7 @@ impl LiveSite {
                 note: Note,
                 outline: Outline,
                 rendered: Option<RenderedNote>,
-                snippets: Vec<Diagnostic>,
+                snippets: build::SnippetCheck,
                 old: Option<usize>,
                 identity_changed: bool,
             }
@@ -574,7 +587,7 @@ impl LiveSite {
                         gone_paths
                             .extend(note_paths(&note).into_iter().filter(|p| !kept.contains(p)));
                         entries.push(Entry {
-                            snippets: build::snippet_diagnostics(&new),
+                            snippets: build::snippet_check(&plan_cfg, &new),
                             note: new,
                             outline: new_outline,
                             rendered: None,
@@ -595,7 +608,7 @@ impl LiveSite {
             for (_, new) in std::mem::take(&mut upserts) {
                 let outline = markdown::outline::outline(&new);
                 entries.push(Entry {
-                    snippets: build::snippet_diagnostics(&new),
+                    snippets: build::snippet_check(&plan_cfg, &new),
                     note: new,
                     outline,
                     rendered: None,
@@ -937,10 +950,12 @@ impl LiveSite {
             self.index_of(&rel).map(|i| self.site.notes[i].url.clone())
         };
         let p = &self.problems;
+        let reused_ids = build::duplicate_snippet_ids(&self.site.notes, &p.snippets);
         let diags = p
             .load
             .values()
-            .chain(p.snippets.iter().flatten())
+            .chain(p.snippets.iter().flat_map(|c| &c.diagnostics))
+            .chain(&reused_ids)
             .chain(&p.links)
             .chain(&p.duplicates)
             .chain(&p.other);
@@ -954,10 +969,15 @@ impl LiveSite {
 }
 
 impl Problems {
-    /// Sort the diagnostics of a full load by origin.
-    fn split(diags: Vec<Diagnostic>, notes: &[Note]) -> Problems {
+    /// Sort the diagnostics of a full load by origin. Snippet problems of notes come from
+    /// `snippets` (per note), and ids reused across notes are found again when listed.
+    fn split(
+        diags: Vec<Diagnostic>,
+        snippets: Vec<build::SnippetCheck>,
+        notes: &[Note],
+    ) -> Problems {
         let mut p = Problems {
-            snippets: vec![Vec::new(); notes.len()],
+            snippets,
             ..Default::default()
         };
         for d in diags {
@@ -966,9 +986,11 @@ impl Problems {
                 DiagnosticKind::BrokenLink | DiagnosticKind::BrokenAnchor => p.links.push(d),
                 DiagnosticKind::DuplicateSlug => p.duplicates.push(d),
                 DiagnosticKind::BadSnippet => {
-                    match notes.binary_search_by(|n| n.rel.as_str().cmp(&rel)) {
-                        Ok(i) => p.snippets[i].push(d),
-                        Err(_) => p.other.push(d),
+                    if notes
+                        .binary_search_by(|n| n.rel.as_str().cmp(&rel))
+                        .is_err()
+                    {
+                        p.other.push(d);
                     }
                 }
                 DiagnosticKind::Unreadable

@@ -53,8 +53,14 @@ pub struct ServeArgs {
     pub drafts: bool,
     /// How long the sources must be quiet before a rebuild, e.g. `10ms` (default: kb.toml
     /// `[serve] debounce`, else 10ms).
-    #[arg(long, value_name = "DURATION")]
-    pub debounce: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = debounce_arg)]
+    pub debounce: Option<Duration>,
+}
+
+/// `--debounce`: a duration up to a minute (a usage error otherwise, exit 2).
+fn debounce_arg(text: &str) -> Result<Duration, String> {
+    crate::duration::parse(text, crate::duration::MAX_DEBOUNCE)
+        .map_err(|e| format!("`{text}` {e}; {}", e.hint("--debounce 10ms")))
 }
 
 /// `kb serve`
@@ -69,13 +75,17 @@ pub fn run(global: &GlobalOpts, args: ServeArgs) -> anyhow::Result<Exit> {
             )
         })?,
     };
-    let debounce_text = args
-        .debounce
-        .clone()
-        .unwrap_or_else(|| config.serve.debounce.clone());
-    let debounce = crate::snippet::info::parse_duration(&debounce_text).with_context(|| {
-        format!("debounce `{debounce_text}` is not a duration; use e.g. `10ms`")
-    })?;
+    let debounce = match args.debounce {
+        Some(d) => d,
+        None => crate::duration::parse(&config.serve.debounce, crate::duration::MAX_DEBOUNCE)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "kb.toml [serve] debounce `{}` {e}; {}",
+                    config.serve.debounce,
+                    e.hint("debounce = \"10ms\"")
+                )
+            })?,
+    };
     let opts = Options {
         addr: SocketAddr::new(bind, args.port.unwrap_or(config.serve.port)),
         drafts: args.drafts,
@@ -122,7 +132,7 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
     };
     let problems = live.problems();
     for p in &problems {
-        eprintln!("{p}");
+        crate::errln!("{p}");
     }
     let search = search_for(&live);
     let notes = live.site.notes.len();
@@ -142,7 +152,8 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         search,
         shutdown: tokio::sync::watch::channel(false).0,
     });
-    println!(
+    // A closed stdout must not stop the server: the line is for a person watching.
+    let _ = crate::outln!(
         "kb serve: {url} ({notes} notes, ready in {:.0} ms; Ctrl-C to stop)",
         started.elapsed().as_secs_f64() * 1000.0
     );
@@ -153,24 +164,20 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         .spawn(move || rebuild_loop(&loop_shared, rx, watcher, layout, problems))
         .context("couldn't start the rebuild thread")?;
 
-    let app = http::router(shared.clone());
+    let app = http::router(shared.clone(), http::HostPolicy::new(addr));
     let stopping = shared.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            // Live-reload sockets stay open forever: close them, or the shutdown waits on them.
-            let _ = stopping.shutdown.send(true);
-            // A second Ctrl-C, or anything still hanging after a moment, ends the process.
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(3)) => {}
-                }
-                std::process::exit(0);
-            });
-        })
-        .await
-        .context("the server stopped")?;
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        // Live-reload sockets stay open forever: close them, or the shutdown waits on them.
+        let _ = stopping.shutdown.send(true);
+        // A second Ctrl-C, or anything still hanging after a moment, ends the process.
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+        }
+        std::process::exit(0);
+    });
+    http::serve_connections(listener, app, shared.shutdown.subscribe()).await;
     shared
         .live
         .read()
@@ -187,7 +194,7 @@ fn search_for(live: &LiveSite) -> Option<search::LiveSearch> {
     match search::LiveSearch::start(live.search_docs()) {
         Ok(s) => Some(s),
         Err(e) => {
-            eprintln!("kb: search is off for this session: {e:#}");
+            crate::errln!("kb: search is off for this session: {e:#}");
             None
         }
     }
@@ -233,16 +240,16 @@ fn rebuild_loop(
         };
         let generation = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
         for line in &update.log {
-            eprintln!("{line}");
+            crate::errln!("{line}");
         }
         tracing::info!("update {generation}: {}", update.laps);
         if problems != shown {
             for p in problems.iter().filter(|p| !shown.contains(p)) {
-                eprintln!("{p}");
+                crate::errln!("{p}");
             }
             let fixed = shown.iter().filter(|p| !problems.contains(p)).count();
             if fixed > 0 {
-                eprintln!("{fixed} problem{} fixed", if fixed == 1 { "" } else { "s" });
+                crate::errln!("{fixed} problem{} fixed", if fixed == 1 { "" } else { "s" });
             }
             let msg = ServerMsg::Problems {
                 generation,
@@ -268,7 +275,7 @@ fn newly_watched(watcher: &mut Watcher, layout: &Layout) -> Vec<PathBuf> {
     let added = match watcher.refresh(layout) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("kb: {e:#}");
+            crate::errln!("kb: {e:#}");
             return Vec::new();
         }
     };

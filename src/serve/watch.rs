@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use notify_debouncer_full::notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
 use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use notify_debouncer_full::{new_debouncer_opt, DebounceEventResult, Debouncer, RecommendedCache};
 
 use super::change::Layout;
 
@@ -75,8 +75,18 @@ impl Watcher {
             };
             let _ = tx.send(event);
         };
-        let debouncer =
-            new_debouncer(debounce, None, handler).context("couldn't start the file watcher")?;
+        // Links are not followed into: a link to `/etc` (or a loop) under content/ would make a
+        // recursive watch walk and watch a whole outside tree. The content walk does not follow
+        // links to folders either (crate::content::load::admit), so nothing kb reads is missed.
+        let config = notify_debouncer_full::notify::Config::default().with_follow_symlinks(false);
+        let debouncer = new_debouncer_opt::<_, RecommendedWatcher, RecommendedCache>(
+            debounce,
+            None,
+            handler,
+            RecommendedCache::new(),
+            config,
+        )
+        .context("couldn't start the file watcher")?;
         let mut watcher = Watcher {
             debouncer,
             watched: BTreeSet::new(),

@@ -126,7 +126,7 @@ pub struct Attrs {
     pub restart: bool,
     /// `exit=N`: expected exit status of a non-console runnable block.
     pub exit: Option<i32>,
-    /// `timeout=DURATION`, e.g. `30s`, `2m`, `500ms`.
+    /// `timeout=DURATION`, e.g. `30s`, `2m`, `1h30m`, `500ms` (at most 24h).
     pub timeout: Option<Duration>,
     /// `caps=CAP,CAP`.
     pub caps: Vec<String>,
@@ -238,7 +238,20 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
         output: bare_output,
         ..Attrs::default()
     };
+    let mut seen: Vec<(String, usize)> = Vec::new();
     for token in tokenize(rest, rest_start)? {
+        // Each attribute once (`id=a id=b` would silently keep one), but `sysctl=` repeats.
+        if token.key != "sysctl" {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == token.key) {
+                return Err(AttrError {
+                    column: token.column,
+                    message: format!("`{}` is given twice (first at column {first})", token.key),
+                    hint: "give each attribute once (lists like caps= take commas: `caps=A,B`)"
+                        .into(),
+                });
+            }
+            seen.push((token.key.clone(), token.column));
+        }
         apply(&mut attrs, token)?;
     }
     Ok(FenceInfo { lang, attrs })
@@ -404,12 +417,10 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
         }
         "timeout" => {
             let v = need_value(&t.value, "timeout=30s")?;
-            a.timeout = Some(parse_duration(&v).ok_or_else(|| {
-                err(
-                    format!("`timeout={v}` is not a duration"),
-                    "use a number with ms, s or m, e.g. `timeout=30s`",
-                )
-            })?)
+            a.timeout = Some(
+                crate::duration::parse(&v, crate::duration::MAX_TIMEOUT)
+                    .map_err(|e| err(format!("`timeout={v}` {e}"), &e.hint("timeout=30s")))?,
+            )
         }
         "caps" => {
             let v = need_value(&t.value, "caps=NET_ADMIN,SYS_ADMIN")?;
@@ -499,25 +510,21 @@ fn check_relative_path(path: &str) -> Result<(), (String, &'static str)> {
             "remove the `..`: file= paths must stay inside /work",
         ));
     }
+    // `.`, `./`, `a/` or `a//b` name a directory (or nothing), not a file to write.
+    let parts: Vec<&str> = path.split('/').collect();
+    let names_a_file = match parts.split_last() {
+        Some((last, dirs)) => {
+            !last.is_empty() && *last != "." && dirs.iter().all(|c| !c.is_empty())
+        }
+        None => false,
+    };
+    if !names_a_file || path.contains('\0') {
+        return Err((
+            format!("`file={path}` does not name a file"),
+            "give a file path relative to /work, e.g. `file=main.go` or `file=src/main.go`",
+        ));
+    }
     Ok(())
-}
-
-/// `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
 }
 
 fn closest(word: &str) -> Option<&'static str> {
@@ -572,13 +579,6 @@ mod tests {
 
     #[test]
     fn every_attribute_parses_to_its_typed_value() {
-        let f = parse(
-            r#"c run output file=src/shm.c session=s image=gcc restart exit=2 timeout=1m30s caps=net_admin,CAP_SYS_ADMIN sysctl=kernel.shmmax=1024 sysctl=net.ipv4.ip_forward=1 privileged network=bridge docker hidden skip="needs kernel 3.10" id=shm-1 cmd="cc -o x {file} && ./x""#,
-        );
-        // `1m30s` is not a supported duration: the error names the value.
-        let e = f.unwrap_err();
-        assert!(e.message.contains("timeout=1m30s"), "{e}");
-
         let f = parse(
             r#"c run output file=src/shm.c session=s image=gcc restart exit=2 timeout=90s caps=net_admin,CAP_SYS_ADMIN sysctl=kernel.shmmax=1024 sysctl=net.ipv4.ip_forward=1 privileged network=bridge docker hidden skip="needs kernel 3.10" id=shm-1 cmd="cc -o x {file} && ./x""#,
         )
@@ -656,6 +656,27 @@ mod tests {
             .message
             .contains("absolute"));
         assert!(parse("go file=a/b.go").is_ok());
+        assert!(parse("go file=./b.go").is_ok());
+        for bad in [".", "./", "a/", "a//b.go", "a/."] {
+            let e = parse(&format!("go file={bad}")).unwrap_err();
+            assert!(e.message.contains("does not name a file"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_attribute_given_twice_is_an_error_but_sysctl_repeats() {
+        let e = parse("sh run id=a id=b").unwrap_err();
+        assert_eq!(e.column, 13);
+        assert!(
+            e.message
+                .contains("`id` is given twice (first at column 8)"),
+            "{e}"
+        );
+        assert!(parse("sh run run")
+            .unwrap_err()
+            .message
+            .contains("`run` is given twice"));
+        assert!(parse("sh run sysctl=a=1 sysctl=b=2").is_ok());
     }
 
     #[test]
@@ -677,12 +698,23 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("15"), Some(Duration::from_secs(15)));
-        assert_eq!(parse_duration("0s"), None);
-        assert_eq!(parse_duration("soon"), None);
+    fn timeouts_are_bounded_and_never_panic() {
+        assert_eq!(
+            parse("sh run timeout=1m30s").unwrap().attrs.timeout,
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse("sh run timeout=15").unwrap().attrs.timeout,
+            Some(Duration::from_secs(15))
+        );
+        for bad in ["0s", "soon", "25h", "1e30s", "99999999999999999999999h"] {
+            let e = parse(&format!("sh run timeout={bad}")).unwrap_err();
+            assert!(e.message.contains(&format!("`timeout={bad}`")), "{e}");
+            assert_eq!(e.column, 8, "{e}");
+        }
+        let e = parse("sh run timeout=25h").unwrap_err();
+        assert!(e.message.contains("limit of 24h"), "{e}");
+        assert!(e.hint.contains("at most 24h"), "{e}");
     }
 
     #[test]

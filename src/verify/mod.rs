@@ -18,14 +18,14 @@
 
 mod cache;
 mod docker;
-mod matcher;
-mod plan;
+pub(crate) mod matcher;
+pub(crate) mod plan;
 mod proxy;
 mod report;
 pub mod results;
 mod run;
 mod tar;
-mod transcript;
+pub(crate) mod transcript;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -110,12 +110,7 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let config = Config::load(&global.root)?;
     let notes = load_notes(&config, &args.paths)?;
-    let plan_cfg = PlanConfig {
-        images: config.verify.images.clone(),
-        commands: config.verify.commands.clone(),
-        default_timeout: config.default_timeout,
-        local_images: local_images(&config.root),
-    };
+    let plan_cfg = PlanConfig::of(&config);
     let all = plan::plan(&notes, &plan_cfg)
         .map_err(|d| anyhow::Error::new(ContentErrors(d)))?
         .sessions;
@@ -192,8 +187,9 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
         report::human_duration(started.elapsed()),
     ));
     out.push_str(&format!("{counts}\n"));
-    // A closed pipe (`kb verify | head`) is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    // A closed pipe (`kb verify | head`) is not an error worth a panic; the results are still
+    // recorded below, and the command ends with 0 (crate::stdio).
+    let _ = crate::stdio::write_out_bytes(out.as_bytes());
 
     // Results for `kb build`, merged into what earlier runs recorded.
     let results_path = config.verify_results_path();
@@ -560,7 +556,7 @@ async fn prepare_images(
         };
         let result = result.map_err(|(short, long)| {
             // The full story (build log tail, hint) once; each affected block names the image.
-            progress.suspend(|| eprintln!("kb: {long}"));
+            progress.suspend(|| crate::errln!("kb: {long}"));
             short
         });
         ready.insert(s.image.clone(), result);
@@ -602,6 +598,18 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     }
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
+}
+
+impl PlanConfig {
+    /// What planning needs from kb.toml and `snippets/images/`.
+    pub(crate) fn of(config: &Config) -> PlanConfig {
+        PlanConfig {
+            images: config.verify.images.clone(),
+            commands: config.verify.commands.clone(),
+            default_timeout: config.default_timeout,
+            local_images: local_images(&config.root),
+        }
+    }
 }
 
 fn image_dir(root: &Path, name: &str) -> PathBuf {

@@ -243,48 +243,113 @@ pub(crate) struct Plan {
     pub(crate) sessions: Vec<Session>,
 }
 
-/// Plan all notes. Every problem is collected, so one run shows the author everything to fix.
-pub(crate) fn plan(notes: &[Note], cfg: &PlanConfig) -> Result<Plan, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
-    let mut sessions = Vec::new();
-    let mut ids: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    for note in notes {
-        let (blocks, errors) = extract(&note.body, note.body_line);
-        for e in errors {
-            diags.push(
-                Diagnostic::error(
-                    DiagnosticKind::BadSnippet,
-                    &note.path,
-                    Some(e.line),
-                    e.error.message.clone(),
-                )
-                .with_hint(e.error.hint.clone()),
-            );
+/// A note's text as planning reads it, borrowed: `kb check`, `kb build` and `kb serve` plan the
+/// notes they already hold, with exactly the rules `kb verify` runs by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoteText<'a> {
+    /// Path relative to the knowledge base root, `/`-separated.
+    pub(crate) path: &'a str,
+    /// The markdown after the front matter.
+    pub(crate) body: &'a str,
+    /// 1-based file line on which the body starts.
+    pub(crate) body_line: usize,
+}
+
+impl Note {
+    pub(crate) fn text(&self) -> NoteText<'_> {
+        NoteText {
+            path: &self.path,
+            body: &self.body,
+            body_line: self.body_line,
         }
-        let before = diags.len();
-        let planned = NotePlanner::new(note, cfg, &mut diags).run(&blocks);
-        for s in &planned {
-            for b in s.block_refs() {
-                if let Some((path, line)) = ids.get(&b.id) {
-                    if (path, *line) != (&b.key.note, b.line) {
-                        diags.push(
-                            Diagnostic::error(
-                                DiagnosticKind::BadSnippet,
-                                &b.key.note,
-                                Some(b.line),
-                                format!("`id={}` is already used at {path}:{line}", b.id),
-                            )
-                            .with_hint("ids name blocks in reports and must be unique across the knowledge base"),
-                        );
-                    }
-                } else {
-                    ids.insert(b.id.clone(), (b.key.note.clone(), b.line));
+    }
+}
+
+/// One note planned on its own.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NotePlan {
+    /// Its sessions (those without problems).
+    pub(crate) sessions: Vec<Session>,
+    /// Every problem in the note's snippet tags.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// `(id, line)` of every block its sessions account for, for [`duplicate_ids`].
+    pub(crate) ids: Vec<(String, usize)>,
+}
+
+/// Plan one note: extract its tagged blocks, group them into sessions, and check every rule
+/// that does not depend on other notes (all but [`duplicate_ids`]).
+pub(crate) fn plan_note(note: NoteText<'_>, cfg: &PlanConfig) -> NotePlan {
+    let (blocks, errors) = extract(note.body, note.body_line);
+    let mut diagnostics: Vec<Diagnostic> = errors
+        .into_iter()
+        .map(|e| {
+            Diagnostic::error(
+                DiagnosticKind::BadSnippet,
+                note.path,
+                Some(e.line),
+                e.error.message,
+            )
+            .with_hint(e.error.hint)
+        })
+        .collect();
+    let sessions = NotePlanner::new(note, cfg, &mut diagnostics).run(&blocks);
+    let ids = sessions
+        .iter()
+        .flat_map(|s| s.block_refs().map(|b| (b.id.clone(), b.line)))
+        .collect();
+    NotePlan {
+        sessions,
+        diagnostics,
+        ids,
+    }
+}
+
+/// Block ids must be unique across the knowledge base: an error at every block that reuses an
+/// id already used (in note order) somewhere else. `notes` yields each note's path and its
+/// [`NotePlan::ids`].
+pub(crate) fn duplicate_ids<'a>(
+    notes: impl IntoIterator<Item = (&'a str, &'a [(String, usize)])>,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut seen: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+    for (note, ids) in notes {
+        for (id, line) in ids {
+            match seen.get(id.as_str()) {
+                Some(&(path, first)) if (path, first) != (note, *line) => diags.push(
+                    Diagnostic::error(
+                        DiagnosticKind::BadSnippet,
+                        note,
+                        Some(*line),
+                        format!("`id={id}` is already used at {path}:{first}"),
+                    )
+                    .with_hint(
+                        "ids name blocks in reports and must be unique across the knowledge base",
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    seen.insert(id, (note, *line));
                 }
             }
         }
-        if diags.len() == before {
-            sessions.extend(planned);
-        }
+    }
+    diags
+}
+
+/// Plan all notes. Every problem is collected, so one run shows the author everything to fix.
+pub(crate) fn plan(notes: &[Note], cfg: &PlanConfig) -> Result<Plan, Vec<Diagnostic>> {
+    use rayon::prelude::*;
+    let planned: Vec<NotePlan> = notes.par_iter().map(|n| plan_note(n.text(), cfg)).collect();
+    let mut diags = duplicate_ids(
+        notes
+            .iter()
+            .zip(&planned)
+            .map(|(n, p)| (n.path.as_str(), p.ids.as_slice())),
+    );
+    let mut sessions = Vec::new();
+    for p in planned {
+        diags.extend(p.diagnostics);
+        sessions.extend(p.sessions);
     }
     if diags.is_empty() {
         Ok(Plan { sessions })
@@ -361,7 +426,7 @@ enum GroupAt {
 }
 
 struct NotePlanner<'a> {
-    note: &'a Note,
+    note: NoteText<'a>,
     cfg: &'a PlanConfig,
     diags: &'a mut Vec<Diagnostic>,
     named: Vec<Group>,
@@ -373,7 +438,7 @@ struct NotePlanner<'a> {
 }
 
 impl<'a> NotePlanner<'a> {
-    fn new(note: &'a Note, cfg: &'a PlanConfig, diags: &'a mut Vec<Diagnostic>) -> Self {
+    fn new(note: NoteText<'a>, cfg: &'a PlanConfig, diags: &'a mut Vec<Diagnostic>) -> Self {
         NotePlanner {
             note,
             cfg,
@@ -389,7 +454,7 @@ impl<'a> NotePlanner<'a> {
         self.diags.push(
             Diagnostic::error(
                 DiagnosticKind::BadSnippet,
-                &self.note.path,
+                self.note.path,
                 Some(line),
                 message,
             )
@@ -399,7 +464,7 @@ impl<'a> NotePlanner<'a> {
 
     fn block_ref(&self, b: &CodeBlock) -> BlockRef {
         let key = SnippetKey {
-            note: self.note.path.clone(),
+            note: self.note.path.to_string(),
             ordinal: b.ordinal,
         };
         let id = b.info.attrs.id.clone().unwrap_or_else(|| key.to_string());
@@ -826,7 +891,7 @@ impl<'a> NotePlanner<'a> {
             );
         }
         (self.diags.len() == errors_before).then(|| Session {
-            note: self.note.path.clone(),
+            note: self.note.path.to_string(),
             name: g.name,
             image,
             spec,

@@ -370,7 +370,7 @@ fn bad_snippet_tags_are_reported_by_check() {
     assert!(r.stderr.contains("did you mean `run`"), "{}", r.stderr);
     assert!(
         r.stderr.contains(
-            "content/s.md:7: warning: `output` block has no runnable block right before it"
+            "content/s.md:7: warning: an `output` block with no runnable block right before it"
         ),
         "{}",
         r.stderr

@@ -15,6 +15,10 @@ mod static_server;
 mod webdriver;
 
 mod build;
+mod feeds;
+mod pipes;
 mod search;
 mod serve;
+mod snippet_rules;
+mod symlinks;
 mod verify;

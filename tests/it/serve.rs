@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::support::{repo_root, Fixture};
 
 mod browser;
+mod guard;
 
 /// How long to wait for anything the server should do.
 const WAIT: Duration = Duration::from_secs(60);
@@ -424,7 +425,10 @@ fn path_traversal_attempts_never_reach_files_outside_the_site() {
     for path in attempts {
         let r = raw_request(
             &srv.addr,
-            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                srv.addr
+            ),
         );
         assert!(
             r.status == 400 || r.status == 404,
