@@ -19,6 +19,16 @@ fn config(cases: u32) -> ProptestConfig {
         cases,
         // A failure is printed with its minimal input; nothing is written into the tree.
         failure_persistence: None,
+        // The same cases on every run (a test suite that passes or fails by chance blocks
+        // nobody usefully); `PROPTEST_RNG_SEED=N` or `=random` explores others.
+        rng_seed: match std::env::var("PROPTEST_RNG_SEED").ok().as_deref() {
+            Some("random") => proptest::test_runner::RngSeed::Random,
+            Some(n) => n
+                .parse()
+                .map(proptest::test_runner::RngSeed::Fixed)
+                .unwrap_or(proptest::test_runner::RngSeed::Random),
+            None => proptest::test_runner::RngSeed::Fixed(0x6b62),
+        },
         ..ProptestConfig::default()
     }
 }

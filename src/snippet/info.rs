@@ -217,12 +217,13 @@ pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
     } else {
         Some(Lang::parse(lang_word))
     };
-    let mut rest_start = lang_end;
+    // columns count characters, not bytes (a Chinese value before an error)
+    let mut rest_start = info[..lang_end].chars().count();
     let mut rest = &info[lang_end..];
     // Optional `{ ... }` wrapper around the attributes.
     let trimmed = rest.trim_start();
     if let Some(inner) = trimmed.strip_prefix('{') {
-        rest_start += rest.len() - trimmed.len() + 1;
+        rest_start += rest[..rest.len() - trimmed.len()].chars().count() + 1;
         match inner.rfind('}') {
             Some(close) if inner[close + 1..].trim().is_empty() => rest = &inner[..close],
             _ => {
@@ -722,5 +723,13 @@ mod tests {
         assert_eq!(Lang::parse("Golang"), Lang::Go);
         assert_eq!(Lang::parse("shell-session"), Lang::Console);
         assert_eq!(Lang::parse("yaml"), Lang::Other("yaml".into()));
+    }
+
+    #[test]
+    fn error_columns_count_characters_not_bytes() {
+        let e = parse("run=写屏障 0=").unwrap_err();
+        assert_eq!(e.column, 9, "{e}");
+        let e = parse("sh {id=写屏障 =x}").unwrap_err();
+        assert_eq!(e.column, 12, "{e}");
     }
 }
