@@ -12,11 +12,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as ApiError;
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::exec::CreateExecOptions;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters as q;
 use bollard::Docker;
 use futures_util::StreamExt;
+use tokio::io::AsyncReadExt;
+
+use super::attach::{self, Endpoint};
 
 use super::plan::ContainerSpec;
 use crate::snippet::Network;
@@ -66,6 +69,9 @@ pub(crate) enum DockerError {
     /// The session container stopped by itself (its image lacks `sh`, say).
     #[error("the session container exited with status {status}: {output}")]
     Exited { status: i64, output: String },
+    /// The command's output stream could not be opened or broke off.
+    #[error("couldn't read the command's output from the engine: {0}")]
+    Stream(String),
     /// Any other engine error.
     #[error("Docker engine request failed: {0}")]
     Api(#[from] ApiError),
@@ -107,6 +113,8 @@ pub(crate) struct Engine {
     pub(crate) host: String,
     /// Host path of the engine's Unix socket (mounted into `docker` sessions).
     socket: Option<PathBuf>,
+    /// Where kb opens its own connections for exec output (see [`attach`]).
+    endpoint: Option<Endpoint>,
     owner: std::sync::Arc<Owner>,
     /// Output cap per exec, in bytes.
     output_cap: usize,
@@ -132,6 +140,7 @@ impl Engine {
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         docker.ping().await.map_err(unavailable)?;
         let socket = host.strip_prefix("unix://").map(PathBuf::from);
+        let endpoint = Endpoint::parse(&host);
         let pid = std::process::id();
         let owner = Owner {
             run: format!("{pid}-{}", chrono::Utc::now().timestamp_millis()),
@@ -144,6 +153,7 @@ impl Engine {
             docker,
             host,
             socket,
+            endpoint,
             owner: std::sync::Arc::new(owner),
             output_cap: 1 << 20,
         })
@@ -407,7 +417,8 @@ impl Engine {
 
     /// Run `sh -c CMD` in `/work` with a TTY; wait for it, at most until `deadline`. On timeout
     /// the container is removed (the only sure way to stop everything the command started) and
-    /// the partial output is returned in the error.
+    /// the partial output is returned in the error. The output is read raw (see [`attach`]):
+    /// every byte the terminal printed reaches the comparison.
     pub(crate) async fn exec(
         &self,
         container: &str,
@@ -415,6 +426,12 @@ impl Engine {
         deadline: Instant,
         started: Instant,
     ) -> Result<ExecResult, DockerError> {
+        let Some(endpoint) = &self.endpoint else {
+            return Err(DockerError::Stream(format!(
+                "kb reads command output over a Unix socket or plain TCP; DOCKER_HOST is {}",
+                self.host
+            )));
+        };
         let exec = self
             .docker
             .create_exec(
@@ -429,21 +446,11 @@ impl Engine {
                 },
             )
             .await?;
-        let start = StartExecOptions {
-            detach: false,
-            tty: true,
-            output_capacity: Some(64 * 1024),
-        };
-        let StartExecResults::Attached {
-            mut output,
-            input: _input,
-        } = self.docker.start_exec(&exec.id, Some(start)).await?
-        else {
-            return Err(DockerError::Exited {
-                status: -1,
-                output: "the engine detached an attached exec".into(),
-            });
-        };
+        let version = self.docker.client_version().to_string();
+        let attach::RawStream { first, mut conn } =
+            attach::start_tty_exec(endpoint, &version, &exec.id)
+                .await
+                .map_err(|e| DockerError::Stream(e.to_string()))?;
         // A wide terminal, so tools that fit output to the width (ps, ls) don't truncate.
         let _ = self
             .docker
@@ -451,6 +458,13 @@ impl Engine {
             .await;
         let mut buf: Vec<u8> = Vec::new();
         let mut dropped = 0usize;
+        let mut keep = |bytes: &[u8], buf: &mut Vec<u8>| {
+            let room = self.output_cap.saturating_sub(buf.len());
+            buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            dropped += bytes.len().saturating_sub(room);
+        };
+        keep(&first, &mut buf);
+        let mut chunk = vec![0u8; 64 * 1024];
         let mut poll = tokio::time::interval(Duration::from_millis(200));
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Set once the process has exited: background children may still hold the TTY open, so
@@ -459,15 +473,10 @@ impl Engine {
         let deadline = tokio::time::Instant::from_std(deadline);
         loop {
             tokio::select! {
-                chunk = output.next() => match chunk {
-                    Some(Ok(o)) => {
-                        let bytes = o.into_bytes();
-                        let room = self.output_cap.saturating_sub(buf.len());
-                        buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                        dropped += bytes.len().saturating_sub(room);
-                    }
-                    Some(Err(e)) => return Err(e.into()),
-                    None => break,
+                read = conn.read(&mut chunk) => match read {
+                    Ok(0) => break,
+                    Ok(n) => keep(&chunk[..n], &mut buf),
+                    Err(e) => return Err(DockerError::Stream(e.to_string())),
                 },
                 _ = poll.tick() => {
                     match exited_at {
@@ -487,6 +496,7 @@ impl Engine {
                 }
             }
         }
+        drop(conn);
         let info = self.docker.inspect_exec(&exec.id).await?;
         let exit = info.exit_code.unwrap_or(-1);
         Ok(ExecResult {

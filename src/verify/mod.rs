@@ -16,6 +16,7 @@
 //! Every container is labelled and removed at the end, on failure, on timeout and on Ctrl-C;
 //! containers of a killed run are swept by the next run.
 
+mod attach;
 mod cache;
 mod docker;
 mod matcher;

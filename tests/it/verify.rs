@@ -165,6 +165,46 @@ fn passing_and_failing_notes_report_path_line_command_and_diff() {
     );
 }
 
+/// What `kb verify` observed for a block (results file), as text.
+fn observed(f: &Fixture, key: &str) -> String {
+    results(f)["blocks"][key]["observed"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no observed output for {key}"))
+        .to_string()
+}
+
+#[test]
+fn every_byte_value_at_the_start_of_output_reaches_the_comparison() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-bytes");
+    let run = verify(&f, &[]);
+    let first = observed(&f, "content/bytes.md#1");
+    // Per byte: the command line kb records, then exactly what it printed (a lone byte above
+    // 0x7f is not UTF-8, so it is compared as U+FFFD).
+    let mut rest = first.as_str();
+    for b in 0..=255u8 {
+        let mut section = format!("$ printf '\\{b:03o}kb-{b:02x}\\n'\n");
+        section.push_str(&String::from_utf8_lossy(&[b]));
+        section.push_str(&format!("kb-{b:02x}\n"));
+        assert!(
+            rest.starts_with(&section),
+            "byte {b:#04x}: expected {section:?}, observed {:?}",
+            rest.chars()
+                .take(section.chars().count() + 10)
+                .collect::<String>()
+        );
+        rest = &rest[section.len()..];
+    }
+    assert_eq!(rest, "", "nothing else was observed");
+    // The same bytes in a later read of the stream, after a pause.
+    assert_eq!(
+        observed(&f, "content/bytes.md#2"),
+        "$ printf 'x'; sleep 0.5; printf '\\001ABCDEFGHIJ\\n'\nx\u{1}ABCDEFGHIJ\n"
+    );
+    run.expect_code(0);
+    assert_eq!(summary_line(&run), "2 passed, 0 failed, 0 skipped");
+}
+
 #[test]
 fn session_state_persists_and_restart_drops_ipc_but_keeps_files() {
     let _engine = shared_engine();
