@@ -572,7 +572,8 @@ async fn prepare_images(
         };
         let result = result.map_err(|(short, long)| {
             // The full story (build log tail, hint) once; each affected block names the image.
-            progress.suspend(|| eprintln!("kb: {long}"));
+            // The build log is the container's output: escaped like every report.
+            progress.suspend(|| eprintln!("kb: {}", report::escape_controls(&long)));
             short
         });
         ready.insert(s.image.clone(), result);
