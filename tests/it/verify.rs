@@ -329,6 +329,38 @@ fn timeout_kills_the_block_reports_partial_output_and_skips_the_rest_of_the_sess
 }
 
 #[test]
+fn a_block_flooding_output_is_stopped_at_its_timeout_and_reports_when() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-flood");
+    let run = verify(&f, &[]);
+    run.expect_code(1);
+    assert_eq!(summary_line(&run), "0 passed, 12 failed, 0 skipped");
+    // Each block has `timeout=2s`. Not a benchmark: before, about one flooding block in four was
+    // reported after 22 s (the engine would not remove its container while kb had stopped
+    // reading but kept the connection open); 5 s of slack is far above what stopping takes and
+    // far below that.
+    let r = results(&f);
+    for n in 1..=12 {
+        let key = format!("content/flood.md#{n}");
+        let block = &r["blocks"][&key];
+        assert_eq!(block["status"], "failed", "{key}");
+        let reason = block["reason"].as_str().unwrap();
+        let secs: f64 = reason
+            .split("timed out after ")
+            .nth(1)
+            .and_then(|t| t.strip_suffix('s'))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("{key}: not a timeout: {reason}"));
+        assert!(
+            (2.0..7.0).contains(&secs),
+            "{key}: reported stopped after {secs}s"
+        );
+        let ms = block["duration_ms"].as_u64().unwrap();
+        assert!((2000..7000).contains(&ms), "{key}: the block took {ms} ms");
+    }
+}
+
+#[test]
 fn update_rewrites_expected_output_keeping_wildcards_and_indentation() {
     let _engine = shared_engine();
     let f = Fixture::copy("verify-update");
