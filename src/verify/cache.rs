@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::plan::{Action, Session, Step};
 
 /// Bump when the meaning of a key changes (a new attribute that affects runs).
-const KEY_VERSION: &str = "kb-verify-cache-v1";
+const KEY_VERSION: &str = "kb-verify-cache-v2";
 /// Entries not used for this long are dropped when the cache is saved.
 const MAX_AGE_DAYS: i64 = 30;
 
@@ -124,7 +124,10 @@ pub(crate) fn session_key(s: &Session, image_identity: &str) -> SessionKey {
     }
     h.num(i64::from(spec.privileged))
         .num(i64::from(spec.docker))
-        .str(&format!("{:?}", spec.network));
+        .str(&format!("{:?}", spec.network))
+        .num(i64::from(spec.limits.pids))
+        .num(spec.limits.memory as i64)
+        .num(i64::from(spec.limits.millicpus));
     for step in &s.steps {
         match step {
             Step::Skip(_) => {
@@ -174,6 +177,7 @@ mod tests {
             images: Default::default(),
             commands: Default::default(),
             default_timeout: std::time::Duration::from_secs(60),
+            limits: crate::snippet::Limits::DEFAULT,
             local_images: Default::default(),
         };
         plan::plan(&[note], &cfg).unwrap().sessions
@@ -188,6 +192,13 @@ mod tests {
         let changed = sessions("```sh run\necho hi\n```\n\n```output\nhello\n```\n");
         assert_ne!(session_key(&a[0], "img"), session_key(&changed[0], "img"));
         assert_ne!(session_key(&a[0], "img"), session_key(&a[0], "other-img"));
+    }
+
+    #[test]
+    fn key_covers_the_container_limits() {
+        let base = sessions("```console run\n$ true\n```\n");
+        let limited = sessions("```console run memory=64m\n$ true\n```\n");
+        assert_ne!(session_key(&base[0], "i"), session_key(&limited[0], "i"));
     }
 
     #[test]

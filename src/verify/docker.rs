@@ -65,7 +65,12 @@ pub(crate) enum DockerError {
     ImageUnavailable { reference: String, message: String },
     /// A command ran past its deadline; its container has been removed.
     #[error("timed out after {}", super::report::human_duration(*after))]
-    Timeout { after: Duration, partial: String },
+    Timeout {
+        after: Duration,
+        partial: String,
+        /// Processes in the container when it was stopped, if the engine said.
+        pids: Option<u64>,
+    },
     /// The session container stopped by itself (its image lacks `sh`, say).
     #[error("the session container exited with status {status}: {output}")]
     Exited { status: i64, output: String },
@@ -118,6 +123,45 @@ pub(crate) struct Engine {
     owner: std::sync::Arc<Owner>,
     /// Output cap per exec, in bytes.
     output_cap: usize,
+    /// CPUs of the engine's host: a `cpus` limit above it is lowered to it (the engine refuses
+    /// more than it has). `None` when the engine does not say.
+    ncpu: Option<i64>,
+}
+
+/// How often a session's container ran into its limits so far (cgroup counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LimitHits {
+    /// Processes the kernel killed for the memory limit.
+    pub(crate) oom_kills: u64,
+    /// Forks refused by the pids limit.
+    pub(crate) pids_refused: u64,
+    /// The container was at its pids limit when looked at.
+    pub(crate) pids_full: bool,
+}
+
+/// Reads the memory and pids counters of the container's own cgroup with shell builtins only
+/// (any image with `sh` can run it): cgroup v1 (`memory.oom_control`, `pids/pids.events`) and
+/// v2 (`memory.events`, `pids.events`).
+const READ_LIMIT_COUNTERS: &str = "for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do [ -r \"$f\" ] && while read -r k v; do echo \"${f##*/} $k $v\"; done < \"$f\"; done; true";
+
+fn parse_limit_counters(text: &str) -> LimitHits {
+    let mut hits = LimitHits::default();
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(file), Some(key), Some(value)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let Ok(n) = value.parse::<u64>() else {
+            continue;
+        };
+        match (file, key) {
+            ("memory.oom_control" | "memory.events", "oom_kill") => hits.oom_kills += n,
+            ("pids.events", "max") => hits.pids_refused += n,
+            _ => {}
+        }
+    }
+    hits
 }
 
 impl Engine {
@@ -139,6 +183,7 @@ impl Engine {
         let docker = docker.map_err(unavailable)?;
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         docker.ping().await.map_err(unavailable)?;
+        let ncpu = docker.info().await.ok().and_then(|i| i.ncpu);
         let socket = host.strip_prefix("unix://").map(PathBuf::from);
         let endpoint = Endpoint::parse(&host);
         let pid = std::process::id();
@@ -156,6 +201,7 @@ impl Engine {
             endpoint,
             owner: std::sync::Arc::new(owner),
             output_cap: 1 << 20,
+            ncpu,
         })
     }
 
@@ -345,6 +391,11 @@ impl Engine {
             }),
             binds,
             auto_remove: Some(false),
+            pids_limit: Some(i64::from(spec.limits.pids)),
+            memory: Some(spec.limits.memory as i64),
+            // Swap counted in the same limit: a leak is stopped, not paged out for minutes.
+            memory_swap: Some(spec.limits.memory as i64),
+            nano_cpus: Some(self.nano_cpus(spec.limits.millicpus)),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -370,6 +421,46 @@ impl Engine {
             return Err(e.into());
         }
         Ok(id)
+    }
+
+    /// The CPU limit as the engine takes it, lowered to the engine's CPU count.
+    fn nano_cpus(&self, millicpus: u32) -> i64 {
+        let wanted = i64::from(millicpus) * 1_000_000;
+        match self.ncpu.filter(|&n| n > 0) {
+            Some(n) => wanted.min(n * 1_000_000_000),
+            None => wanted,
+        }
+    }
+
+    /// How often the container ran into its memory and pids limits so far. `None` when it
+    /// can't be told (the container is gone, or so full of processes that nothing can start:
+    /// then `pids_full` is looked up from the engine's stats instead).
+    pub(crate) async fn limit_hits(&self, container: &str, pids_limit: u32) -> Option<LimitHits> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        match self
+            .exec(container, READ_LIMIT_COUNTERS, deadline, Instant::now())
+            .await
+        {
+            Ok(r) if r.exit == 0 => Some(parse_limit_counters(&r.output)),
+            _ => {
+                let full = self.pids_current(container).await? >= u64::from(pids_limit);
+                Some(LimitHits {
+                    pids_full: full,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// Processes in the container now (engine stats).
+    async fn pids_current(&self, container: &str) -> Option<u64> {
+        let opts = q::StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let mut stats = self.docker.stats(container, Some(opts));
+        let s = stats.next().await?.ok()?;
+        s.pids_stats?.current
     }
 
     /// Write files into `/work` (paths relative to it) with one tar upload.
@@ -482,10 +573,14 @@ impl Engine {
                     // still writing into an unread connection, the engine took 20 s to remove it
                     // (docker 20.10, `cat /dev/zero`); with the connection closed, 0.2 s.
                     drop(conn);
+                    // A command stuck at the pids limit (a fork bomb) is told apart from a slow
+                    // one while its processes are still there to count.
+                    let pids = self.pids_current(container).await;
                     let _ = self.remove_container(container).await;
                     return Err(DockerError::Timeout {
                         after: started.elapsed(),
                         partial: finish_output(&buf, dropped),
+                        pids,
                     });
                 }
                 read = conn.read(&mut chunk) => match read {
@@ -767,6 +862,22 @@ mod tests {
         let me = process_start_time(std::process::id());
         assert!(me.is_some_and(|s| s.parse::<u64>().is_ok()));
         assert_eq!(process_start_time(u32::MAX), None);
+    }
+
+    #[test]
+    fn limit_counters_of_cgroup_v1_and_v2() {
+        let v1 = "memory.oom_control oom_kill_disable 0\nmemory.oom_control under_oom 0\nmemory.oom_control oom_kill 2\npids.events max 7\n";
+        assert_eq!(
+            parse_limit_counters(v1),
+            LimitHits {
+                oom_kills: 2,
+                pids_refused: 7,
+                pids_full: false
+            }
+        );
+        let v2 = "memory.events low 0\nmemory.events high 0\nmemory.events max 12\nmemory.events oom 1\nmemory.events oom_kill 1\npids.events max 0\n";
+        assert_eq!(parse_limit_counters(v2).oom_kills, 1);
+        assert_eq!(parse_limit_counters(""), LimitHits::default());
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
         images: config.verify.images.clone(),
         commands: config.verify.commands.clone(),
         default_timeout: config.default_timeout,
+        limits: config.limits,
         local_images: local_images(&config.root),
     };
     let all = plan::plan(&notes, &plan_cfg)

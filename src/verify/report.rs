@@ -236,6 +236,25 @@ pub(crate) fn render_failure(o: &BlockOutcome, style: Style) -> String {
             );
             s.push_str(&indent(partial, "    "));
         }
+        Failure::Limit {
+            line,
+            command,
+            limit,
+            output,
+        } => {
+            let _ = writeln!(
+                s,
+                "  {}:{line}: {}",
+                o.block.key.note,
+                style.bold(&first_line(command))
+            );
+            let _ = writeln!(
+                s,
+                "  {limit} (raise it with `{knob}=` on the fence, or `{knob}` under [verify] in kb.toml); output:",
+                knob = limit.knob()
+            );
+            s.push_str(&indent(output, "    "));
+        }
         Failure::Error { message } => {
             let _ = writeln!(s, "  could not run: {}", escape_controls(message));
         }
@@ -266,6 +285,7 @@ pub(crate) fn failure_summary(f: &Failure) -> String {
         Failure::Timeout { line, after, .. } => {
             format!("line {line}: timed out after {}", human_duration(*after))
         }
+        Failure::Limit { line, limit, .. } => format!("line {line}: {limit}"),
         Failure::Error { message } => first_line(message),
     }
 }

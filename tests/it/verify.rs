@@ -361,6 +361,55 @@ fn a_block_flooding_output_is_stopped_at_its_timeout_and_reports_when() {
 }
 
 #[test]
+fn blocks_stopped_by_memory_or_pids_limits_are_reported_as_such() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-limits");
+    let run = verify(&f, &["-v"]);
+    run.expect_code(1);
+    assert_eq!(summary_line(&run), "1 passed, 2 failed, 0 skipped");
+    let mem = line_of(&f, "content/limits.md", "head -c 100000000");
+    assert!(
+        run.stdout.contains(&format!(
+            "  content/limits.md:{mem}: x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${{#x}}\n  killed: memory limit 32 MiB (raise it with `memory=` on the fence, or `memory` under [verify] in kb.toml)"
+        )),
+        "{}",
+        run.stdout
+    );
+    let forks = line_of(&f, "content/limits.md", "sleep 30 &");
+    assert!(
+        run.stdout.contains(&format!(
+            "FAILED content/limits.md:{} (content/limits.md#3)\n  content/limits.md:{forks}: i=0; [..]",
+            forks - 1
+        )
+        .replace(" [..]", "")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  stopped: pids limit 32 (no more processes could start)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("output differs"),
+        "a limit is not a mismatch: {}",
+        run.stdout
+    );
+    let r = results(&f);
+    assert_eq!(
+        r["blocks"]["content/limits.md#1"]["reason"],
+        format!("line {mem}: killed: memory limit 32 MiB")
+    );
+    assert_eq!(
+        r["blocks"]["content/limits.md#2"]["status"], "passed",
+        "the session goes on after the kill"
+    );
+    // And the host is fine: it can still start processes.
+    assert!(Command::new("true").status().unwrap().success());
+}
+
+#[test]
 fn update_rewrites_expected_output_keeping_wildcards_and_indentation() {
     let _engine = shared_engine();
     let f = Fixture::copy("verify-update");
