@@ -500,7 +500,14 @@ impl Engine {
             .upload_to_container(
                 container,
                 Some(opts),
-                bollard::body_full(tar.finish().into()),
+                bollard::body_full(
+                    tar.finish()
+                        .map_err(|e| DockerError::Exited {
+                            status: -1,
+                            output: format!("{e:#}"),
+                        })?
+                        .into(),
+                ),
             )
             .await?;
         Ok(())

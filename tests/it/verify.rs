@@ -409,6 +409,33 @@ fn blocks_stopped_by_memory_or_pids_limits_are_reported_as_such() {
     assert!(Command::new("true").status().unwrap().success());
 }
 
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_an_image_dir_goes_into_the_image_as_a_link_not_the_host_file() {
+    let _engine = shared_engine();
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "kb-host-secret-5e1d\n").unwrap();
+    let f = Fixture::with_files(&[
+        (
+            "snippets/images/leaky/Dockerfile",
+            "FROM debian:bookworm-slim\nCOPY . /ctx\n",
+        ),
+        (
+            "content/leak.md",
+            "# leak\n\n```console run image=leaky\n$ cat /ctx/leak; test -L /ctx/leak && echo link\n...\nlink\n```\n",
+        ),
+    ]);
+    std::os::unix::fs::symlink(secret.path(), f.path("snippets/images/leaky/leak")).unwrap();
+    let run = verify(&f, &[]);
+    assert!(
+        !run.stdout.contains("kb-host-secret") && !run.stderr.contains("kb-host-secret"),
+        "the host file reached the image: {}",
+        run.stdout
+    );
+    run.expect_code(0);
+    assert!(!observed(&f, "content/leak.md#1").contains("kb-host-secret"));
+}
+
 #[test]
 fn update_rewrites_expected_output_keeping_wildcards_and_indentation() {
     let _engine = shared_engine();
