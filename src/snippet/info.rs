@@ -143,7 +143,7 @@ impl Default for Limits {
 /// `512 MiB`, `1 GiB`, `1536 KiB`: a byte count as reports show it.
 pub fn human_bytes(n: u64) -> String {
     for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n >= size && n % size == 0 {
+        if n >= size && n.is_multiple_of(size) {
             return format!("{} {unit}", n / size);
         }
     }

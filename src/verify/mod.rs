@@ -198,14 +198,14 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
 
     // Results for `kb build`, merged into what earlier runs recorded.
     let results_path = config.verify_results_path();
-    let mut results = VerifyResults::load(&results_path)?;
-    results.blocks.retain(|key, r| {
-        let note_exists = config.root.join(&r.note).is_file();
-        let stale_in_loaded = loaded.contains(&r.note) && !current.contains(key);
-        note_exists && !stale_in_loaded
-    });
-    record_results(&mut results, &selected, &outcomes);
-    results.save(&results_path)?;
+    VerifyResults::update(&results_path, |results| {
+        results.blocks.retain(|key, r| {
+            let note_exists = config.root.join(&r.note).is_file();
+            let stale_in_loaded = loaded.contains(&r.note) && !current.contains(key);
+            note_exists && !stale_in_loaded
+        });
+        record_results(results, &selected, &outcomes);
+    })?;
     if let Some(path) = &args.junit {
         report::write_junit(&outcomes, started.elapsed(), path)?;
     }
