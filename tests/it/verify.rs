@@ -437,6 +437,21 @@ fn a_symlink_in_an_image_dir_goes_into_the_image_as_a_link_not_the_host_file() {
 }
 
 #[test]
+fn processes_started_in_a_block_are_alive_in_the_next_every_time() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-background");
+    let run = verify(&f, &[]);
+    // 100 of 100 for each of `setsid -f`, `nohup … &` and `… &` (before: 44, 6 and 1 of 50).
+    assert_eq!(
+        summary_line(&run),
+        "6 passed, 0 failed, 0 skipped",
+        "{}",
+        run.stdout
+    );
+    run.expect_code(0);
+}
+
+#[test]
 fn update_rewrites_expected_output_keeping_wildcards_and_indentation() {
     let _engine = shared_engine();
     let f = Fixture::copy("verify-update");
