@@ -57,6 +57,12 @@ pub struct VerifyConfig {
     pub commands: BTreeMap<String, String>,
     /// Where results are written, relative to the root.
     pub results: PathBuf,
+    /// Most processes per snippet container (default 512).
+    pub pids: Option<u32>,
+    /// Most memory per snippet container, e.g. `"1g"` (default 1 GiB).
+    pub memory: Option<String>,
+    /// CPUs per snippet container, e.g. `2` or `0.5` (default 2, at most the engine's).
+    pub cpus: Option<f64>,
 }
 
 impl Default for VerifyConfig {
@@ -66,6 +72,9 @@ impl Default for VerifyConfig {
             images: BTreeMap::new(),
             commands: BTreeMap::new(),
             results: PathBuf::from(".kb/verify-results.json"),
+            pids: None,
+            memory: None,
+            cpus: None,
         }
     }
 }
@@ -110,6 +119,8 @@ pub struct Config {
     pub search: SearchConfig,
     pub verify: VerifyConfig,
     pub default_timeout: Duration,
+    /// Snippet container limits: `[verify]` `pids`, `memory`, `cpus` over the defaults.
+    pub limits: crate::snippet::Limits,
     pub serve: ServeConfig,
 }
 
@@ -178,6 +189,32 @@ impl Config {
                     )
                 },
             )?;
+        let mut limits = crate::snippet::Limits::DEFAULT;
+        if let Some(p) = raw.verify.pids {
+            limits.pids = crate::snippet::info::parse_pids(&p.to_string()).ok_or_else(|| {
+                cfg_err(
+                    format!("[verify] pids `{p}` is not a process count"),
+                    "use a whole number from 1 up, e.g. `pids = 512`",
+                )
+            })?;
+        }
+        if let Some(m) = &raw.verify.memory {
+            limits.memory = crate::snippet::info::parse_memory(m).ok_or_else(|| {
+                cfg_err(
+                    format!("[verify] memory `{m}` is not a memory size of at least 6 MiB"),
+                    "use e.g. `memory = \"1g\"` or `memory = \"512m\"`",
+                )
+            })?;
+        }
+        if let Some(c) = raw.verify.cpus {
+            limits.millicpus =
+                crate::snippet::info::parse_cpus(&c.to_string()).ok_or_else(|| {
+                    cfg_err(
+                        format!("[verify] cpus `{c}` is not a number of CPUs"),
+                        "use a number from 0.01 up, e.g. `cpus = 2`",
+                    )
+                })?;
+        }
         let theme_dir = raw
             .theme
             .map(|t| if t.is_absolute() { t } else { root.join(t) });
@@ -203,6 +240,7 @@ impl Config {
             search: raw.search,
             verify: raw.verify,
             default_timeout,
+            limits,
             serve: raw.serve,
             root,
         })

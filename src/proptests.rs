@@ -253,6 +253,7 @@ fn plan_config() -> PlanConfig {
         images: Default::default(),
         commands: Default::default(),
         default_timeout: std::time::Duration::from_secs(60),
+        limits: crate::snippet::Limits::DEFAULT,
         local_images: Default::default(),
     }
 }

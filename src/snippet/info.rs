@@ -108,6 +108,99 @@ pub struct Skip {
     pub reason: Option<String>,
 }
 
+/// Resource limits of a snippet container: what one session may take from the host.
+///
+/// The defaults ([`Limits::DEFAULT`]) keep a runaway snippet from hurting the machine kb runs on
+/// — a fork bomb meets 512 processes, not the host's pid table; a leak meets 1 GiB, not the OOM
+/// killer on the host; a busy loop gets 2 CPUs, leaving the rest to the other sessions and the
+/// user — while staying above what compiling and running a troubleshooting example needs (a Go
+/// or C build uses a few hundred MiB and a few dozen processes). kb.toml `[verify]` changes the
+/// defaults; `pids=`, `memory=` and `cpus=` on a fence change them for one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Most processes and threads at once (`pids=`).
+    pub pids: u32,
+    /// Most memory in bytes, swap included (`memory=`).
+    pub memory: u64,
+    /// CPU time, in thousandths of a CPU (`cpus=1.5` is 1500).
+    pub millicpus: u32,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        pids: 512,
+        memory: 1 << 30,
+        millicpus: 2000,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// `512 MiB`, `1 GiB`, `1536 KiB`: a byte count as reports show it.
+pub fn human_bytes(n: u64) -> String {
+    for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if n >= size && n.is_multiple_of(size) {
+            return format!("{} {unit}", n / size);
+        }
+    }
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// `1.5` CPUs from thousandths.
+pub fn human_cpus(millicpus: u32) -> String {
+    let s = format!("{:.3}", f64::from(millicpus) / 1000.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The smallest memory limit the engine accepts (Docker refuses less than 6 MiB).
+pub const MIN_MEMORY: u64 = 6 << 20;
+
+/// `512m`, `1g`, `1GiB`, `64MiB`, `700k`, or a bare number of bytes; at least [`MIN_MEMORY`].
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = (&s[..split], s[split..].trim());
+    let n: f64 = num.parse().ok()?;
+    let unit = unit.to_ascii_lowercase();
+    let unit = unit
+        .strip_suffix("ib")
+        .or_else(|| unit.strip_suffix('b'))
+        .unwrap_or(&unit);
+    let mult: u64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return None,
+    };
+    let bytes = n * mult as f64;
+    (bytes.is_finite() && bytes >= MIN_MEMORY as f64 && bytes < u64::MAX as f64)
+        .then_some(bytes as u64)
+}
+
+/// `2`, `0.5`, `1.25`: CPUs, as thousandths; at least 0.01.
+pub fn parse_cpus(s: &str) -> Option<u32> {
+    let n: f64 = s.trim().parse().ok()?;
+    let milli = (n * 1000.0).round();
+    (n.is_finite() && (10.0..=1_000_000.0).contains(&milli)).then_some(milli as u32)
+}
+
+/// A process count limit: 1 or more.
+pub fn parse_pids(s: &str) -> Option<u32> {
+    s.trim().parse::<u32>().ok().filter(|&n| n >= 1)
+}
+
 /// Every snippet attribute of a fence, typed. Field docs are the user-facing contract
 /// (README "Snippet syntax").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -145,6 +238,12 @@ pub struct Attrs {
     /// `requires=cgroup-v1` (comma-separated): run the session only on an engine that offers
     /// this; elsewhere its blocks are reported skipped with the reason.
     pub requires: Vec<Requirement>,
+    /// `pids=N`: most processes and threads in the session's container.
+    pub pids: Option<u32>,
+    /// `memory=SIZE` (`512m`, `2g`): most memory of the session's container, in bytes.
+    pub memory: Option<u64>,
+    /// `cpus=N` (`0.5`, `4`): CPU time of the session's container, in thousandths of a CPU.
+    pub millicpus: Option<u32>,
     /// `id=NAME`: stable name in reports.
     pub id: Option<String>,
     /// `cmd="..."`: how to run a non-console block (`{file}` is replaced by its path).
@@ -193,6 +292,9 @@ pub const KNOWN_ATTRS: &[&str] = &[
     "hidden",
     "skip",
     "requires",
+    "pids",
+    "memory",
+    "cpus",
     "id",
     "cmd",
 ];
@@ -466,6 +568,33 @@ fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
                 }
             }
         }
+        "pids" => {
+            let v = need_value(&t.value, "pids=64")?;
+            a.pids = Some(parse_pids(&v).ok_or_else(|| {
+                err(
+                    format!("`pids={v}` is not a process count"),
+                    "write a whole number of processes, e.g. `pids=64`",
+                )
+            })?)
+        }
+        "memory" => {
+            let v = need_value(&t.value, "memory=512m")?;
+            a.memory = Some(parse_memory(&v).ok_or_else(|| {
+                err(
+                    format!("`memory={v}` is not a memory size of at least 6 MiB"),
+                    "write a size like `memory=512m` or `memory=2g`",
+                )
+            })?)
+        }
+        "cpus" => {
+            let v = need_value(&t.value, "cpus=1")?;
+            a.millicpus = Some(parse_cpus(&v).ok_or_else(|| {
+                err(
+                    format!("`cpus={v}` is not a number of CPUs"),
+                    "write a number of CPUs from 0.01 up, e.g. `cpus=1` or `cpus=0.5`",
+                )
+            })?)
+        }
         "network" => {
             let v = need_value(&t.value, "network=bridge")?;
             a.network = Some(match v.as_str() {
@@ -628,6 +757,39 @@ mod tests {
         let e = parse("sh run requires=cgroup-v3").unwrap_err();
         assert!(e.message.contains("cgroup-v3"), "{e}");
         assert!(e.hint.contains("cgroup-v1, cgroup-v2"), "{e}");
+    }
+
+    #[test]
+    fn limits_parse_to_bytes_processes_and_thousandths_of_a_cpu() {
+        let a = parse("console run pids=32 memory=512m cpus=0.5")
+            .unwrap()
+            .attrs;
+        assert_eq!(
+            (a.pids, a.memory, a.millicpus),
+            (Some(32), Some(512 << 20), Some(500))
+        );
+        for (v, bytes) in [
+            ("1g", 1u64 << 30),
+            ("1GiB", 1 << 30),
+            ("64MiB", 64 << 20),
+            ("8M", 8 << 20),
+            ("1.5g", 3 << 29),
+            ("10485760", 10 << 20),
+        ] {
+            assert_eq!(parse_memory(v), Some(bytes), "{v}");
+        }
+        assert_eq!(parse_memory("1m"), None, "below what the engine accepts");
+        assert_eq!(parse_memory("lots"), None);
+        assert_eq!(parse_cpus("2"), Some(2000));
+        assert_eq!(parse_cpus("0"), None);
+        assert_eq!(parse_pids("0"), None);
+        for bad in ["pids=many", "memory=1x", "cpus=-1", "memory"] {
+            assert!(parse(&format!("sh run {bad}")).is_err(), "{bad}");
+        }
+        assert_eq!(human_bytes(512 << 20), "512 MiB");
+        assert_eq!(human_bytes(1 << 30), "1 GiB");
+        assert_eq!(human_cpus(1500), "1.5");
+        assert_eq!(human_cpus(2000), "2");
     }
 
     #[test]

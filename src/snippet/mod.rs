@@ -8,4 +8,4 @@ pub mod extract;
 pub mod info;
 
 pub use extract::{extract, BlockError, CodeBlock, SnippetKey};
-pub use info::{Attrs, FenceInfo, Lang, Network, Requirement, Skip};
+pub use info::{Attrs, FenceInfo, Lang, Limits, Network, Requirement, Skip};

@@ -7,17 +7,15 @@
 //! does not rerun it. Only sessions whose every block passed are stored: a failure always reruns.
 //! The cache lives in `.kb/verify-cache.json`; entries unused for 30 days are dropped.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use super::plan::{Action, Session, Step};
 
 /// Bump when the meaning of a key changes (a new attribute that affects runs).
-const KEY_VERSION: &str = "kb-verify-cache-v1";
+const KEY_VERSION: &str = "kb-verify-cache-v2";
 /// Entries not used for this long are dropped when the cache is saved.
 const MAX_AGE_DAYS: i64 = 30;
 
@@ -77,19 +75,27 @@ impl Cache {
         );
     }
 
-    /// Write atomically, dropping entries unused for [`MAX_AGE_DAYS`].
+    /// Write atomically, merged with what is on disk now: another `kb verify` on the same root
+    /// may have saved entries since this one loaded, and they are kept (for a key both have,
+    /// the most recently used wins). The read, merge and write happen under the file's lock,
+    /// so two runs saving at once both keep their entries. Entries unused for [`MAX_AGE_DAYS`]
+    /// are dropped.
     pub(crate) fn save(&mut self) -> anyhow::Result<()> {
-        let cutoff = Utc::now() - chrono::Duration::days(MAX_AGE_DAYS);
-        self.sessions.retain(|_, s| s.last_used >= cutoff);
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("couldn't create `{}`", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("couldn't create a temp file in `{}`", dir.display()))?;
-        serde_json::to_writer(&mut tmp, self)?;
-        tmp.persist(&self.path)
-            .with_context(|| format!("couldn't write `{}`", self.path.display()))?;
-        Ok(())
+        let path = self.path.clone();
+        super::results::with_lock(&path, || {
+            let on_disk = Cache::load(&path);
+            for (key, theirs) in on_disk.sessions {
+                match self.sessions.get(&key) {
+                    Some(ours) if ours.last_used >= theirs.last_used => {}
+                    _ => {
+                        self.sessions.insert(key, theirs);
+                    }
+                }
+            }
+            let cutoff = Utc::now() - chrono::Duration::days(MAX_AGE_DAYS);
+            self.sessions.retain(|_, s| s.last_used >= cutoff);
+            super::results::write_atomically(&path, |w| Ok(serde_json::to_writer(w, &*self)?))
+        })
     }
 }
 
@@ -124,7 +130,10 @@ pub(crate) fn session_key(s: &Session, image_identity: &str) -> SessionKey {
     }
     h.num(i64::from(spec.privileged))
         .num(i64::from(spec.docker))
-        .str(&format!("{:?}", spec.network));
+        .str(&format!("{:?}", spec.network))
+        .num(i64::from(spec.limits.pids))
+        .num(spec.limits.memory as i64)
+        .num(i64::from(spec.limits.millicpus));
     for step in &s.steps {
         match step {
             Step::Skip(_) => {
@@ -174,6 +183,7 @@ mod tests {
             images: Default::default(),
             commands: Default::default(),
             default_timeout: std::time::Duration::from_secs(60),
+            limits: crate::snippet::Limits::DEFAULT,
             local_images: Default::default(),
         };
         plan::plan(&[note], &cfg).unwrap().sessions
@@ -191,6 +201,13 @@ mod tests {
     }
 
     #[test]
+    fn key_covers_the_container_limits() {
+        let base = sessions("```console run\n$ true\n```\n");
+        let limited = sessions("```console run memory=64m\n$ true\n```\n");
+        assert_ne!(session_key(&base[0], "i"), session_key(&limited[0], "i"));
+    }
+
+    #[test]
     fn key_covers_every_earlier_block_of_the_session() {
         let one = sessions(
             "```sh run session=s\ntouch x\n```\n\n```console run session=s\n$ ls\nx\n```\n",
@@ -199,6 +216,41 @@ mod tests {
             "```sh run session=s\ntouch y\n```\n\n```console run session=s\n$ ls\nx\n```\n",
         );
         assert_ne!(session_key(&one[0], "i"), session_key(&two[0], "i"));
+    }
+
+    #[test]
+    fn two_runs_saving_at_once_keep_each_others_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".kb/verify-cache.json");
+        let mut seed = Cache::load(&path);
+        seed.insert(SessionKey("old".into()), Vec::new());
+        seed.save().unwrap();
+        // Two runs load the same state, each adds its own entries, and they save together.
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            for run in ["a", "b"] {
+                let (path, barrier) = (&path, &barrier);
+                s.spawn(move || {
+                    let mut c = Cache::load(path);
+                    for i in 0..50 {
+                        c.insert(SessionKey(format!("{run}{i}")), Vec::new());
+                    }
+                    barrier.wait();
+                    c.save().unwrap();
+                });
+            }
+        });
+        let mut merged = Cache::load(&path);
+        for key in ["old", "a0", "a49", "b0", "b49"] {
+            assert!(merged.get(&SessionKey(key.into())).is_some(), "lost {key}");
+        }
+        assert_eq!(merged.sessions.len(), 101);
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("verify-cache.json"))
+            .collect();
+        assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     }
 
     #[test]

@@ -12,11 +12,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as ApiError;
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::exec::CreateExecOptions;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters as q;
 use bollard::Docker;
 use futures_util::StreamExt;
+use tokio::io::AsyncReadExt;
+
+use super::attach::{self, Endpoint};
 
 use super::plan::ContainerSpec;
 use crate::snippet::Network;
@@ -62,10 +65,18 @@ pub(crate) enum DockerError {
     ImageUnavailable { reference: String, message: String },
     /// A command ran past its deadline; its container has been removed.
     #[error("timed out after {}", super::report::human_duration(*after))]
-    Timeout { after: Duration, partial: String },
+    Timeout {
+        after: Duration,
+        partial: String,
+        /// Processes in the container when it was stopped, if the engine said.
+        pids: Option<u64>,
+    },
     /// The session container stopped by itself (its image lacks `sh`, say).
     #[error("the session container exited with status {status}: {output}")]
     Exited { status: i64, output: String },
+    /// The command's output stream could not be opened or broke off.
+    #[error("couldn't read the command's output from the engine: {0}")]
+    Stream(String),
     /// Any other engine error.
     #[error("Docker engine request failed: {0}")]
     Api(#[from] ApiError),
@@ -97,9 +108,50 @@ pub(crate) struct Engine {
     pub(crate) host: String,
     /// Host path of the engine's Unix socket (mounted into `docker` sessions).
     socket: Option<PathBuf>,
+    /// Where kb opens its own connections for exec output (see [`attach`]).
+    endpoint: Option<Endpoint>,
     owner: std::sync::Arc<Owner>,
     /// Output cap per exec, in bytes.
     output_cap: usize,
+    /// CPUs of the engine's host: a `cpus` limit above it is lowered to it (the engine refuses
+    /// more than it has). `None` when the engine does not say.
+    ncpu: Option<i64>,
+}
+
+/// How often a session's container ran into its limits so far (cgroup counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LimitHits {
+    /// Processes the kernel killed for the memory limit.
+    pub(crate) oom_kills: u64,
+    /// Forks refused by the pids limit.
+    pub(crate) pids_refused: u64,
+    /// The container was at its pids limit when looked at.
+    pub(crate) pids_full: bool,
+}
+
+/// Reads the memory and pids counters of the container's own cgroup with shell builtins only
+/// (any image with `sh` can run it): cgroup v1 (`memory.oom_control`, `pids/pids.events`) and
+/// v2 (`memory.events`, `pids.events`).
+const READ_LIMIT_COUNTERS: &str = "for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do [ -r \"$f\" ] && while read -r k v; do echo \"${f##*/} $k $v\"; done < \"$f\"; done; true";
+
+fn parse_limit_counters(text: &str) -> LimitHits {
+    let mut hits = LimitHits::default();
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(file), Some(key), Some(value)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let Ok(n) = value.parse::<u64>() else {
+            continue;
+        };
+        match (file, key) {
+            ("memory.oom_control" | "memory.events", "oom_kill") => hits.oom_kills += n,
+            ("pids.events", "max") => hits.pids_refused += n,
+            _ => {}
+        }
+    }
+    hits
 }
 
 impl Engine {
@@ -121,7 +173,9 @@ impl Engine {
         let docker = docker.map_err(unavailable)?;
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         docker.ping().await.map_err(unavailable)?;
+        let ncpu = docker.info().await.ok().and_then(|i| i.ncpu);
         let socket = host.strip_prefix("unix://").map(PathBuf::from);
+        let endpoint = Endpoint::parse(&host);
         let pid = std::process::id();
         let owner = Owner {
             run: format!("{pid}-{}", chrono::Utc::now().timestamp_millis()),
@@ -134,8 +188,10 @@ impl Engine {
             docker,
             host,
             socket,
+            endpoint,
             owner: std::sync::Arc::new(owner),
             output_cap: 1 << 20,
+            ncpu,
         })
     }
 
@@ -335,6 +391,11 @@ impl Engine {
             }),
             binds,
             auto_remove: Some(false),
+            pids_limit: Some(i64::from(spec.limits.pids)),
+            memory: Some(spec.limits.memory as i64),
+            // Swap counted in the same limit: a leak is stopped, not paged out for minutes.
+            memory_swap: Some(spec.limits.memory as i64),
+            nano_cpus: Some(self.nano_cpus(spec.limits.millicpus)),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -360,6 +421,46 @@ impl Engine {
             return Err(e.into());
         }
         Ok(id)
+    }
+
+    /// The CPU limit as the engine takes it, lowered to the engine's CPU count.
+    fn nano_cpus(&self, millicpus: u32) -> i64 {
+        let wanted = i64::from(millicpus) * 1_000_000;
+        match self.ncpu.filter(|&n| n > 0) {
+            Some(n) => wanted.min(n * 1_000_000_000),
+            None => wanted,
+        }
+    }
+
+    /// How often the container ran into its memory and pids limits so far. `None` when it
+    /// can't be told (the container is gone, or so full of processes that nothing can start:
+    /// then `pids_full` is looked up from the engine's stats instead).
+    pub(crate) async fn limit_hits(&self, container: &str, pids_limit: u32) -> Option<LimitHits> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        match self
+            .exec(container, READ_LIMIT_COUNTERS, deadline, Instant::now())
+            .await
+        {
+            Ok(r) if r.exit == 0 => Some(parse_limit_counters(&r.output)),
+            _ => {
+                let full = self.pids_current(container).await? >= u64::from(pids_limit);
+                Some(LimitHits {
+                    pids_full: full,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// Processes in the container now (engine stats).
+    async fn pids_current(&self, container: &str) -> Option<u64> {
+        let opts = q::StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let mut stats = self.docker.stats(container, Some(opts));
+        let s = stats.next().await?.ok()?;
+        s.pids_stats?.current
     }
 
     /// Write files into `/work` (paths relative to it) with one tar upload.
@@ -399,7 +500,14 @@ impl Engine {
             .upload_to_container(
                 container,
                 Some(opts),
-                bollard::body_full(tar.finish().into()),
+                bollard::body_full(
+                    tar.finish()
+                        .map_err(|e| DockerError::Exited {
+                            status: -1,
+                            output: format!("{e:#}"),
+                        })?
+                        .into(),
+                ),
             )
             .await?;
         Ok(())
@@ -407,7 +515,9 @@ impl Engine {
 
     /// Run `sh -c CMD` in `/work` with a TTY; wait for it, at most until `deadline`. On timeout
     /// the container is removed (the only sure way to stop everything the command started) and
-    /// the partial output is returned in the error.
+    /// the partial output is returned in the error, with the time from `started` until the
+    /// container was gone. The output is read raw (see [`attach`]):
+    /// every byte the terminal printed reaches the comparison.
     pub(crate) async fn exec(
         &self,
         container: &str,
@@ -415,12 +525,25 @@ impl Engine {
         deadline: Instant,
         started: Instant,
     ) -> Result<ExecResult, DockerError> {
+        let Some(endpoint) = &self.endpoint else {
+            return Err(DockerError::Stream(format!(
+                "kb reads command output over a Unix socket or plain TCP; DOCKER_HOST is {}",
+                self.host
+            )));
+        };
+        // Job control (`set -m`, on the command's own line so shell messages keep their line
+        // numbers): every job runs in a process group of its own, so when `sh` (the session
+        // leader of the exec's terminal) exits, the kernel's SIGHUP reaches only the shell's own
+        // group — never a process the command left running with `&`, `nohup` or `setsid -f`.
+        // Without it, those were in the shell's group until they detached, and were killed in
+        // that window: 6 of 50 `setsid -f`, 44 of 50 `nohup … &` and 49 of 50 `… &` lost.
+        let script = format!("set -m; {cmd}");
         let exec = self
             .docker
             .create_exec(
                 container,
                 CreateExecOptions {
-                    cmd: Some(vec!["sh", "-c", cmd]),
+                    cmd: Some(vec!["sh", "-c", &script]),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     tty: Some(true),
@@ -429,21 +552,11 @@ impl Engine {
                 },
             )
             .await?;
-        let start = StartExecOptions {
-            detach: false,
-            tty: true,
-            output_capacity: Some(64 * 1024),
-        };
-        let StartExecResults::Attached {
-            mut output,
-            input: _input,
-        } = self.docker.start_exec(&exec.id, Some(start)).await?
-        else {
-            return Err(DockerError::Exited {
-                status: -1,
-                output: "the engine detached an attached exec".into(),
-            });
-        };
+        let version = self.docker.client_version().to_string();
+        let attach::RawStream { first, mut conn } =
+            attach::start_tty_exec(endpoint, &version, &exec.id)
+                .await
+                .map_err(|e| DockerError::Stream(e.to_string()))?;
         // A wide terminal, so tools that fit output to the width (ps, ls) don't truncate.
         let _ = self
             .docker
@@ -451,6 +564,13 @@ impl Engine {
             .await;
         let mut buf: Vec<u8> = Vec::new();
         let mut dropped = 0usize;
+        let mut keep = |bytes: &[u8], buf: &mut Vec<u8>| {
+            let room = self.output_cap.saturating_sub(buf.len());
+            buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            dropped += bytes.len().saturating_sub(room);
+        };
+        keep(&first, &mut buf);
+        let mut chunk = vec![0u8; 64 * 1024];
         let mut poll = tokio::time::interval(Duration::from_millis(200));
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Set once the process has exited: background children may still hold the TTY open, so
@@ -459,15 +579,28 @@ impl Engine {
         let deadline = tokio::time::Instant::from_std(deadline);
         loop {
             tokio::select! {
-                chunk = output.next() => match chunk {
-                    Some(Ok(o)) => {
-                        let bytes = o.into_bytes();
-                        let room = self.output_cap.saturating_sub(buf.len());
-                        buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                        dropped += bytes.len().saturating_sub(room);
-                    }
-                    Some(Err(e)) => return Err(e.into()),
-                    None => break,
+                // The deadline first, so a flood of output (always ready to read) cannot hold it
+                // off.
+                biased;
+                _ = tokio::time::sleep_until(deadline) => {
+                    // Stop reading and hang up before removing the container: with a command
+                    // still writing into an unread connection, the engine took 20 s to remove it
+                    // (docker 20.10, `cat /dev/zero`); with the connection closed, 0.2 s.
+                    drop(conn);
+                    // A command stuck at the pids limit (a fork bomb) is told apart from a slow
+                    // one while its processes are still there to count.
+                    let pids = self.pids_current(container).await;
+                    let _ = self.remove_container(container).await;
+                    return Err(DockerError::Timeout {
+                        after: started.elapsed(),
+                        partial: finish_output(&buf, dropped),
+                        pids,
+                    });
+                }
+                read = conn.read(&mut chunk) => match read {
+                    Ok(0) => break,
+                    Ok(n) => keep(&chunk[..n], &mut buf),
+                    Err(e) => return Err(DockerError::Stream(e.to_string())),
                 },
                 _ = poll.tick() => {
                     match exited_at {
@@ -481,12 +614,9 @@ impl Engine {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(deadline) => {
-                    let _ = self.remove_container(container).await;
-                    return Err(DockerError::Timeout { after: started.elapsed(), partial: finish_output(&buf, dropped) });
-                }
             }
         }
+        drop(conn);
         let info = self.docker.inspect_exec(&exec.id).await?;
         let exit = info.exit_code.unwrap_or(-1);
         Ok(ExecResult {
@@ -748,6 +878,22 @@ mod tests {
         let me = process_start_time(std::process::id());
         assert!(me.is_some_and(|s| s.parse::<u64>().is_ok()));
         assert_eq!(process_start_time(u32::MAX), None);
+    }
+
+    #[test]
+    fn limit_counters_of_cgroup_v1_and_v2() {
+        let v1 = "memory.oom_control oom_kill_disable 0\nmemory.oom_control under_oom 0\nmemory.oom_control oom_kill 2\npids.events max 7\n";
+        assert_eq!(
+            parse_limit_counters(v1),
+            LimitHits {
+                oom_kills: 2,
+                pids_refused: 7,
+                pids_full: false
+            }
+        );
+        let v2 = "memory.events low 0\nmemory.events high 0\nmemory.events max 12\nmemory.events oom 1\nmemory.events oom_kill 1\npids.events max 0\n";
+        assert_eq!(parse_limit_counters(v2).oom_kills, 1);
+        assert_eq!(parse_limit_counters(""), LimitHits::default());
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! Every container is labelled and removed at the end, on failure, on timeout and on Ctrl-C;
 //! containers of a killed run are swept by the next run.
 
+mod attach;
 mod cache;
 mod docker;
 pub(crate) mod matcher;
@@ -193,14 +194,14 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
 
     // Results for `kb build`, merged into what earlier runs recorded.
     let results_path = config.verify_results_path();
-    let mut results = VerifyResults::load(&results_path)?;
-    results.blocks.retain(|key, r| {
-        let note_exists = config.root.join(&r.note).is_file();
-        let stale_in_loaded = loaded.contains(&r.note) && !current.contains(key);
-        note_exists && !stale_in_loaded
-    });
-    record_results(&mut results, &selected, &outcomes);
-    results.save(&results_path)?;
+    VerifyResults::update(&results_path, |results| {
+        results.blocks.retain(|key, r| {
+            let note_exists = config.root.join(&r.note).is_file();
+            let stale_in_loaded = loaded.contains(&r.note) && !current.contains(key);
+            note_exists && !stale_in_loaded
+        });
+        record_results(results, &selected, &outcomes);
+    })?;
     if let Some(path) = &args.junit {
         report::write_junit(&outcomes, started.elapsed(), path)?;
     }
@@ -556,7 +557,8 @@ async fn prepare_images(
         };
         let result = result.map_err(|(short, long)| {
             // The full story (build log tail, hint) once; each affected block names the image.
-            progress.suspend(|| crate::errln!("kb: {long}"));
+            // The build log is the container's output: escaped like every report.
+            progress.suspend(|| crate::errln!("kb: {}", report::escape_controls(&long)));
             short
         });
         ready.insert(s.image.clone(), result);
@@ -607,6 +609,7 @@ impl PlanConfig {
             images: config.verify.images.clone(),
             commands: config.verify.commands.clone(),
             default_timeout: config.default_timeout,
+            limits: config.limits,
             local_images: local_images(&config.root),
         }
     }

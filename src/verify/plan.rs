@@ -13,7 +13,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
-use crate::snippet::{extract, Attrs, CodeBlock, Lang, Network, Requirement, SnippetKey};
+use crate::snippet::{extract, Attrs, CodeBlock, Lang, Limits, Network, Requirement, SnippetKey};
 
 use super::transcript::{self, Transcript};
 
@@ -39,6 +39,8 @@ pub(crate) struct PlanConfig {
     /// Run command per language name (kb.toml `[verify.commands]`), `{file}` replaced.
     pub(crate) commands: BTreeMap<String, String>,
     pub(crate) default_timeout: Duration,
+    /// Container limits where a session's fences give none (kb.toml `[verify]`, else defaults).
+    pub(crate) limits: Limits,
     /// Names with a `snippets/images/NAME/Dockerfile`.
     pub(crate) local_images: BTreeSet<String>,
 }
@@ -72,6 +74,9 @@ pub(crate) struct ContainerSpec {
     pub(crate) docker: bool,
     /// What the engine must offer (`requires=`); otherwise the session is skipped.
     pub(crate) requires: BTreeSet<Requirement>,
+    /// pids, memory and CPU limits: the largest `pids=`/`memory=`/`cpus=` of the session's
+    /// blocks, each else the configured default.
+    pub(crate) limits: Limits,
 }
 
 impl Default for ContainerSpec {
@@ -83,6 +88,7 @@ impl Default for ContainerSpec {
             network: Network::None,
             docker: false,
             requires: BTreeSet::new(),
+            limits: Limits::DEFAULT,
         }
     }
 }
@@ -387,6 +393,9 @@ struct Settings {
     network: Option<Network>,
     docker: bool,
     requires: Vec<Requirement>,
+    pids: Option<u32>,
+    memory: Option<u64>,
+    millicpus: Option<u32>,
 }
 
 impl Settings {
@@ -402,6 +411,9 @@ impl Settings {
             network: a.network,
             docker: a.docker,
             requires: a.requires.clone(),
+            pids: a.pids,
+            memory: a.memory,
+            millicpus: a.millicpus,
         }
     }
 }
@@ -767,6 +779,7 @@ impl<'a> NotePlanner<'a> {
         // Image: the first `image=` of the session; a different one later is a conflict.
         let mut image: Option<(String, usize)> = None;
         let mut spec = ContainerSpec::default();
+        let (mut pids, mut memory, mut millicpus) = (None, None, None);
         let mut network: Option<(Network, usize)> = None;
         for (_, s) in &g.items {
             if let Some(img) = &s.image {
@@ -798,7 +811,15 @@ impl<'a> NotePlanner<'a> {
             spec.privileged |= s.privileged;
             spec.docker |= s.docker;
             spec.requires.extend(s.requires.iter().copied());
+            pids = pids.max(s.pids);
+            memory = memory.max(s.memory);
+            millicpus = millicpus.max(s.millicpus);
         }
+        spec.limits = Limits {
+            pids: pids.unwrap_or(self.cfg.limits.pids),
+            memory: memory.unwrap_or(self.cfg.limits.memory),
+            millicpus: millicpus.unwrap_or(self.cfg.limits.millicpus),
+        };
         spec.network = network.map(|(n, _)| n).unwrap_or(Network::None);
         let image_name = match image {
             Some((i, _)) => i,
@@ -955,6 +976,7 @@ mod tests {
             images: BTreeMap::from([("go".into(), "go".into()), ("console".into(), "net".into())]),
             commands: BTreeMap::from([("ruby".into(), "ruby {file}".into())]),
             default_timeout: Duration::from_secs(60),
+            limits: Limits::DEFAULT,
             local_images: BTreeSet::from(["go".to_string(), "net".to_string()]),
         }
     }
@@ -1161,6 +1183,20 @@ mod tests {
                 && e[0].contains("conflicts with `image=a` on line 1"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn limits_are_the_sessions_largest_else_the_configured_default() {
+        let s = plan_body("```console run session=s pids=32\n$ true\n```\n\n```console run session=s pids=64 memory=64m\n$ true\n```\n\n```console run\n$ true\n```\n").unwrap();
+        assert_eq!(
+            s[0].spec.limits,
+            Limits {
+                pids: 64,
+                memory: 64 << 20,
+                millicpus: Limits::DEFAULT.millicpus
+            }
+        );
+        assert_eq!(s[1].spec.limits, Limits::DEFAULT);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! differences. Colour is used only when asked for (a terminal, and `NO_COLOR` unset); the
 //! rendered text is otherwise plain, which is also what tests and JUnit see.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -105,6 +106,40 @@ impl Style {
     }
 }
 
+/// Text from a container (or a note) made safe to print on the user's terminal: control
+/// characters other than newline and tab are shown as escapes (`\x1b`, `\r`, `\u{9b}`) instead of
+/// reaching the terminal, where `\x1b]0;title\x07` would retitle the window, colours would leak
+/// into the report and `\r` would hide what came before it on the line. Bidirectional overrides
+/// are escaped too, so a diff shows characters in the order they are. Backslashes are left as
+/// they are, so commands and paths read normally; an escape in a report can therefore also be
+/// text that was printed literally.
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    let needs = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if !needs(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `content/a.md:12` plus the id when it is not just the key.
 fn title(o: &BlockOutcome) -> String {
     let key = o.block.key.to_string();
@@ -126,7 +161,12 @@ pub(crate) fn render_line(o: &BlockOutcome, style: Style) -> String {
     match &o.verdict {
         Verdict::Passed => format!("{} {} {when}", style.green("ok     "), title(o)),
         Verdict::Failed(_) => format!("{} {} {when}", style.red("FAILED "), title(o)),
-        Verdict::Skipped(r) => format!("{} {}: {r}", style.yellow("skipped"), title(o)),
+        Verdict::Skipped(r) => format!(
+            "{} {}: {}",
+            style.yellow("skipped"),
+            title(o),
+            escape_controls(r)
+        ),
     }
 }
 
@@ -196,8 +236,27 @@ pub(crate) fn render_failure(o: &BlockOutcome, style: Style) -> String {
             );
             s.push_str(&indent(partial, "    "));
         }
+        Failure::Limit {
+            line,
+            command,
+            limit,
+            output,
+        } => {
+            let _ = writeln!(
+                s,
+                "  {}:{line}: {}",
+                o.block.key.note,
+                style.bold(&first_line(command))
+            );
+            let _ = writeln!(
+                s,
+                "  {limit} (raise it with `{knob}=` on the fence, or `{knob}` under [verify] in kb.toml); output:",
+                knob = limit.knob()
+            );
+            s.push_str(&indent(output, "    "));
+        }
         Failure::Error { message } => {
-            let _ = writeln!(s, "  could not run: {message}");
+            let _ = writeln!(s, "  could not run: {}", escape_controls(message));
         }
     }
     s
@@ -226,11 +285,13 @@ pub(crate) fn failure_summary(f: &Failure) -> String {
         Failure::Timeout { line, after, .. } => {
             format!("line {line}: timed out after {}", human_duration(*after))
         }
+        Failure::Limit { line, limit, .. } => format!("line {line}: {limit}"),
         Failure::Error { message } => first_line(message),
     }
 }
 
 fn first_line(s: &str) -> String {
+    let s = escape_controls(s);
     let mut lines = s.lines();
     let first = lines.next().unwrap_or("").to_string();
     if lines.next().is_some() {
@@ -241,6 +302,7 @@ fn first_line(s: &str) -> String {
 }
 
 fn indent(text: &str, prefix: &str) -> String {
+    let text = &*escape_controls(text);
     let mut out = String::new();
     for l in text.lines() {
         out.push_str(prefix);
@@ -264,7 +326,7 @@ fn diff(expected: &str, actual: &str, style: Style) -> String {
         }
         for op in group {
             for change in d.iter_changes(op) {
-                let text = change.value().trim_end_matches('\n');
+                let text = escape_controls(change.value().trim_end_matches('\n'));
                 let line = match change.tag() {
                     similar::ChangeTag::Delete => style.red(&format!("-{text}")),
                     similar::ChangeTag::Insert => style.green(&format!("+{text}")),
@@ -390,6 +452,46 @@ mod tests {
             }),
             "line 9: exit status 2, expected 0, output differs"
         );
+    }
+
+    #[test]
+    fn escape_sequences_from_a_container_are_shown_escaped_never_sent_to_the_terminal() {
+        let title = "\u{1b}]0;pwned\u{7}";
+        let red = "\u{1b}[31mred\u{1b}[0m";
+        let o = failed(Failure::Mismatch {
+            line: 9,
+            command: "printf '\\033]0;pwned\\007'".into(),
+            expected: Some("plain\nsame\n".into()),
+            actual: format!("{title}plain\nsame\n{red}\rover\u{9b}2J\u{202e}txt\n"),
+            expected_exit: 0,
+            exit: 0,
+        });
+        let text = render_failure(&o, Style { color: false });
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "a control character reached the report: {text:?}"
+        );
+        assert!(text.contains("    +\\x1b]0;pwned\\x07plain\n"), "{text}");
+        assert!(
+            // (the diff splits lines at a lone `\r` too, and shows it)
+            text.contains("    +\\x1b[31mred\\x1b[0m\\r\n    +over\\u{9b}2J\\u{202e}txt\n"),
+            "{text}"
+        );
+        // Partial output of a timeout and engine messages go through the same door.
+        let t = failed(Failure::Timeout {
+            line: 3,
+            command: "yes".into(),
+            after: Duration::from_secs(2),
+            partial: red.into(),
+        });
+        let text = render_failure(&t, Style { color: false });
+        assert!(text.contains("    \\x1b[31mred\\x1b[0m\n"), "{text}");
+        let e = failed(Failure::Error {
+            message: format!("exited: {title}"),
+        });
+        assert!(render_failure(&e, Style { color: false }).contains("exited: \\x1b]0;pwned\\x07"));
+        // Tabs, newlines and ordinary text (including backslashes and non-ASCII) pass unchanged.
+        assert_eq!(escape_controls("a\tb\\n é\n"), "a\tb\\n é\n");
     }
 
     #[test]

@@ -83,15 +83,18 @@ impl VerifyResults {
 
     /// Write atomically (temp file + rename) so a killed run never leaves half a file.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("couldn't create `{}`", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("couldn't create a temp file in `{}`", dir.display()))?;
-        serde_json::to_writer_pretty(&mut tmp, self)?;
-        tmp.persist(path)
-            .with_context(|| format!("couldn't write `{}`", path.display()))?;
-        Ok(())
+        write_atomically(path, |w| Ok(serde_json::to_writer_pretty(w, self)?))
+    }
+
+    /// Read the file, change it with `f`, and write it back, all under the file's lock: two
+    /// `kb verify` runs recording results at once each see what the other wrote, and neither
+    /// loses the other's blocks.
+    pub(crate) fn update(path: &Path, f: impl FnOnce(&mut VerifyResults)) -> anyhow::Result<()> {
+        with_lock(path, || {
+            let mut results = VerifyResults::load(path)?;
+            f(&mut results);
+            results.save(path)
+        })
     }
 
     pub fn get(&self, key: &SnippetKey) -> Option<&BlockResult> {
@@ -101,6 +104,46 @@ impl VerifyResults {
     pub fn insert(&mut self, key: &SnippetKey, result: BlockResult) {
         self.blocks.insert(key.to_string(), result);
     }
+}
+
+/// Run `f` holding an exclusive lock on `PATH.lock` (created next to `path`, and left there:
+/// removing a lock file would let two processes lock different files). Blocks until other kb
+/// processes release it.
+pub(crate) fn with_lock<T>(
+    path: &Path,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("couldn't create `{}`", dir.display()))?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    let lock_path = dir.join(name);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("couldn't open the lock file `{}`", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("couldn't lock `{}`", lock_path.display()))?;
+    let out = f();
+    let _ = lock.unlock();
+    out
+}
+
+/// Write `path` through a uniquely named temp file in its directory, renamed over it.
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut tempfile::NamedTempFile) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("couldn't create `{}`", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("couldn't create a temp file in `{}`", dir.display()))?;
+    write(&mut tmp).with_context(|| format!("couldn't write `{}`", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("couldn't write `{}`", path.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -137,6 +180,39 @@ mod tests {
         );
         r.save(&path).unwrap();
         assert_eq!(VerifyResults::load(&path).unwrap(), r);
+    }
+
+    #[test]
+    fn concurrent_updates_keep_every_runs_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".kb/verify-results.json");
+        let result = |note: &str| BlockResult {
+            id: note.into(),
+            note: note.into(),
+            ordinal: 1,
+            line: 1,
+            status: Status::Passed,
+            reason: None,
+            date: Utc::now(),
+            duration_ms: 1,
+            image: String::new(),
+            observed: String::new(),
+        };
+        std::thread::scope(|s| {
+            for run in 0..4 {
+                let (path, result) = (&path, &result);
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let key = SnippetKey {
+                            note: format!("content/{run}-{i}.md"),
+                            ordinal: 1,
+                        };
+                        VerifyResults::update(path, |r| r.insert(&key, result(&key.note))).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(VerifyResults::load(&path).unwrap().blocks.len(), 100);
     }
 
     #[test]

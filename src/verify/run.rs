@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::docker::{DockerError, Engine};
+use super::docker::{DockerError, Engine, LimitHits};
 use super::matcher;
 use super::plan::{Action, BlockRef, FileWrite, ImageRef, RunStep, Session, Step};
 use super::proxy::{DockerProxy, SESSION_LABEL};
 use super::transcript;
-use crate::snippet::Requirement;
+use crate::snippet::{Limits, Requirement};
 
 /// How much observed output is kept per block for the results file and the site.
 const OBSERVED_CAP: usize = 16 * 1024;
@@ -71,8 +71,50 @@ pub(crate) enum Failure {
         after: Duration,
         partial: String,
     },
+    /// The block ran into a limit of its container (memory, pids): the limit, not a mismatch.
+    Limit {
+        line: usize,
+        command: String,
+        limit: LimitHit,
+        /// What it printed.
+        output: String,
+    },
     /// The block could not run: image, container or engine trouble.
     Error { message: String },
+}
+
+/// Which container limit stopped a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    /// The kernel killed a process of the block for the memory limit (bytes).
+    Memory(u64),
+    /// Forks failed at the pids limit.
+    Pids(u32),
+}
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitHit::Memory(b) => write!(
+                f,
+                "killed: memory limit {}",
+                crate::snippet::info::human_bytes(*b)
+            ),
+            LimitHit::Pids(n) => {
+                write!(f, "stopped: pids limit {n} (no more processes could start)")
+            }
+        }
+    }
+}
+
+impl LimitHit {
+    /// The attribute and kb.toml key that raise it.
+    pub(crate) fn knob(self) -> &'static str {
+        match self {
+            LimitHit::Memory(_) => "memory",
+            LimitHit::Pids(_) => "pids",
+        }
+    }
 }
 
 /// One command's actual result.
@@ -313,6 +355,9 @@ async fn run_steps(
     let mut outcomes = Vec::new();
     // Set when the container is gone (a timeout removed it): later blocks cannot run.
     let mut gone: Option<String> = None;
+    // The container's limit counters as of the last look, so a failure is blamed on a limit
+    // only when the counters moved during it.
+    let mut seen = LimitHits::default();
     for step in &session.steps {
         let r = match step {
             Step::Skip(k) => {
@@ -330,13 +375,43 @@ async fn run_steps(
             ctx.progress.inc(1);
             continue;
         }
-        let o = run_step(ctx, r, image, container).await;
+        let mut o = run_step(ctx, r, image, container, &session.spec.limits).await;
+        if let Verdict::Failed(Failure::Mismatch {
+            line,
+            command,
+            actual,
+            ..
+        }) = &o.verdict
+        {
+            if let Some(now) = ctx
+                .engine
+                .limit_hits(container, session.spec.limits.pids)
+                .await
+            {
+                let limit = if now.oom_kills > seen.oom_kills {
+                    Some(LimitHit::Memory(session.spec.limits.memory))
+                } else if now.pids_refused > seen.pids_refused || now.pids_full {
+                    Some(LimitHit::Pids(session.spec.limits.pids))
+                } else {
+                    None
+                };
+                if let Some(limit) = limit {
+                    o.verdict = Verdict::Failed(Failure::Limit {
+                        line: *line,
+                        command: command.clone(),
+                        limit,
+                        output: actual.clone(),
+                    });
+                }
+                seen = now;
+            }
+        }
         if let Verdict::Failed(Failure::Timeout { .. }) = o.verdict {
             gone = Some(format!(
                 "not run: {} timed out earlier in the session",
                 r.block.location()
             ));
-        } else if let Verdict::Failed(Failure::Error { .. }) = o.verdict {
+        } else if let Verdict::Failed(Failure::Error { .. } | Failure::Limit { .. }) = o.verdict {
             if ctx.engine.check_running(container).await.is_err() {
                 gone = Some(format!(
                     "not run: the session's container stopped at {}",
@@ -350,7 +425,13 @@ async fn run_steps(
     outcomes
 }
 
-async fn run_step(ctx: &RunCtx, r: &RunStep, image: &str, container: &str) -> BlockOutcome {
+async fn run_step(
+    ctx: &RunCtx,
+    r: &RunStep,
+    image: &str,
+    container: &str,
+    limits: &Limits,
+) -> BlockOutcome {
     let started = Instant::now();
     let date = Utc::now();
     let mut o = outcome(&r.block, Verdict::Passed, image);
@@ -399,7 +480,9 @@ async fn run_step(ctx: &RunCtx, r: &RunStep, image: &str, container: &str) -> Bl
                         });
                     }
                 }
-                Err(e) => o.verdict = failed_exec(e, r.block.line, &p.command, &mut o.observed),
+                Err(e) => {
+                    o.verdict = failed_exec(e, r.block.line, &p.command, &mut o.observed, limits)
+                }
             }
         }
         Action::Transcript(t) => {
@@ -429,7 +512,7 @@ async fn run_step(ctx: &RunCtx, r: &RunStep, image: &str, container: &str) -> Bl
                         }));
                     }
                     Err(e) => {
-                        o.verdict = failed_exec(e, c.line, &c.cmd, &mut observed);
+                        o.verdict = failed_exec(e, c.line, &c.cmd, &mut observed, limits);
                         break;
                     }
                 }
@@ -441,12 +524,31 @@ async fn run_step(ctx: &RunCtx, r: &RunStep, image: &str, container: &str) -> Bl
     o
 }
 
-/// An exec that did not complete: a timeout (with its partial output) or an engine error.
-fn failed_exec(e: DockerError, line: usize, command: &str, observed: &mut String) -> Verdict {
+/// An exec that did not complete: a timeout (with its partial output; a timeout with the
+/// container full to its pids limit is that limit's doing) or an engine error.
+fn failed_exec(
+    e: DockerError,
+    line: usize,
+    command: &str,
+    observed: &mut String,
+    limits: &Limits,
+) -> Verdict {
     match e {
-        DockerError::Timeout { after, partial } => {
+        DockerError::Timeout {
+            after,
+            partial,
+            pids,
+        } => {
             observed.push_str(&partial);
             *observed = cap(observed);
+            if pids.is_some_and(|n| n >= u64::from(limits.pids)) {
+                return Verdict::Failed(Failure::Limit {
+                    line,
+                    command: command.to_string(),
+                    limit: LimitHit::Pids(limits.pids),
+                    output: partial,
+                });
+            }
             Verdict::Failed(Failure::Timeout {
                 line,
                 command: command.to_string(),

@@ -1,89 +1,83 @@
-//! A minimal ustar writer: the Docker API takes build contexts and file uploads as tar archives.
+//! Tar archives for the Docker API, which takes build contexts and file uploads as tar.
 //!
-//! kb only ever archives small, known inputs (a `snippets/images/NAME` directory, a session's
-//! `file=` blocks), so regular files and directories with POSIX ustar headers are all it needs;
-//! writing them here keeps the dependency tree smaller than a general tar crate would.
+//! Written with the `tar` crate. A build context (`snippets/images/NAME`) is archived as
+//! `docker build` archives one: a symlink goes in as a symlink — the link, never the content of
+//! what it points to, so a link to a host file cannot put that file into an image — and a file
+//! that is neither a regular file, a directory nor a symlink (a FIFO, a socket, a device) is
+//! refused with its path. Headers carry no owner and a fixed mtime, so the same directory always
+//! gives the same bytes (the image tag is a hash of them).
 
 use std::path::Path;
 
 use anyhow::{bail, Context};
 
 /// An in-memory tar archive under construction.
-#[derive(Debug, Default)]
 pub(crate) struct Tar {
-    buf: Vec<u8>,
+    builder: tar::Builder<Vec<u8>>,
+}
+
+impl Default for Tar {
+    fn default() -> Self {
+        Tar {
+            builder: tar::Builder::new(Vec::new()),
+        }
+    }
+}
+
+/// A header with kb's fixed metadata: no owner, mtime 0.
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h
 }
 
 impl Tar {
     /// Add a directory entry (`path` without a trailing slash).
     pub(crate) fn dir(&mut self, path: &str) -> anyhow::Result<()> {
-        self.header(&format!("{path}/"), 0o755, 0, b'5')
+        let mut h = header(tar::EntryType::Directory, 0o755, 0);
+        self.builder
+            .append_data(&mut h, format!("{path}/"), std::io::empty())
+            .with_context(|| format!("couldn't archive directory `{path}`"))
     }
 
     /// Add a regular file.
     pub(crate) fn file(&mut self, path: &str, mode: u32, data: &[u8]) -> anyhow::Result<()> {
-        self.header(path, mode, data.len() as u64, b'0')?;
-        self.buf.extend_from_slice(data);
-        let pad = (512 - data.len() % 512) % 512;
-        self.buf.extend(std::iter::repeat_n(0u8, pad));
-        Ok(())
+        let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
+        self.builder
+            .append_data(&mut h, path, data)
+            .with_context(|| format!("couldn't archive `{path}`"))
+    }
+
+    /// Add a symlink pointing at `target` (kept as written, relative or absolute).
+    pub(crate) fn symlink(&mut self, path: &str, target: &Path) -> anyhow::Result<()> {
+        let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+        self.builder
+            .append_link(&mut h, path, target)
+            .with_context(|| format!("couldn't archive symlink `{path}`"))
     }
 
     /// Finish with the two zero blocks tar readers expect.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
-        self.buf.extend(std::iter::repeat_n(0u8, 1024));
-        self.buf
-    }
-
-    fn header(&mut self, path: &str, mode: u32, size: u64, kind: u8) -> anyhow::Result<()> {
-        let mut h = [0u8; 512];
-        // Long paths go into the 155-byte prefix field, split at a `/`.
-        let (prefix, name) = if path.len() <= 100 {
-            ("", path)
-        } else {
-            let split = path[..path.len().min(156)]
-                .rfind('/')
-                .filter(|&i| path.len() - i - 1 <= 100 && i <= 155);
-            match split {
-                Some(i) => (&path[..i], &path[i + 1..]),
-                None => bail!("path `{path}` is too long for a tar archive (at most 100 bytes after the last `/` within the first 155)"),
-            }
-        };
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        octal(&mut h[100..108], u64::from(mode));
-        octal(&mut h[108..116], 0); // uid
-        octal(&mut h[116..124], 0); // gid
-        octal(&mut h[124..136], size);
-        octal(&mut h[136..148], 0); // mtime: fixed, so the same inputs give the same bytes
-        h[148..156].copy_from_slice(b"        ");
-        h[156] = kind;
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
-        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-        octal(&mut h[148..155], u64::from(sum));
-        h[155] = b' ';
-        self.buf.extend_from_slice(&h);
-        Ok(())
+    pub(crate) fn finish(self) -> anyhow::Result<Vec<u8>> {
+        self.builder
+            .into_inner()
+            .context("couldn't finish the tar archive")
     }
 }
 
-/// Write `value` as zero-padded octal filling `field` except its last byte (NUL).
-fn octal(field: &mut [u8], value: u64) {
-    let width = field.len() - 1;
-    let digits = format!("{value:0width$o}");
-    field[..width].copy_from_slice(&digits.as_bytes()[digits.len() - width..]);
-    field[width] = 0;
-}
-
-/// Archive a directory (a build context): every file and directory under it, sorted, with
-/// permissions kept. Hidden entries are included (a `.dockerignore` is the engine's business).
+/// Archive a directory (a build context): every file, directory and symlink under it, sorted,
+/// with permissions kept. Symlinks are not followed. Hidden entries are included (a
+/// `.dockerignore` is the engine's business).
 pub(crate) fn archive_dir(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let mut tar = Tar::default();
     for entry in walkdir::WalkDir::new(dir)
         .min_depth(1)
         .sort_by_file_name()
-        .follow_links(true)
+        .follow_links(false)
     {
         let entry = entry.with_context(|| format!("couldn't read `{}`", dir.display()))?;
         let rel = entry.path().strip_prefix(dir).with_context(|| {
@@ -94,15 +88,25 @@ pub(crate) fn archive_dir(dir: &Path) -> anyhow::Result<Vec<u8>> {
             )
         })?;
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if entry.file_type().is_dir() {
+        let kind = entry.file_type();
+        if kind.is_dir() {
             tar.dir(&rel)?;
-        } else {
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(entry.path())
+                .with_context(|| format!("couldn't read symlink `{}`", entry.path().display()))?;
+            tar.symlink(&rel, &target)?;
+        } else if kind.is_file() {
             let data = std::fs::read(entry.path())
                 .with_context(|| format!("couldn't read `{}`", entry.path().display()))?;
             tar.file(&rel, file_mode(&entry), &data)?;
+        } else {
+            bail!(
+                "`{}` is not a regular file, directory or symlink (a FIFO, socket or device); remove it from the image directory",
+                entry.path().display()
+            );
         }
     }
-    Ok(tar.finish())
+    tar.finish()
 }
 
 #[cfg(unix)]
@@ -123,35 +127,124 @@ fn file_mode(_: &walkdir::DirEntry) -> u32 {
 mod tests {
     use super::*;
 
+    /// (path, kind, link target, content) of every entry.
+    fn entries(bytes: &[u8]) -> Vec<(String, tar::EntryType, Option<String>, Vec<u8>)> {
+        let mut a = tar::Archive::new(bytes);
+        a.entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let path = e.path().unwrap().to_string_lossy().into_owned();
+                let kind = e.header().entry_type();
+                let link = e
+                    .link_name()
+                    .unwrap()
+                    .map(|l| l.to_string_lossy().into_owned());
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+                (path, kind, link, data)
+            })
+            .collect()
+    }
+
     #[test]
-    fn headers_have_valid_checksums_and_data_is_padded() {
+    fn files_and_dirs_round_trip_with_modes_and_long_paths() {
         let mut t = Tar::default();
         t.dir("a").unwrap();
-        t.file("a/b.txt", 0o644, b"hello").unwrap();
-        let bytes = t.finish();
-        assert_eq!(bytes.len(), 512 + 512 + 512 + 1024);
-        let h = &bytes[512..1024];
-        assert_eq!(&h[..7], b"a/b.txt");
-        assert_eq!(&h[124..135], b"00000000005");
-        let stored = u32::from_str_radix(std::str::from_utf8(&h[148..154]).unwrap(), 8).unwrap();
-        let mut copy = h.to_vec();
-        copy[148..156].copy_from_slice(b"        ");
-        assert_eq!(stored, copy.iter().map(|&b| u32::from(b)).sum::<u32>());
-        assert_eq!(&bytes[1024..1029], b"hello");
+        t.file("a/b.sh", 0o755, b"hello").unwrap();
+        let long = format!("{}/f", "d".repeat(300));
+        t.file(&long, 0o644, b"x").unwrap();
+        let bytes = t.finish().unwrap();
+        let e = entries(&bytes);
+        assert_eq!(e[0].0, "a/");
+        assert_eq!(
+            e[1],
+            (
+                "a/b.sh".into(),
+                tar::EntryType::Regular,
+                None,
+                b"hello".to_vec()
+            )
+        );
+        assert_eq!(e[2].0, long);
+        let mut a = tar::Archive::new(&bytes[..]);
+        let modes: Vec<u32> = a
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().header().mode().unwrap())
+            .collect();
+        assert_eq!(modes, [0o755, 0o755, 0o644]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_in_a_build_context_are_sent_as_links_never_as_their_targets_content() {
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), "kb-test-secret-7f3a").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("inner"), "kb-test-secret-dir").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::os::unix::fs::symlink(secret.path(), dir.path().join("leak")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("leakdir")).unwrap();
+        std::os::unix::fs::symlink("Dockerfile", dir.path().join("relative")).unwrap();
+        let bytes = archive_dir(dir.path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("kb-test-secret"),
+            "a symlink's target content is in the archive"
+        );
+        let e = entries(&bytes);
+        let link = |name: &str| {
+            e.iter()
+                .find(|x| x.0 == name)
+                .map(|x| (x.1, x.2.clone()))
+                .unwrap()
+        };
+        assert_eq!(
+            link("leak"),
+            (
+                tar::EntryType::Symlink,
+                Some(secret.path().to_string_lossy().into_owned())
+            )
+        );
+        assert_eq!(link("leakdir").0, tar::EntryType::Symlink);
+        assert_eq!(
+            link("relative"),
+            (tar::EntryType::Symlink, Some("Dockerfile".into()))
+        );
+        assert_eq!(e.len(), 4, "nothing under the linked directory: {e:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_with_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = format!("{:#}", archive_dir(dir.path()).unwrap_err());
+        assert!(
+            e.contains("pipe") && e.contains("not a regular file"),
+            "{e}"
+        );
     }
 
     #[test]
-    fn long_paths_use_the_prefix_field() {
-        let mut t = Tar::default();
-        let dir = "d".repeat(120);
-        t.file(&format!("{dir}/f"), 0o644, b"").unwrap();
-        let bytes = t.finish();
-        assert_eq!(&bytes[..2], b"f\0");
-        assert_eq!(&bytes[345..465], dir.as_bytes());
-        assert!(t_err(&"x".repeat(300)));
+    fn the_same_directory_gives_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let a = archive_dir(dir.path()).unwrap();
+        filetime_touch(&dir.path().join("Dockerfile"));
+        assert_eq!(a, archive_dir(dir.path()).unwrap());
     }
 
-    fn t_err(p: &str) -> bool {
-        Tar::default().file(p, 0o644, b"").is_err()
+    fn filetime_touch(p: &Path) {
+        let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
     }
 }

@@ -36,11 +36,23 @@ pub(crate) fn apply(file: &str, body_offset: usize, edits: &[Edit]) -> String {
         let end = body_offset + e.text_range.end;
         // Back to the start of the first text line, to rewrite its indentation too.
         let start = file[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let fence = line_starts
+        let fence_start = line_starts
             .get(e.fence_line.saturating_sub(1))
-            .map(|&s| file[s..].lines().next().unwrap_or(""))
-            .unwrap_or("");
-        let prefix = &fence[..fence.find(['`', '~']).unwrap_or(0)];
+            .copied()
+            .unwrap_or(0);
+        let fence = file[fence_start..].lines().next().unwrap_or("");
+        let marker_at = fence.find(['`', '~']).unwrap_or(0);
+        let prefix = &fence[..marker_at];
+        // The new text must never close the fence (or open new blocks): when it holds a run of
+        // the fence character as long as the fence, both fences grow past its longest run, as
+        // CommonMark allows, and the note keeps its structure whatever the output was.
+        let marker = fence[marker_at..].chars().next().unwrap_or('`');
+        let run = fence[marker_at..]
+            .chars()
+            .take_while(|&c| c == marker)
+            .count();
+        let needed = longest_run(&e.new_text, marker) + 1;
+        let widen = (needed > run).then(|| marker.to_string().repeat(needed));
         let mut text = String::new();
         for line in e.new_text.lines() {
             text.push_str(if line.is_empty() {
@@ -51,45 +63,40 @@ pub(crate) fn apply(file: &str, body_offset: usize, edits: &[Edit]) -> String {
             text.push_str(line);
             text.push('\n');
         }
-        // Output holding a run of the fence's character at the start of a line would close the
-        // block early and turn the rest into markdown (new runnable blocks even): lengthen both
-        // fences past the longest such run, as CommonMark allows.
-        let run = &fence[prefix.len()..];
-        let Some(mark) = run.chars().next() else {
-            out.replace_range(start..end, &text);
-            continue;
-        };
-        let old_len = run.chars().take_while(|&c| c == mark).count();
-        let needed = longest_leading_run(&e.new_text, mark) + 1;
-        if needed <= old_len {
-            out.replace_range(start..end, &text);
-            continue;
+        // Replacements from the back: closing fence, text, opening fence.
+        if let Some(wide) = &widen {
+            if let Some(range) = closing_run(file, end, marker, run) {
+                out.replace_range(range, wide);
+            }
         }
-        let new_fence: String = std::iter::repeat_n(mark, needed).collect();
-        let open_start = line_starts
-            .get(e.fence_line.saturating_sub(1))
-            .copied()
-            .unwrap_or(start);
-        let close_line = file[end..].lines().next().unwrap_or("");
-        let closes = close_line.trim_start().starts_with(&run[..old_len])
-            && close_line.trim().chars().all(|c| c == mark);
-        let close_end = if closes { end + close_line.len() } else { end };
-        let replacement = format!(
-            "{prefix}{new_fence}{info}\n{text}{prefix}{new_fence}{newline}",
-            info = &run[old_len..],
-            newline = if closes { "" } else { "\n" },
-        );
-        out.replace_range(open_start..close_end, &replacement);
+        out.replace_range(start..end, &text);
+        if let Some(wide) = &widen {
+            let at = fence_start + marker_at;
+            out.replace_range(at..at + run, wide);
+        }
     }
     out
 }
 
-/// The longest run of `mark` at the start of a line of `text` (after indentation).
-fn longest_leading_run(text: &str, mark: char) -> usize {
-    text.lines()
-        .map(|l| l.trim_start().chars().take_while(|&c| c == mark).count())
-        .max()
-        .unwrap_or(0)
+/// The longest run of `c` anywhere in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut cur) = (0, 0);
+    for ch in text.chars() {
+        cur = if ch == c { cur + 1 } else { 0 };
+        best = best.max(cur);
+    }
+    best
+}
+
+/// Byte range of the closing fence's marker run on the line starting at `at`, if that line is
+/// a closing fence for a fence of `run` × `marker` (an unclosed block has none).
+fn closing_run(file: &str, at: usize, marker: char, run: usize) -> Option<std::ops::Range<usize>> {
+    let line = file.get(at..)?.lines().next()?;
+    let start = line.find(marker)?;
+    let len = line[start..].chars().take_while(|&c| c == marker).count();
+    let before_ok = line[..start].chars().all(|c| c == ' ' || c == '>');
+    let after_ok = line[start + len..].trim().is_empty();
+    (before_ok && after_ok && len >= run).then(|| at + start..at + start + len)
 }
 
 /// Rewrite a note file in place (temp file + rename, so an interrupted write loses nothing).
@@ -160,6 +167,31 @@ mod tests {
         );
         let (blocks, _) = extract(&out, 1);
         assert_eq!(blocks[0].text, "$ echo a\na\n\nz\n");
+    }
+
+    #[test]
+    fn output_holding_fences_or_front_matter_never_changes_the_notes_structure() {
+        let fm = "---\ntitle: x\n---\n";
+        let hostile = "```\n\n```sh run\nrm -rf /\n```\n~~~\n~~~~~ console run\n---\ntitle: injected\n---\n````\n";
+        for body in [
+            "# T\n\n```sh run\necho\n```\n\n```output\nold\n```\n\ntail\n\n```console run\n$ true\n```\n",
+            "# T\n\n```sh run\necho\n```\n\n~~~output\nold\n~~~\n\ntail\n\n```console run\n$ true\n```\n",
+            "1. step\n\n   ```sh run\n   echo\n   ```\n\n   ```output\n   old\n   ```\n\n```console run\n$ true\n```\n",
+            "# T\n\n```sh run\necho\n```\n\n```output\n```\n\n```console run\n$ true\n```\n",
+        ] {
+            let file = format!("{fm}{body}");
+            let (before, _) = extract(&file[fm.len()..], 4);
+            let out = edit_block(&file, fm.len(), 4, 2, hostile);
+            assert!(out.starts_with(fm), "front matter kept: {out}");
+            let (after, errors) = extract(&out[fm.len()..], 4);
+            assert!(errors.is_empty());
+            assert_eq!(after.len(), before.len(), "block count changed:\n{out}");
+            for (a, b) in after.iter().zip(&before) {
+                assert_eq!(a.info, b.info, "attributes changed:\n{out}");
+            }
+            assert_eq!(after[1].text, hostile, "the output block holds exactly the output:\n{out}");
+            assert_eq!(after[2].text, "$ true\n");
+        }
     }
 
     #[test]

@@ -165,6 +165,46 @@ fn passing_and_failing_notes_report_path_line_command_and_diff() {
     );
 }
 
+/// What `kb verify` observed for a block (results file), as text.
+fn observed(f: &Fixture, key: &str) -> String {
+    results(f)["blocks"][key]["observed"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no observed output for {key}"))
+        .to_string()
+}
+
+#[test]
+fn every_byte_value_at_the_start_of_output_reaches_the_comparison() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-bytes");
+    let run = verify(&f, &[]);
+    let first = observed(&f, "content/bytes.md#1");
+    // Per byte: the command line kb records, then exactly what it printed (a lone byte above
+    // 0x7f is not UTF-8, so it is compared as U+FFFD).
+    let mut rest = first.as_str();
+    for b in 0..=255u8 {
+        let mut section = format!("$ printf '\\{b:03o}kb-{b:02x}\\n'\n");
+        section.push_str(&String::from_utf8_lossy(&[b]));
+        section.push_str(&format!("kb-{b:02x}\n"));
+        assert!(
+            rest.starts_with(&section),
+            "byte {b:#04x}: expected {section:?}, observed {:?}",
+            rest.chars()
+                .take(section.chars().count() + 10)
+                .collect::<String>()
+        );
+        rest = &rest[section.len()..];
+    }
+    assert_eq!(rest, "", "nothing else was observed");
+    // The same bytes in a later read of the stream, after a pause.
+    assert_eq!(
+        observed(&f, "content/bytes.md#2"),
+        "$ printf 'x'; sleep 0.5; printf '\\001ABCDEFGHIJ\\n'\nx\u{1}ABCDEFGHIJ\n"
+    );
+    run.expect_code(0);
+    assert_eq!(summary_line(&run), "2 passed, 0 failed, 0 skipped");
+}
+
 #[test]
 fn session_state_persists_and_restart_drops_ipc_but_keeps_files() {
     let _engine = shared_engine();
@@ -448,6 +488,129 @@ fn timeout_kills_the_block_reports_partial_output_and_skips_the_rest_of_the_sess
         started.elapsed() < Duration::from_secs(50),
         "the sleeping command was waited for"
     );
+}
+
+#[test]
+fn a_block_flooding_output_is_stopped_at_its_timeout_and_reports_when() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-flood");
+    let run = verify(&f, &[]);
+    run.expect_code(1);
+    assert_eq!(summary_line(&run), "0 passed, 12 failed, 0 skipped");
+    // Each block has `timeout=2s`. Not a benchmark: before, about one flooding block in four was
+    // reported after 22 s (the engine would not remove its container while kb had stopped
+    // reading but kept the connection open); 5 s of slack is far above what stopping takes and
+    // far below that.
+    let r = results(&f);
+    for n in 1..=12 {
+        let key = format!("content/flood.md#{n}");
+        let block = &r["blocks"][&key];
+        assert_eq!(block["status"], "failed", "{key}");
+        let reason = block["reason"].as_str().unwrap();
+        let secs: f64 = reason
+            .split("timed out after ")
+            .nth(1)
+            .and_then(|t| t.strip_suffix('s'))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("{key}: not a timeout: {reason}"));
+        assert!(
+            (2.0..7.0).contains(&secs),
+            "{key}: reported stopped after {secs}s"
+        );
+        let ms = block["duration_ms"].as_u64().unwrap();
+        assert!((2000..7000).contains(&ms), "{key}: the block took {ms} ms");
+    }
+}
+
+#[test]
+fn blocks_stopped_by_memory_or_pids_limits_are_reported_as_such() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-limits");
+    let run = verify(&f, &["-v"]);
+    run.expect_code(1);
+    assert_eq!(summary_line(&run), "1 passed, 2 failed, 0 skipped");
+    let mem = line_of(&f, "content/limits.md", "head -c 100000000");
+    assert!(
+        run.stdout.contains(&format!(
+            "  content/limits.md:{mem}: x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${{#x}}\n  killed: memory limit 32 MiB (raise it with `memory=` on the fence, or `memory` under [verify] in kb.toml)"
+        )),
+        "{}",
+        run.stdout
+    );
+    let forks = line_of(&f, "content/limits.md", "sleep 30 &");
+    assert!(
+        run.stdout.contains(&format!(
+            "FAILED content/limits.md:{} (content/limits.md#3)\n  content/limits.md:{forks}: i=0; [..]",
+            forks - 1
+        )
+        .replace(" [..]", "")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  stopped: pids limit 32 (no more processes could start)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("output differs"),
+        "a limit is not a mismatch: {}",
+        run.stdout
+    );
+    let r = results(&f);
+    assert_eq!(
+        r["blocks"]["content/limits.md#1"]["reason"],
+        format!("line {mem}: killed: memory limit 32 MiB")
+    );
+    assert_eq!(
+        r["blocks"]["content/limits.md#2"]["status"], "passed",
+        "the session goes on after the kill"
+    );
+    // And the host is fine: it can still start processes.
+    assert!(Command::new("true").status().unwrap().success());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_an_image_dir_goes_into_the_image_as_a_link_not_the_host_file() {
+    let _engine = shared_engine();
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "kb-host-secret-5e1d\n").unwrap();
+    let f = Fixture::with_files(&[
+        (
+            "snippets/images/leaky/Dockerfile",
+            "FROM debian:bookworm-slim\nCOPY . /ctx\n",
+        ),
+        (
+            "content/leak.md",
+            "# leak\n\n```console run image=leaky\n$ cat /ctx/leak; test -L /ctx/leak && echo link\n...\nlink\n```\n",
+        ),
+    ]);
+    std::os::unix::fs::symlink(secret.path(), f.path("snippets/images/leaky/leak")).unwrap();
+    let run = verify(&f, &[]);
+    assert!(
+        !run.stdout.contains("kb-host-secret") && !run.stderr.contains("kb-host-secret"),
+        "the host file reached the image: {}",
+        run.stdout
+    );
+    run.expect_code(0);
+    assert!(!observed(&f, "content/leak.md#1").contains("kb-host-secret"));
+}
+
+#[test]
+fn processes_started_in_a_block_are_alive_in_the_next_every_time() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-background");
+    let run = verify(&f, &[]);
+    // 100 of 100 for each of `setsid -f`, `nohup … &` and `… &` (before: 44, 6 and 1 of 50).
+    assert_eq!(
+        summary_line(&run),
+        "6 passed, 0 failed, 0 skipped",
+        "{}",
+        run.stdout
+    );
+    run.expect_code(0);
 }
 
 #[test]
