@@ -319,7 +319,7 @@ impl UserObjects {
         docker(&["rm", "-f", "kb-user-before", "kb-user-during"]);
         docker(&["network", "rm", "kb-user-net", "kb-user-during-net"]);
         docker(&["volume", "rm", "kb-user-vol"]);
-        docker(&["rmi", "kb-user-image:1"]);
+        docker(&["rmi", "kb-user-image:1", "kb-user-image:evil"]);
     }
 }
 
