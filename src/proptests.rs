@@ -153,28 +153,14 @@ fn info_string() -> impl Strategy<Value = String> {
         "dockerfile",
         "{",
     ]);
-    let attr = prop::sample::select(vec![
-        "run",
-        "output",
-        "file",
-        "session",
-        "image",
-        "restart",
-        "exit",
-        "timeout",
-        "caps",
-        "sysctl",
-        "privileged",
-        "network",
-        "docker",
-        "hidden",
-        "skip",
-        "requires",
-        "id",
-        "cmd",
-        "sesion",
-        "",
-    ]);
+    // every attribute kb knows, a near miss and an empty name
+    let attr = prop::sample::select(
+        crate::snippet::info::KNOWN_ATTRS
+            .iter()
+            .copied()
+            .chain(["sesion", ""])
+            .collect::<Vec<&str>>(),
+    );
     let token = prop_oneof![
         attr.clone().prop_map(str::to_string),
         (attr.clone(), prop::collection::vec(piece(), 0..3))

@@ -199,30 +199,12 @@ impl Engine {
     /// containers and whatever their `docker` sessions created. Objects of kb runs that are
     /// still alive, or on other hosts sharing the engine, are left alone.
     pub(crate) async fn sweep_stale(&self) -> Result<usize, DockerError> {
-        let filters = || HashMap::from([("label".to_string(), vec![format!("{LABEL}=1")])]);
-        let containers = self.list_labelled(LABEL, "1").await?;
-        let networks = self
-            .docker
-            .list_networks(Some(q::ListNetworksOptions {
-                filters: Some(filters()),
-            }))
-            .await?;
-        let volumes = self
-            .docker
-            .list_volumes(Some(q::ListVolumesOptions {
-                filters: Some(filters()),
-            }))
-            .await?
-            .volumes
-            .unwrap_or_default();
-        let images = self
-            .docker
-            .list_images(Some(q::ListImagesOptions {
-                all: true,
-                filters: Some(filters()),
-                ..Default::default()
-            }))
-            .await?;
+        let Labelled {
+            containers,
+            networks,
+            volumes,
+            images,
+        } = self.labelled(LABEL, "1").await?;
         let all_labels = containers
             .into_iter()
             .filter_map(|c| c.labels)
@@ -699,6 +681,36 @@ impl Engine {
         }
     }
 
+    /// Every container, network, volume and image on the engine labelled `key=value`.
+    async fn labelled(&self, key: &str, value: &str) -> Result<Labelled, DockerError> {
+        let filters = || HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
+        Ok(Labelled {
+            containers: self.list_labelled(key, value).await?,
+            networks: self
+                .docker
+                .list_networks(Some(q::ListNetworksOptions {
+                    filters: Some(filters()),
+                }))
+                .await?,
+            volumes: self
+                .docker
+                .list_volumes(Some(q::ListVolumesOptions {
+                    filters: Some(filters()),
+                }))
+                .await?
+                .volumes
+                .unwrap_or_default(),
+            images: self
+                .docker
+                .list_images(Some(q::ListImagesOptions {
+                    all: true,
+                    filters: Some(filters()),
+                    ..Default::default()
+                }))
+                .await?,
+        })
+    }
+
     /// Remove every container, network, volume and image labelled `key=value`: containers
     /// first, then the networks and volumes they used, then images (untagged first; an image
     /// that another container still uses stays). Returns what was removed, for the log.
@@ -707,46 +719,26 @@ impl Engine {
         key: &str,
         value: &str,
     ) -> Result<Vec<String>, DockerError> {
-        let label = format!("{key}={value}");
-        let filters = || HashMap::from([("label".to_string(), vec![label.clone()])]);
+        let Labelled {
+            containers,
+            networks,
+            volumes,
+            images,
+        } = self.labelled(key, value).await?;
         let mut removed = Vec::new();
-        for c in self.list_labelled(key, value).await? {
-            if let Some(id) = c.id {
-                self.remove_container(&id).await?;
-                removed.push(format!("container {}", short(&id)));
-            }
+        for id in containers.into_iter().filter_map(|c| c.id) {
+            self.remove_container(&id).await?;
+            removed.push(format!("container {}", short(&id)));
         }
-        let networks = self
-            .docker
-            .list_networks(Some(q::ListNetworksOptions {
-                filters: Some(filters()),
-            }))
-            .await?;
         for id in networks.into_iter().filter_map(|n| n.id) {
             ignore_gone(self.docker.remove_network(&id).await)?;
             removed.push(format!("network {}", short(&id)));
         }
-        let volumes = self
-            .docker
-            .list_volumes(Some(q::ListVolumesOptions {
-                filters: Some(filters()),
-            }))
-            .await?
-            .volumes
-            .unwrap_or_default();
         for v in volumes {
             let opts = q::RemoveVolumeOptions { force: true };
             ignore_gone(self.docker.remove_volume(&v.name, Some(opts)).await)?;
             removed.push(format!("volume {}", short(&v.name)));
         }
-        let images = self
-            .docker
-            .list_images(Some(q::ListImagesOptions {
-                all: true,
-                filters: Some(filters()),
-                ..Default::default()
-            }))
-            .await?;
         for image in images {
             // Untag first, then remove the image itself. Never forced: an image another
             // container still uses stays (409).
@@ -809,6 +801,14 @@ impl Engine {
             (LABEL_ROOT.to_string(), o.root.clone()),
         ])
     }
+}
+
+/// What [`Engine::labelled`] found.
+struct Labelled {
+    containers: Vec<bollard::models::ContainerSummary>,
+    networks: Vec<bollard::models::Network>,
+    volumes: Vec<bollard::models::Volume>,
+    images: Vec<bollard::models::ImageSummary>,
 }
 
 /// A removal that found the object already gone is a success.
