@@ -256,10 +256,13 @@ pub(crate) fn add_label_filter(query: Option<&str>, key: &str, value: &str) -> S
                     map.insert(wanted.clone(), Json::Bool(true));
                 }
                 _ => {
-                    filters.insert(
-                        "label".into(),
-                        Json::Array(vec![Json::String(wanted.clone())]),
-                    );
+                    // the engine wants one shape for every key: follow the others'
+                    let value = if filters.values().any(Json::is_object) {
+                        serde_json::json!({ wanted.clone(): true })
+                    } else {
+                        serde_json::json!([wanted.clone()])
+                    };
+                    filters.insert("label".into(), value);
                 }
             }
             *v = Json::Object(filters).to_string();
@@ -581,6 +584,20 @@ mod tests {
         assert_eq!(
             filters,
             serde_json::json!({"label": {"app=web": true, "kb.docker-session=s1": true}, "status": ["running"]})
+        );
+    }
+
+    #[test]
+    fn a_label_filter_takes_the_shape_of_the_other_filters() {
+        let existing = form_urlencoded::Serializer::new(String::new())
+            .append_pair("filters", r#"{"reference":{"app":true}}"#)
+            .finish();
+        let q = add_label_filter(Some(&existing), SESSION_LABEL, "s1");
+        let filters: Json =
+            serde_json::from_str(&form_urlencoded::parse(q.as_bytes()).next().unwrap().1).unwrap();
+        assert_eq!(
+            filters,
+            serde_json::json!({"reference": {"app": true}, "label": {"kb.docker-session=s1": true}})
         );
     }
 
