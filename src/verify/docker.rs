@@ -418,20 +418,27 @@ impl Engine {
     /// can't be told (the container is gone, or so full of processes that nothing can start:
     /// then `pids_full` is looked up from the engine's stats instead).
     pub(crate) async fn limit_hits(&self, container: &str, pids_limit: u32) -> Option<LimitHits> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        match self
-            .exec(container, READ_LIMIT_COUNTERS, deadline, Instant::now())
-            .await
-        {
-            Ok(r) if r.exit == 0 => Some(parse_limit_counters(&r.output)),
-            _ => {
-                let full = self.pids_current(container).await? >= u64::from(pids_limit);
-                Some(LimitHits {
-                    pids_full: full,
-                    ..Default::default()
-                })
+        // A command that just died at the pids limit may still hold its slot for a moment (not
+        // yet reaped), so the reader itself can fail to start: try a few times.
+        for attempt in 0..4 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            if let Ok(r) = self
+                .exec(container, READ_LIMIT_COUNTERS, deadline, Instant::now())
+                .await
+            {
+                if r.exit == 0 {
+                    return Some(parse_limit_counters(&r.output));
+                }
             }
         }
+        let full = self.pids_current(container).await? >= u64::from(pids_limit);
+        Some(LimitHits {
+            pids_full: full,
+            ..Default::default()
+        })
     }
 
     /// Processes in the container now (engine stats).
@@ -519,7 +526,11 @@ impl Engine {
         // group — never a process the command left running with `&`, `nohup` or `setsid -f`.
         // Without it, those were in the shell's group until they detached, and were killed in
         // that window: 6 of 50 `setsid -f`, 44 of 50 `nohup … &` and 49 of 50 `… &` lost.
-        let script = format!("set -m; {cmd}");
+        // The command (and everything it starts) is also the OOM killer's first choice
+        // (`oom_score_adj` 500, inherited): a block that runs into the memory limit is killed,
+        // never the session's PID 1, so the session goes on.
+        let script =
+            format!("{{ echo 500 >/proc/self/oom_score_adj; }} 2>/dev/null; set -m; {cmd}");
         let exec = self
             .docker
             .create_exec(
