@@ -14,6 +14,7 @@ mod static_server;
 #[path = "../support/webdriver.rs"]
 mod webdriver;
 
+mod architecture;
 mod build;
 mod feeds;
 mod pipes;
