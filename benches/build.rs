@@ -11,6 +11,9 @@
 //! median and quartiles of each pair's ratio. Pairing keeps a machine whose speed drifts
 //! between runs (shared VMs do, by 20% and more) from biasing the figure.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 /// The allocator the `kb` binary uses, so figures match it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -33,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     let root = keep.unwrap_or_else(|| tmp.path().to_path_buf());
     let dir = root.as_path();
     let t = Instant::now();
-    kb::corpus::generate(dir, n, 42)?;
+    corpus::write_site(dir, n, 42)?;
     let bytes: u64 = walkdir::WalkDir::new(dir.join("content"))
         .into_iter()
         .filter_map(|e| e.ok())

@@ -4,7 +4,7 @@
 //! `PAGEFIND=path/to/pagefind cargo bench --bench pagefind [-- --notes N]` (default: `pagefind`
 //! on PATH; get it with `npm install pagefind`). Needs chromium and chromedriver like the browser
 //! tests. `KB_SEARCH_EVAL_ROOT=DIR` compares on another knowledge base; `--notes N` on N
-//! generated notes (src/corpus.rs), where the query set runs for bytes and latency only (the
+//! generated notes (benches/support/corpus.rs), where the query set runs for bytes and latency only (the
 //! notes it names are not there). Prints figures, asserts nothing.
 //!
 //! 1. Build the knowledge base with kb (a temp copy), as `kb build` does.
@@ -22,6 +22,9 @@
 //!    from a web worker, whose requests the page's Resource Timing does not list (the page-side
 //!    figure is printed too, as a cross-check). Latency (search plus excerpts of the shown
 //!    results) is timed in the page over five more passes of the set, all files loaded.
+
+#[path = "support/corpus.rs"]
+mod corpus;
 
 #[path = "../tests/support/query_set.rs"]
 mod query_set;
@@ -104,7 +107,7 @@ fn run() -> anyhow::Result<()> {
         }
         Some(n) => {
             let dir = tempfile::tempdir()?;
-            kb::corpus::generate(dir.path(), n, 42)?;
+            corpus::write_site(dir.path(), n, 42)?;
             let site = BuiltSite::build(dir.path())?;
             let (_, all) = query_set::load(dir.path());
             (site, all, Vec::new(), Some(dir))
@@ -148,7 +151,9 @@ fn run() -> anyhow::Result<()> {
             "knowledge base: {} ({notes} notes)",
             query_set::eval_root().display()
         ),
-        Some(_) => println!("knowledge base: generated (src/corpus.rs, seed 42), {notes} notes"),
+        Some(_) => println!(
+            "knowledge base: generated (benches/support/corpus.rs, seed 42), {notes} notes"
+        ),
     }
     println!("machine: {}", machine());
     println!("pagefind: {version} (`{}`)", pagefind.to_string_lossy());

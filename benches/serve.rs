@@ -6,7 +6,7 @@
 //! cargo bench --bench serve -- [--notes N | --root DIR] [--edits K]
 //! ```
 //!
-//! `--notes N` serves a synthetic knowledge base of N notes (`kb::corpus`, default 10000);
+//! `--notes N` serves a synthetic knowledge base of N notes (`benches/support/corpus.rs`, default 10000);
 //! `--root DIR` serves a copy of an existing knowledge base (its `content/`, `kb.toml`,
 //! `themes/`), e.g. the repository itself. Each scenario edits a file K times (default 30), one
 //! edit at a time, and prints median / p90 / max. The server is the release `kb` binary,
@@ -17,6 +17,9 @@
 //!
 //! Without `--bench` on the command line (i.e. under `cargo test --all-targets`) it only
 //! checks its arguments and exits.
+
+#[path = "support/corpus.rs"]
+mod corpus;
 
 /// The allocator the `kb` binary uses, so figures match it.
 #[global_allocator]
@@ -55,7 +58,7 @@ fn args() -> anyhow::Result<(Args, bool)> {
             "--edits" => a.edits = it.next().context("--edits K")?.parse()?,
             "--generate" => {
                 let dir = PathBuf::from(it.next().context("--generate DIR")?);
-                kb::corpus::generate(&dir, a.notes, 42)?;
+                corpus::write_site(&dir, a.notes, 42)?;
                 println!("wrote {} notes under {}", a.notes, dir.display());
                 std::process::exit(0);
             }
@@ -92,7 +95,7 @@ fn main() -> anyhow::Result<()> {
             )
         }
         None => {
-            kb::corpus::generate(dir.path(), args.notes, 42)?;
+            corpus::write_site(dir.path(), args.notes, 42)?;
             (
                 format!("synthetic corpus, {} notes", args.notes),
                 "content/go/note-0.md".to_string(),

@@ -13,6 +13,9 @@
 //! Zola is not shipped with kb: build it from its sources
 //! (`cargo build --release`) and point `ZOLA` at the binary.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -60,7 +63,7 @@ fn median(mut runs: Vec<Run>) -> Run {
     runs[runs.len() / 2]
 }
 
-/// The corpus note's YAML front matter fields, in the fixed shape `kb::corpus` writes.
+/// The corpus note's YAML front matter fields, in the fixed shape `benches/support/corpus.rs` writes.
 fn front_matter_field<'a>(fm: &'a str, key: &str) -> Option<&'a str> {
     fm.lines()
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(": "))
@@ -196,8 +199,8 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| tmp.path().to_path_buf());
     let kb_root = root.join("kb");
     let kb_nosearch = root.join("kb-nosearch");
-    kb::corpus::generate(&kb_root, n, 42)?;
-    kb::corpus::generate(&kb_nosearch, n, 42)?;
+    corpus::write_site(&kb_root, n, 42)?;
+    corpus::write_site(&kb_nosearch, n, 42)?;
     std::fs::write(
         kb_nosearch.join("kb.toml"),
         "title = \"synthetic\"\n[search]\nenabled = false\n",

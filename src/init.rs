@@ -4,16 +4,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use crate::cli::GlobalOpts;
-use crate::diagnostics::Exit;
-
-/// Arguments of `kb init`.
-#[derive(Debug, clap::Args)]
-pub struct InitArgs {
-    /// Directory to create (relative to the current directory); must be empty or missing.
-    pub dir: std::path::PathBuf,
-}
-
 const KB_TOML: &str = r#"# kb.toml: every key is optional. See the README's "kb.toml reference".
 title = "我的知识库"
 description = "排障笔记"
@@ -65,9 +55,8 @@ today is [..]
 
 const IMAGE_README: &str = "Each folder here is an image for `kb verify`: `snippets/images/NAME/Dockerfile`,\nused by `image=NAME` on a code block or by `[verify.images]` in kb.toml.\n";
 
-/// Create the scaffold.
-pub fn run(_g: &GlobalOpts, args: InitArgs) -> anyhow::Result<Exit> {
-    let dir = &args.dir;
+/// Create the scaffold in `dir`, which must be empty or missing.
+pub fn create(dir: &Path) -> anyhow::Result<()> {
     if dir.exists()
         && dir
             .read_dir()
@@ -83,13 +72,7 @@ pub fn run(_g: &GlobalOpts, args: InitArgs) -> anyhow::Result<Exit> {
     write(dir, "kb.toml", KB_TOML)?;
     write(dir, "content/first-note.md", FIRST_NOTE)?;
     write(dir, "snippets/images/README.md", IMAGE_README)?;
-    write(dir, ".gitignore", "/public\n/.kb\n")?;
-    crate::errln!(
-        "created a knowledge base in {}\n  next: kb --root {} serve",
-        dir.display(),
-        dir.display()
-    );
-    Ok(Exit::Ok)
+    write(dir, ".gitignore", "/public\n/.kb\n")
 }
 
 fn write(dir: &Path, rel: &str, text: &str) -> anyhow::Result<()> {

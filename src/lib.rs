@@ -30,7 +30,6 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod content;
-pub mod corpus;
 pub mod diagnostics;
 pub mod duration;
 pub mod highlight;

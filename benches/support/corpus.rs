@@ -1,13 +1,17 @@
-//! A synthetic knowledge base for benchmarks: N notes of Chinese prose mixed with English terms,
-//! identifiers and code blocks, deterministic for a given seed.
+//! The synthetic knowledge bases of the benchmarks (the only corpus generator): N notes of Chinese
+//! prose mixed with English terms, identifiers and code blocks, deterministic for a given seed.
 //!
-//! Self-contained (no kb types) so any bench can include it with
+//! Self-contained (no kb types) so any bench or test can include it with
 //! `#[path = "support/corpus.rs"] mod corpus;` (it lives in a subdirectory so cargo does not
-//! take it for a bench of its own): [`generate`] returns structured notes, [`Note::markdown`]
-//! renders one as a `content/` file with front matter (for build benchmarks), and the search
-//! bench maps the structure to SearchDocs directly.
+//! take it for a bench of its own). Two shapes:
+//! - [`generate`] returns structured notes (the search bench maps them to SearchDocs directly;
+//!   [`Note::markdown`] renders one as a `content/` file);
+//! - [`write_site`] writes a whole knowledge base to disk (build, serve, Zola and Pagefind
+//!   benches).
 
 #![allow(dead_code)]
+
+use std::path::Path;
 
 /// One generated note.
 #[derive(Debug, Clone)]
@@ -431,4 +435,168 @@ pub fn generate(n: usize, seed: u64) -> Vec<Note> {
             }
         })
         .collect()
+}
+
+// --- A knowledge base on disk, for the build, serve, Zola and Pagefind benchmarks -------------
+//
+// About 4 KB of markdown, 3 code blocks (Go, shell, console), a table and 5 headings per note,
+// 10 sections, 2 tags per note: the shape of the peer measurements in the README. Its own
+// vocabulary (not the one above) keeps the figures of earlier runs comparable.
+
+const SITE_WORDS: &[&str] = &[
+    "垃圾回收",
+    "三色标记",
+    "写屏障",
+    "内存",
+    "容器",
+    "命名空间",
+    "网络",
+    "延迟",
+    "调度",
+    "信号",
+    "进程",
+    "内核",
+    "共享内存",
+    "文件系统",
+    "缓存",
+    "页面",
+    "中断",
+    "软中断",
+    "队列",
+    "连接",
+    "超时",
+    "重试",
+    "日志",
+    "监控",
+    "分配",
+    "回收",
+    "标记",
+    "清除",
+    "对象",
+    "指针",
+    "引用",
+    "计数",
+    "线程",
+    "协程",
+    "锁",
+    "竞争",
+    "吞吐",
+    "性能",
+];
+const SITE_TERMS: &[&str] = &[
+    "GODEBUG=gctrace=1",
+    "runtime.MemStats",
+    "ENTRYPOINT",
+    "CMD",
+    "kube-proxy",
+    "iptables",
+    "KUBE-SVC-XXXX",
+    "memory.numa_stat",
+    "cfs_quota_us",
+    "cpu.shares",
+    "shmget",
+    "mmap",
+    "veth",
+    "netns",
+    "NAPI",
+    "GRO",
+    "RPS",
+    "PID 1",
+    "SIGTERM",
+    "overlay2",
+    "cgroup v2",
+    "docker run",
+    "softirq",
+    "proxy_arp",
+];
+const SITE_TAGS: &[&str] = &[
+    "go", "docker", "linux", "network", "cgroup", "iptables", "gc", "memory", "kernel", "k8s",
+    "signal", "ipc",
+];
+const SITE_SECTIONS: &[&str] = &[
+    "go", "docker", "linux", "network", "cgroup", "kernel", "k8s", "storage", "security", "runtime",
+];
+
+fn site_sentence(rng: &mut Rng) -> String {
+    let mut s = String::new();
+    let n = 6 + rng.below(8);
+    for i in 0..n {
+        if i % 4 == 3 {
+            s.push(' ');
+            s.push_str(*rng.pick(SITE_TERMS));
+            s.push(' ');
+        } else {
+            s.push_str(*rng.pick(SITE_WORDS));
+        }
+        if i % 5 == 4 {
+            s.push('，');
+        }
+    }
+    s.push('。');
+    s
+}
+
+fn site_paragraph(rng: &mut Rng) -> String {
+    (0..3 + rng.below(3))
+        .map(|_| site_sentence(rng))
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+/// The markdown of note `i` of `n` in [`write_site`]'s knowledge base.
+pub fn site_note(i: usize, n: usize, seed: u64) -> String {
+    let mut rng = Rng(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let t1 = *rng.pick(SITE_TAGS);
+    let t2 = *rng.pick(SITE_TAGS);
+    let link = rng.below(n.max(1));
+    let mut s = format!(
+        "---\ntitle: 笔记 {i}：{}与{}\nslug: note-{i}\ndate: 2026-{:02}-{:02}\ntags: [{t1}, {t2}]\nsummary: {}\n---\n\n",
+        *rng.pick(SITE_WORDS),
+        *rng.pick(SITE_TERMS),
+        1 + i % 12,
+        1 + i % 28,
+        site_sentence(&mut rng)
+    );
+    for h in 0..5 {
+        s.push_str(&format!(
+            "## {}{} {h}\n\n{}\n\n",
+            *rng.pick(SITE_WORDS),
+            *rng.pick(SITE_WORDS),
+            site_paragraph(&mut rng)
+        ));
+        match h {
+            0 => s.push_str(&format!(
+                "```go\npackage main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() {{\n\tvar m runtime.MemStats\n\tfor i := 0; i < {}; i++ {{\n\t\t_ = make([]byte, 1<<10)\n\t}}\n\truntime.ReadMemStats(&m)\n\tfmt.Println(\"NumGC\", m.NumGC, \"HeapAlloc\", m.HeapAlloc)\n}}\n```\n\n",
+                1000 + i
+            )),
+            1 => s.push_str(&format!(
+                "```console\n$ docker run --rm --cpus 0.5 debian:bookworm-slim cat /sys/fs/cgroup/cpu.max\n50000 100000\n$ ip -br addr show dev veth{i}\nveth{i}@if2 UP 10.0.{}.1/24\n```\n\n",
+                i % 250
+            )),
+            2 => s.push_str(&format!(
+                "| 字段 | 含义 |\n|---|---|\n| `{}` | {} |\n| `{}` | {} |\n\n见 [相关笔记](../{}/note-{link}.md)。\n\n",
+                *rng.pick(SITE_TERMS),
+                site_sentence(&mut rng),
+                *rng.pick(SITE_TERMS),
+                site_sentence(&mut rng),
+                SITE_SECTIONS[link % SITE_SECTIONS.len()]
+            )),
+            3 => s.push_str("```sh\nset -eu\nfor i in $(seq 1 3); do\n  echo \"round $i\" | tee -a /tmp/log\ndone\n```\n\n"),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Write a knowledge base of `n` notes under `root` (`content/<section>/note-<i>.md`).
+pub fn write_site(root: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
+    for i in 0..n {
+        let section = SITE_SECTIONS[i % SITE_SECTIONS.len()];
+        let dir = root.join("content").join(section);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("couldn't create `{}`: {e}", dir.display()))?;
+        std::fs::write(dir.join(format!("note-{i}.md")), site_note(i, n, seed))?;
+    }
+    std::fs::write(root.join("kb.toml"), "title = \"synthetic\"\n")?;
+    Ok(())
 }

@@ -15,10 +15,9 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::cli::GlobalOpts;
 use crate::config::Config;
 use crate::content::{self, LoadOptions, Note, Section};
-use crate::diagnostics::{self, ContentErrors, Diagnostic, Exit, Severity};
+use crate::diagnostics::{self, ContentErrors, Diagnostic, Severity};
 use crate::highlight::Highlighter;
 use crate::markdown::{self, LinkIndex, Outline, RenderCtx, RenderedNote};
 use crate::output::outdir::Protected;
@@ -27,31 +26,6 @@ use crate::render::Theme;
 use crate::search::SearchDoc;
 use crate::verify::plan::{NoteText, PlanConfig};
 use crate::verify::results::VerifyResults;
-
-/// Arguments of `kb build`.
-#[derive(Debug, clap::Args)]
-pub struct BuildArgs {
-    /// Output directory; relative paths are relative to the knowledge base root.
-    #[arg(long, short, default_value = "public", value_name = "DIR")]
-    pub out: PathBuf,
-    /// Include notes marked `draft: true`.
-    #[arg(long)]
-    pub drafts: bool,
-    /// Override `base_url` from kb.toml (e.g. https://example.com/kb/).
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-    /// Fail (exit 1) on warnings too: broken links and anchors, bad snippet tags.
-    #[arg(long)]
-    pub strict: bool,
-}
-
-/// Arguments of `kb check`.
-#[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// Check notes marked `draft: true` too.
-    #[arg(long)]
-    pub drafts: bool,
-}
 
 /// Stages 1-3a: everything known about the site before rendering.
 pub struct Site {
@@ -396,90 +370,4 @@ pub fn theme_dir(config: &Config) -> Option<PathBuf> {
         .theme_dir
         .clone()
         .or_else(|| Some(config.root.join("themes/default")).filter(|p| p.is_dir()))
-}
-
-/// `kb build`
-pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
-    let mut config = Config::load(&g.root)?;
-    if let Some(url) = &args.base_url {
-        config = config.with_base_url(url)?;
-    }
-    let out = if args.out.is_absolute() {
-        args.out.clone()
-    } else {
-        config.root.join(&args.out)
-    };
-    let start = Instant::now();
-    let report = build(
-        config,
-        LoadOptions {
-            drafts: args.drafts,
-        },
-        &out,
-        args.strict,
-    )?;
-    for w in &report.warnings {
-        crate::errln!("{w}");
-    }
-    let o = report.output;
-    // a first build writes everything; a rebuild says what it changed
-    let changes = if o.unchanged == 0 && o.removed == 0 {
-        String::new()
-    } else {
-        format!(
-            ": {} written, {} unchanged, {} removed",
-            o.written, o.unchanged, o.removed
-        )
-    };
-    let kept = if o.kept == 0 {
-        String::new()
-    } else {
-        format!(
-            ", {} file{} not written by kb kept",
-            o.kept,
-            if o.kept == 1 { "" } else { "s" }
-        )
-    };
-    crate::errln!(
-        "built {} note{} ({} files{changes}{kept}) in {:.0} ms -> {}{}",
-        report.notes,
-        if report.notes == 1 { "" } else { "s" },
-        o.written + o.unchanged,
-        start.elapsed().as_secs_f64() * 1000.0,
-        report.out.display(),
-        if report.warnings.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ", {} warnings (kb check lists them; --strict fails on them)",
-                report.warnings.len()
-            )
-        }
-    );
-    Ok(Exit::Ok)
-}
-
-/// `kb check`
-pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
-    let config = Config::load(&g.root)?;
-    let site = Site::load(
-        config,
-        LoadOptions {
-            drafts: args.drafts,
-        },
-    )?;
-    for d in &site.diagnostics {
-        crate::errln!("{d}");
-    }
-    if site.diagnostics.is_empty() {
-        crate::errln!("checked {} notes: no problems", site.notes.len());
-        Ok(Exit::Ok)
-    } else {
-        crate::errln!(
-            "checked {} notes: {} problems",
-            site.notes.len(),
-            site.diagnostics.len()
-        );
-        Ok(Exit::Content)
-    }
 }

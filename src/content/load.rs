@@ -82,9 +82,7 @@ pub fn walk(config: &Config) -> Walk {
         } else if !entry.file_type().is_file() {
             continue;
         }
-        let is_md = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+        let is_md = super::model::is_note_file(&path);
         if is_md && path.file_name().is_some_and(|n| n == "_index.md") {
             w.section_indexes.push(path);
         } else if is_md {

@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::content::model::{note_stem, NOTE_EXTENSIONS};
 use crate::content::Note;
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 
@@ -96,11 +97,12 @@ impl LinkIndex {
             Some(from)
         } else {
             let key = name.to_lowercase();
-            let key = key.strip_suffix(".md").unwrap_or(&key);
-            self.by_name
-                .get(key)
-                .copied()
-                .or_else(|| self.by_path.get(&format!("{key}.md")).copied())
+            let key = note_stem(&key).unwrap_or(&key);
+            self.by_name.get(key).copied().or_else(|| {
+                NOTE_EXTENSIONS
+                    .iter()
+                    .find_map(|ext| self.by_path.get(&format!("{key}.{ext}")).copied())
+            })
         };
         match index {
             Some(i) => self.with_anchor(notes, i, anchor),
@@ -134,7 +136,7 @@ impl LinkIndex {
         let Some(target) = join_normalized(base_dir, &decoded) else {
             return Resolved::Broken(Broken::NoSuchNote { target: decoded });
         };
-        let is_md = target.ends_with(".md") || target.ends_with(".markdown");
+        let is_md = note_stem(&target).is_some();
         if is_md {
             return match self.by_path.get(&target) {
                 Some(&i) => self.with_anchor(notes, i, anchor),

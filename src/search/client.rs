@@ -25,8 +25,10 @@ use serde::Serialize;
 
 use super::doc::{EncodedDoc, SearchDoc};
 use super::excerpt::{EXCERPT_CHARS, LEAD_CHARS};
-use super::index::{SearchIndex, TermScores, EXPANSION_WEIGHT, MAX_EXPANSIONS};
+use super::index::SearchIndex;
 use super::query::MIN_PREFIX_CHARS;
+use super::rank::{EXPANSION_WEIGHT, MAX_EXPANSIONS};
+use super::terms::TermScores;
 use super::tokenize::{is_word_term, MAX_WORD_CHARS, TOKENIZER_VERSION};
 use crate::output::sink::Sink;
 

@@ -3,54 +3,40 @@
 //! 1. [`tokenize`]: one tokenizer for Chinese prose and English identifiers (CJK bigrams plus
 //!    each run's last character, stemmed words split at punctuation and camelCase).
 //! 2. [`query`]: the query language, parsed once into typed clauses.
-//! 3. [`index`]: [`SearchIndex`], a tantivy index in `.kb/search-index`, updated per note by
-//!    content hash.
+//! 3. [`index`]: [`SearchIndex`], a tantivy index in `.kb/search-index` ([`schema`]: its fields
+//!    and boosts), updated per note by content hash; [`rank`] queries it, [`terms`] reads every
+//!    term's scores back out for the browser.
 //! 4. [`excerpt`]: the matching section of a hit and a highlighted, character-counted excerpt.
 //! 5. [`client`]: the browser's index (precomputed scores read out of the tantivy index,
 //!    sharded postings, lazy fragments), searched by `themes/default/static/search.js` with the
 //!    same rules.
 //!
-//! [`index_site`] is what `kb build` calls after rendering; [`run`] is `kb search`.
+//! [`index_site`] is what `kb build` calls after rendering; [`open_fresh`] is `kb search`'s
+//! index, brought up to date from documents its caller renders.
 
 pub(crate) mod client;
 pub mod doc;
 pub(crate) mod excerpt;
 pub mod index;
 pub(crate) mod query;
+pub(crate) mod rank;
+pub(crate) mod schema;
+pub(crate) mod terms;
 pub(crate) mod tokenize;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cli::GlobalOpts;
 use crate::config::Config;
-use crate::diagnostics::Exit;
 use crate::output::sink::Sink;
 
 pub use client::ClientStats;
 use doc::EncodedDoc;
 pub use doc::{SearchDoc, SearchSection};
-pub use index::{Hit, SearchIndex, UpdateStats};
-
-/// Arguments of `kb search`.
-#[derive(Debug, clap::Args)]
-pub struct SearchArgs {
-    /// The query: words (all must match), "a phrase", tag:NAME; the last word also matches as a
-    /// prefix.
-    #[arg(required = true, value_name = "QUERY")]
-    pub query: Vec<String>,
-
-    /// Show at most this many results.
-    #[arg(long, short = 'n', default_value_t = 10)]
-    pub limit: usize,
-
-    /// Print results as a JSON array (title, url, score, excerpt, ...).
-    #[arg(long)]
-    pub json: bool,
-}
+pub use index::{SearchIndex, UpdateStats};
+pub use rank::Hit;
 
 /// The tokens a text is indexed as, `(term, position)`. search.js must produce exactly these;
 /// the browser test compares the two on a sample.
@@ -177,7 +163,7 @@ fn client_cache_file(config: &Config) -> PathBuf {
 fn client_cache_key(docs: &[&SearchDoc], encoded: &[EncodedDoc]) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&tokenize::TOKENIZER_VERSION.to_le_bytes());
-    hasher.update(&index::SCHEMA_VERSION.to_le_bytes());
+    hasher.update(&schema::SCHEMA_VERSION.to_le_bytes());
     hasher.update(&client::CLIENT_FORMAT.to_le_bytes());
     for (doc, enc) in docs.iter().zip(encoded) {
         hasher.update(doc.source.as_bytes());
@@ -306,12 +292,15 @@ pub fn content_stamp(config: &Config) -> anyhow::Result<String> {
 }
 
 /// Open the knowledge base's index and bring it up to date if the content changed since it was
-/// last written (rendering the notes only then).
-pub fn open_fresh(config: &Config) -> anyhow::Result<SearchIndex> {
+/// last written (calling `docs` for every note's document only then: the caller renders them).
+pub fn open_fresh(
+    config: &Config,
+    docs: impl FnOnce() -> anyhow::Result<Vec<SearchDoc>>,
+) -> anyhow::Result<SearchIndex> {
     let mut index = SearchIndex::open(&index_dir(config))?;
     let stamp = content_stamp(config)?;
     if index.stamp() != stamp || index.is_empty() {
-        let docs = load_docs(config)?;
+        let docs = docs()?;
         let stats = index.update(&docs, &stamp)?;
         tracing::info!(
             added = stats.added,
@@ -321,69 +310,6 @@ pub fn open_fresh(config: &Config) -> anyhow::Result<SearchIndex> {
         );
     }
     Ok(index)
-}
-
-/// Every note as a [`SearchDoc`], from the build's load and markdown stages (drafts left out,
-/// as `kb build` does by default).
-fn load_docs(config: &Config) -> anyhow::Result<Vec<SearchDoc>> {
-    let site = crate::build::Site::load(config.clone(), Default::default())?;
-    let cache = config.cache_dir().join("cache/highlight.bin");
-    let highlighter = crate::highlight::Highlighter::with_cache_file(&cache);
-    Ok(site
-        .render(&highlighter)
-        .into_iter()
-        .map(|r| r.search)
-        .collect())
-}
-
-/// `kb search`.
-pub fn run(global: &GlobalOpts, args: SearchArgs) -> anyhow::Result<Exit> {
-    let config = Config::load(&global.root)?;
-    let query = args.query.join(" ");
-    if query::parse(&query).is_empty() {
-        anyhow::bail!(
-            "the query `{query}` has nothing to search for; give a word, a \"phrase\" or tag:NAME"
-        );
-    }
-    let index = open_fresh(&config)?;
-    let hits = index.search(&query, args.limit)?;
-    if args.json {
-        crate::outln!("{}", serde_json::to_string_pretty(&hits)?)?;
-        return Ok(Exit::Ok);
-    }
-    if hits.is_empty() {
-        crate::errln!("no results for `{query}`");
-        return Ok(Exit::Ok);
-    }
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    for (i, h) in hits.iter().enumerate() {
-        crate::outln!("{}", render_hit(i + 1, h, color))?;
-    }
-    Ok(Exit::Ok)
-}
-
-/// One result for the terminal: number, title, link, excerpt with highlights.
-fn render_hit(n: usize, h: &Hit, color: bool) -> String {
-    let (bold, mark, dim, reset) = if color {
-        ("\x1b[1m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m")
-    } else {
-        ("", "", "", "")
-    };
-    let title = if h.heading.is_empty() || h.heading == h.title {
-        h.title.clone()
-    } else {
-        format!("{} › {}", h.title, h.heading)
-    };
-    let excerpt = excerpt::Excerpt {
-        text: h.excerpt.clone(),
-        highlights: h.highlights.clone(),
-    };
-    let (open, close) = if color { (mark, reset) } else { ("[", "]") };
-    let body = excerpt.render(|s, out| out.push_str(s), open, close);
-    format!(
-        "{n}. {bold}{title}{reset}\n   {dim}{}{reset}\n   {body}\n",
-        h.url
-    )
 }
 
 #[cfg(test)]

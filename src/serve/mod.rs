@@ -18,7 +18,7 @@ pub(crate) mod search;
 pub(crate) mod watch;
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, RwLock};
@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::cli::GlobalOpts;
 use crate::config::Config;
 use crate::content::LoadOptions;
 use crate::diagnostics::Exit;
@@ -38,59 +37,8 @@ use live::LiveSite;
 use reload::{Problem, ServerMsg};
 use watch::{WatchEvent, Watcher};
 
-/// Arguments of `kb serve`.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// Port to listen on (default: kb.toml `[serve] port`, else 1111); 0 picks a free port.
-    #[arg(long, short)]
-    pub port: Option<u16>,
-    /// Address to listen on (default: kb.toml `[serve] bind`, else 127.0.0.1). Anything but a
-    /// loopback address shows the site to the network.
-    #[arg(long, value_name = "ADDR")]
-    pub bind: Option<IpAddr>,
-    /// Include notes marked `draft: true`.
-    #[arg(long)]
-    pub drafts: bool,
-    /// How long the sources must be quiet before a rebuild, e.g. `10ms` (default: kb.toml
-    /// `[serve] debounce`, else 10ms).
-    #[arg(long, value_name = "DURATION", value_parser = debounce_arg)]
-    pub debounce: Option<Duration>,
-}
-
-/// `--debounce`: a duration up to a minute (a usage error otherwise, exit 2).
-fn debounce_arg(text: &str) -> Result<Duration, String> {
-    crate::duration::parse(text, crate::duration::MAX_DEBOUNCE)
-        .map_err(|e| format!("`{text}` {e}; {}", e.hint("--debounce 10ms")))
-}
-
-/// `kb serve`
-pub fn run(global: &GlobalOpts, args: ServeArgs) -> anyhow::Result<Exit> {
-    let config = Config::load(&global.root)?;
-    let bind: IpAddr = match args.bind {
-        Some(b) => b,
-        None => config.serve.bind.parse().with_context(|| {
-            format!(
-                "kb.toml [serve] bind `{}` is not an IP address; use e.g. \"127.0.0.1\"",
-                config.serve.bind
-            )
-        })?,
-    };
-    let debounce = match args.debounce {
-        Some(d) => d,
-        None => crate::duration::parse(&config.serve.debounce, crate::duration::MAX_DEBOUNCE)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "kb.toml [serve] debounce `{}` {e}; {}",
-                    config.serve.debounce,
-                    e.hint("debounce = \"10ms\"")
-                )
-            })?,
-    };
-    let opts = Options {
-        addr: SocketAddr::new(bind, args.port.unwrap_or(config.serve.port)),
-        drafts: args.drafts,
-        debounce,
-    };
+/// Serve the site until Ctrl-C (`kb serve`).
+pub fn run(config: Config, opts: Options) -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,10 +48,13 @@ pub fn run(global: &GlobalOpts, args: ServeArgs) -> anyhow::Result<Exit> {
 
 /// How to serve.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Options {
-    pub(crate) addr: SocketAddr,
-    pub(crate) drafts: bool,
-    pub(crate) debounce: Duration,
+pub struct Options {
+    /// Where to listen (port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// Include notes marked `draft: true`.
+    pub drafts: bool,
+    /// How long the sources must be quiet before a rebuild.
+    pub debounce: Duration,
 }
 
 async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {

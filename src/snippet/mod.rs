@@ -1,11 +1,14 @@
 //! Snippets: the tagged code blocks of a note.
 //!
-//! [`info`] parses a fence's info string into a language and typed attributes; [`extract`] finds
+//! [`info`] parses a fence's info string into a language and typed attributes ([`limits`]: the
+//! container limits among them); [`extract`] finds
 //! every fenced code block of a note with its file line, so the markdown stage (highlighting,
 //! badges) and the verify stage (planning runs, `--update`) see the same blocks with the same keys.
 
 pub mod extract;
 pub mod info;
+pub mod limits;
 
 pub use extract::{extract, BlockError, CodeBlock, SnippetKey};
-pub use info::{Attrs, FenceInfo, Lang, Limits, Network, Requirement, Skip};
+pub use info::{Attrs, FenceInfo, Lang, Network, Requirement, Skip};
+pub use limits::Limits;

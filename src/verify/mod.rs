@@ -38,10 +38,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use futures_util::StreamExt;
 
-use crate::cli::GlobalOpts;
 use crate::config::Config;
 use crate::content;
-use crate::diagnostics::{ContentErrors, Diagnostic, Exit, Severity};
+use crate::diagnostics::{ContentErrors, Diagnostic, Severity};
 use crate::snippet::SnippetKey;
 
 use self::cache::{Cache, CachedBlock};
@@ -51,35 +50,78 @@ use self::report::{Counts, Style};
 use self::results::{BlockResult, Status, VerifyResults};
 use self::run::{BlockOutcome, Failure, ReadyImage, RunCtx, Verdict};
 
-/// Arguments of `kb verify`.
-#[derive(Debug, clap::Args)]
-pub struct VerifyArgs {
-    /// Notes or directories to verify (default: all of content/).
+/// What `kb verify` is asked to do: the command line's options, typed.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Notes or directories to verify (empty: all of content/).
     pub paths: Vec<PathBuf>,
-
-    /// Sessions to run at once (default: the number of CPU cores).
-    #[arg(long, short, value_name = "N")]
+    /// Sessions to run at once (None: the number of CPU cores).
     pub jobs: Option<usize>,
-
-    /// Only blocks whose id or note path contains TEXT (each with its whole session).
-    #[arg(long, value_name = "TEXT")]
+    /// Only blocks whose id or note path contains this (each with its whole session).
     pub filter: Option<String>,
-
     /// Rewrite the expected output in the notes for blocks that no longer match.
-    #[arg(long)]
     pub update: bool,
-
-    /// Also write a JUnit XML report to FILE.
-    #[arg(long, value_name = "FILE")]
+    /// Also write a JUnit XML report here.
     pub junit: Option<PathBuf>,
-
-    /// Run only the I-th of N deterministic slices (by session), e.g. `--shard 2/4`.
-    #[arg(long, value_name = "I/N")]
+    /// Run only this slice of the sessions.
     pub shard: Option<Shard>,
-
     /// Run every session, even those the cache says passed.
-    #[arg(long)]
     pub no_cache: bool,
+}
+
+/// What a `kb verify` run did, for the command line to print.
+pub struct VerifyReport {
+    outcomes: Vec<BlockOutcome>,
+    updated: Vec<String>,
+    sessions_run: usize,
+    sessions_cached: usize,
+    elapsed: Duration,
+}
+
+impl VerifyReport {
+    /// Whether any block failed (exit 1).
+    pub fn failed(&self) -> bool {
+        Counts::of(&self.outcomes).failed > 0
+    }
+
+    /// The text for the terminal: every block when `verbose`, each failure with its diff, the
+    /// notes `--update` rewrote, and the summary.
+    pub fn render(&self, verbose: bool, color: bool) -> String {
+        let style = Style { color };
+        let outcomes = &self.outcomes;
+        let mut out = String::new();
+        if verbose {
+            for o in outcomes {
+                out.push_str(&report::render_line(o, style));
+                out.push('\n');
+            }
+        }
+        for o in outcomes {
+            if matches!(o.verdict, Verdict::Failed(_)) {
+                out.push('\n');
+                out.push_str(&report::render_failure(o, style));
+            }
+        }
+        for loc in &self.updated {
+            out.push_str(&format!("updated the expected output at {loc}\n"));
+        }
+        let counts = Counts::of(outcomes);
+        let cached = outcomes
+            .iter()
+            .filter(|o| o.cached && matches!(o.verdict, Verdict::Passed))
+            .count();
+        out.push_str(&format!(
+            "\n{} session{} run in containers, {} from cache; {} block{} cached ({})\n",
+            self.sessions_run,
+            plural(self.sessions_run),
+            self.sessions_cached,
+            cached,
+            plural(cached),
+            report::human_duration(self.elapsed),
+        ));
+        out.push_str(&format!("{counts}\n"));
+        out
+    }
 }
 
 /// `--shard I/N`: 1-based slice `I` of `N`.
@@ -106,12 +148,12 @@ impl FromStr for Shard {
     }
 }
 
-/// `kb verify`.
-pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
+/// `kb verify`: plan the sessions of the selected notes, run them (or take them from the cache),
+/// rewrite expected output with `update`, and record the results for `kb build`.
+pub fn run(config: &Config, args: &VerifyOptions) -> anyhow::Result<VerifyReport> {
     let started = Instant::now();
-    let config = Config::load(&global.root)?;
-    let notes = load_notes(&config, &args.paths)?;
-    let plan_cfg = PlanConfig::of(&config);
+    let notes = load_notes(config, &args.paths)?;
+    let plan_cfg = PlanConfig::of(config);
     let all = plan::plan(&notes, &plan_cfg)
         .map_err(|d| anyhow::Error::new(ContentErrors(d)))?
         .sessions;
@@ -147,50 +189,10 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
         .sort_by(|a, b| (&a.block.key.note, a.block.line).cmp(&(&b.block.key.note, b.block.line)));
 
     let updated = if args.update {
-        update_notes(&config, &notes, &selected, &mut outcomes)?
+        update_notes(config, &notes, &selected, &mut outcomes)?
     } else {
         Vec::new()
     };
-
-    // Report.
-    let style = Style {
-        color: std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
-    let mut out = String::new();
-    if global.verbose > 0 {
-        for o in &outcomes {
-            out.push_str(&report::render_line(o, style));
-            out.push('\n');
-        }
-    }
-    for o in &outcomes {
-        if matches!(o.verdict, Verdict::Failed(_)) {
-            out.push('\n');
-            out.push_str(&report::render_failure(o, style));
-        }
-    }
-    for loc in &updated {
-        out.push_str(&format!("updated the expected output at {loc}\n"));
-    }
-    let counts = Counts::of(&outcomes);
-    let cached = outcomes
-        .iter()
-        .filter(|o| o.cached && matches!(o.verdict, Verdict::Passed))
-        .count();
-    out.push_str(&format!(
-        "\n{} session{} run in containers, {} from cache; {} block{} cached ({})\n",
-        summary.sessions_run,
-        plural(summary.sessions_run),
-        summary.sessions_cached,
-        cached,
-        plural(cached),
-        report::human_duration(started.elapsed()),
-    ));
-    out.push_str(&format!("{counts}\n"));
-    // A closed pipe (`kb verify | head`) is not an error worth a panic; the results are still
-    // recorded below, and the command ends with 0 (crate::stdio).
-    let _ = crate::stdio::write_out_bytes(out.as_bytes());
 
     // Results for `kb build`, merged into what earlier runs recorded.
     let results_path = config.verify_results_path();
@@ -205,10 +207,12 @@ pub fn run(global: &GlobalOpts, args: VerifyArgs) -> anyhow::Result<Exit> {
     if let Some(path) = &args.junit {
         report::write_junit(&outcomes, started.elapsed(), path)?;
     }
-    Ok(if counts.failed > 0 {
-        Exit::Content
-    } else {
-        Exit::Ok
+    Ok(VerifyReport {
+        outcomes,
+        updated,
+        sessions_run: summary.sessions_run,
+        sessions_cached: summary.sessions_cached,
+        elapsed: started.elapsed(),
     })
 }
 

@@ -556,6 +556,36 @@ fn init_scaffolds_a_knowledge_base_that_checks_and_builds() {
     assert_eq!(again.status.code(), Some(2));
 }
 
+/// `kb --root R init DIR` creates `R/DIR`, as every other command reads `--root` (it was ignored).
+#[test]
+fn init_creates_its_directory_under_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    kb_in(dir.path(), &["init", "mykb"]).expect_code(0);
+    assert!(dir.path().join("mykb/kb.toml").is_file());
+    assert!(dir.path().join("mykb/content/first-note.md").is_file());
+}
+
+/// A note is `.md` or `.markdown`, in any case, for every rule that asks: the walk, wikilinks
+/// and relative links (`[[b]]` to `b.markdown` was a broken link).
+#[test]
+fn markdown_extension_notes_are_found_by_wikilinks_and_links() {
+    let f = Fixture::with_files(&[
+        (
+            "content/a.md",
+            "---\ntitle: A\n---\n\nSee [[b]], [[b.markdown]] and [B](b.markdown).\n",
+        ),
+        ("content/b.markdown", "---\ntitle: B\n---\n\nbody\n"),
+    ]);
+    let r = f.kb(&["check"]);
+    r.expect_code(0);
+    f.kb(&["build"]).expect_code(0);
+    let a = f.read("public/notes/a/index.html");
+    assert!(
+        a.contains(r#"<p>See <a href="/notes/b/">B</a>, <a href="/notes/b/">B</a> and <a href="/notes/b/">B</a>.</p>"#),
+        "{a}"
+    );
+}
+
 #[test]
 fn verify_results_become_badges_observed_output_and_the_status_page() {
     let f = Fixture::copy("good");
@@ -839,4 +869,19 @@ fn aliases_and_assets_that_collide_with_other_files_of_the_site_are_errors() {
         );
     }
     f.kb(&["build"]).expect_code(1);
+}
+
+/// The benchmarks' generated knowledge base is deterministic and builds without a problem (its
+/// cross-links all land on notes that exist), so a figure measured on it measures kb, not noise.
+#[test]
+fn the_benchmark_corpus_is_deterministic_and_clean() {
+    use crate::corpus::{site_note, write_site};
+    assert_eq!(site_note(3, 10, 7), site_note(3, 10, 7));
+    assert_ne!(site_note(3, 10, 7), site_note(4, 10, 7));
+    let dir = tempfile::tempdir().unwrap();
+    write_site(dir.path(), 20, 1).unwrap();
+    let cfg = kb::config::Config::load(dir.path()).unwrap();
+    let site = kb::build::Site::load(cfg, Default::default()).unwrap();
+    assert_eq!(site.notes.len(), 20);
+    assert!(site.diagnostics.is_empty(), "{:?}", site.diagnostics);
 }

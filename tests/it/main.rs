@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "../../benches/support/corpus.rs"]
+mod corpus;
+
 #[path = "../support/query_set.rs"]
 mod query_set;
 #[path = "../support/site.rs"]

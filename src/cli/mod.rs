@@ -1,15 +1,25 @@
-//! Command-line interface: argument types (clap derive) and dispatch to each command.
+//! The command-line layer: clap arguments, turned into typed options for the library commands,
+//! and the one place that prints results and maps errors to exit codes.
 //!
-//! Stays thin: every command is a function in its own module that returns a result; this module
-//! prints errors once and maps them to exit codes (0 ok, 1 content problems or failed snippets,
-//! 2 usage or environment problems). Output goes through [`crate::stdio`], so a closed pipe
-//! ends a command quietly instead of with a panic.
+//! One file per command (`cli/build.rs` holds `kb build` and `kb check`, ...): each parses its
+//! arguments, loads the knowledge base's [`Config`] once, calls the library (which returns data,
+//! never prints a summary) and prints what it returned. This module prints errors once and maps
+//! them to exit codes (0 ok, 1 content problems or failed snippets, 2 usage or environment
+//! problems). Output goes through [`crate::stdio`], so a closed pipe ends a command quietly
+//! instead of with a panic. No other module imports this one.
 
-use std::path::PathBuf;
+mod build;
+mod init;
+mod search;
+mod serve;
+mod verify;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Config;
 use crate::diagnostics::{ContentErrors, Exit};
 
 /// kb: a knowledge base of markdown troubleshooting notes, built into a searchable static site,
@@ -32,24 +42,40 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new knowledge base: kb.toml, content/ with a sample note, snippets/.
-    Init(crate::init::InitArgs),
+    Init(init::InitArgs),
     /// Build content/ into a static site (default: public/).
-    Build(crate::build::BuildArgs),
+    Build(build::BuildArgs),
     /// Report broken links and anchors, bad front matter and bad snippet tags; writes nothing.
-    Check(crate::build::CheckArgs),
+    Check(build::CheckArgs),
     /// Run every tagged snippet in Docker and compare with the documented output.
-    Verify(crate::verify::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Search the knowledge base from the terminal.
-    Search(crate::search::SearchArgs),
+    Search(search::SearchArgs),
     /// Serve the site locally, rebuild on change and live-reload the browser.
-    Serve(crate::serve::ServeArgs),
+    Serve(serve::ServeArgs),
 }
 
-/// Shared by every command.
+/// Options every command reads: `--root` and `-v`.
 #[derive(Debug, Clone)]
-pub struct GlobalOpts {
-    pub root: PathBuf,
-    pub verbose: u8,
+struct GlobalOpts {
+    root: PathBuf,
+    verbose: u8,
+}
+
+impl GlobalOpts {
+    /// kb.toml of `--root`, validated once for the whole command.
+    fn config(&self) -> anyhow::Result<Config> {
+        Config::load(&self.root)
+    }
+
+    /// A path given on the command line: relative paths are relative to `--root`.
+    fn under_root(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() || self.root == Path::new(".") {
+            path.to_path_buf()
+        } else {
+            self.root.join(path)
+        }
+    }
 }
 
 /// Entry point used by `main`.
@@ -61,12 +87,12 @@ pub fn main() -> ExitCode {
         verbose: cli.verbose,
     };
     let result = match cli.command {
-        Command::Init(args) => crate::init::run(&global, args),
-        Command::Build(args) => crate::build::run_build(&global, args),
-        Command::Check(args) => crate::build::run_check(&global, args),
-        Command::Verify(args) => crate::verify::run(&global, args),
-        Command::Search(args) => crate::search::run(&global, args),
-        Command::Serve(args) => crate::serve::run(&global, args),
+        Command::Init(args) => init::run(&global, args),
+        Command::Build(args) => build::run_build(&global, args),
+        Command::Check(args) => build::run_check(&global, args),
+        Command::Verify(args) => verify::run(&global, args),
+        Command::Search(args) => search::run(&global, args),
+        Command::Serve(args) => serve::run(&global, args),
     };
     // A reader that went away (`kb check 2>&1 | head -1`, `kb search x | true`) ends the command
     // quietly with 0, as ripgrep does: what it did not read is not an error of the content.
