@@ -8,135 +8,24 @@
 //! started), and the session's later blocks are reported as not run.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
-use super::docker::{DockerError, Engine, LimitHits};
+use super::images::ReadyImage;
 use super::matcher;
-use super::plan::{Action, BlockRef, FileWrite, ImageRef, RunStep, Session, Step};
-use super::proxy::{DockerProxy, SESSION_LABEL};
-use super::transcript;
+use super::outcome::{BlockOutcome, Failure, LimitHit, Observation, Verdict};
+use super::runtime::{ContainerRuntime, LimitHits, RuntimeError};
+use super::session::{Action, BlockRef, ImageRef, RunStep, Session, Step};
 use crate::snippet::{Limits, Requirement};
 
 /// How much observed output is kept per block for the results file and the site.
 const OBSERVED_CAP: usize = 16 * 1024;
 
-/// What happened to one runnable or skipped block.
-#[derive(Debug, Clone)]
-pub(crate) struct BlockOutcome {
-    pub(crate) block: BlockRef,
-    pub(crate) verdict: Verdict,
-    pub(crate) duration: Duration,
-    /// When it ran (for a cached result: when it ran for real).
-    pub(crate) date: DateTime<Utc>,
-    /// The image reference the session ran in.
-    pub(crate) image: String,
-    /// What it printed (a transcript prints `$ cmd` before each command's output), capped.
-    pub(crate) observed: String,
-    /// True when the result came from the cache.
-    pub(crate) cached: bool,
-    /// Per command (one for a program block): what it printed and its status, for `--update`.
-    pub(crate) observations: Vec<Option<Observation>>,
-}
-
-/// Verdict on one block.
-#[derive(Debug, Clone)]
-pub(crate) enum Verdict {
-    Passed,
-    /// `skip`, or not run because the session could not go on; the reason.
-    Skipped(String),
-    Failed(Failure),
-}
-
-/// Why a block failed. Rendered (with a diff) by [`super::report`].
-#[derive(Debug, Clone)]
-pub(crate) enum Failure {
-    /// Output or exit status differ. `expected`/`actual` are canonical (actual normalised
-    /// through the expected patterns, so only real differences remain).
-    Mismatch {
-        /// File line of the command (`$ ` line) or of the block.
-        line: usize,
-        command: String,
-        expected: Option<String>,
-        actual: String,
-        expected_exit: i64,
-        exit: i64,
-    },
-    /// The block ran past its timeout; what it printed until then.
-    Timeout {
-        line: usize,
-        command: String,
-        after: Duration,
-        partial: String,
-    },
-    /// The block ran into a limit of its container (memory, pids): the limit, not a mismatch.
-    Limit {
-        line: usize,
-        command: String,
-        limit: LimitHit,
-        /// What it printed.
-        output: String,
-    },
-    /// The block could not run: image, container or engine trouble.
-    Error { message: String },
-}
-
-/// Which container limit stopped a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LimitHit {
-    /// The kernel killed a process of the block for the memory limit (bytes).
-    Memory(u64),
-    /// Forks failed at the pids limit.
-    Pids(u32),
-}
-
-impl std::fmt::Display for LimitHit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LimitHit::Memory(b) => write!(
-                f,
-                "killed: memory limit {}",
-                crate::snippet::info::human_bytes(*b)
-            ),
-            LimitHit::Pids(n) => {
-                write!(f, "stopped: pids limit {n} (no more processes could start)")
-            }
-        }
-    }
-}
-
-impl LimitHit {
-    /// The attribute and kb.toml key that raise it.
-    pub(crate) fn knob(self) -> &'static str {
-        match self {
-            LimitHit::Memory(_) => "memory",
-            LimitHit::Pids(_) => "pids",
-        }
-    }
-}
-
-/// One command's actual result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Observation {
-    /// Output with `\r\n` normalised (not yet matched against anything).
-    pub(crate) output: String,
-    pub(crate) exit: i64,
-}
-
-/// A session's image, ready to run (or why not).
-#[derive(Debug, Clone)]
-pub(crate) struct ReadyImage {
-    /// Reference to create containers from (`kb-go:1a2b3c4d5e6f`, `debian:bookworm-slim`).
-    pub(crate) reference: String,
-    /// The image id (part of the cache key).
-    pub(crate) id: String,
-}
-
-/// Shared by all sessions of a run.
-pub(crate) struct RunCtx {
-    pub(crate) engine: Engine,
+/// Shared by all sessions of a run: the container runtime the caller connected, the images it
+/// prepared, the progress bar.
+pub(crate) struct RunCtx<R> {
+    pub(crate) runtime: R,
     pub(crate) images: HashMap<ImageRef, Result<ReadyImage, String>>,
     pub(crate) progress: indicatif::ProgressBar,
     seq: std::sync::atomic::AtomicUsize,
@@ -144,39 +33,20 @@ pub(crate) struct RunCtx {
     cgroup_version: tokio::sync::OnceCell<Option<u8>>,
 }
 
-impl RunCtx {
+impl<R: ContainerRuntime> RunCtx<R> {
     pub(crate) fn new(
-        engine: Engine,
+        runtime: R,
         images: HashMap<ImageRef, Result<ReadyImage, String>>,
         progress: indicatif::ProgressBar,
     ) -> Self {
         RunCtx {
-            engine,
+            runtime,
             images,
             progress,
             seq: Default::default(),
             cgroup_version: Default::default(),
         }
     }
-}
-
-/// The tag kb gives the image built from `snippets/images/NAME`: the name plus a hash of the
-/// directory's contents, so an edited Dockerfile builds anew and an unchanged one never does.
-pub(crate) fn local_image_tag(name: &str, dir: &Path) -> anyhow::Result<String> {
-    let context = super::tar::archive_dir(dir)?;
-    let hash = blake3::hash(&context).to_hex();
-    let repo: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Ok(format!("kb-{repo}:{}", &hash[..12]))
 }
 
 /// Outcomes for every step of a session that needs no container (all skipped), or whose image
@@ -226,13 +96,16 @@ fn outcome(block: &BlockRef, verdict: Verdict, image: &str) -> BlockOutcome {
 
 /// Why the engine cannot run `session` (a `requires=` it does not meet), if so. An engine that
 /// does not report a fact meets every requirement on it: the blocks then run and tell.
-async fn unmet_requirement(ctx: &RunCtx, session: &Session) -> Option<String> {
+async fn unmet_requirement<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
+    session: &Session,
+) -> Option<String> {
     for r in &session.spec.requires {
         let (wanted, found) = match r {
             Requirement::CgroupV1 | Requirement::CgroupV2 => {
                 let found = *ctx
                     .cgroup_version
-                    .get_or_init(|| ctx.engine.cgroup_version())
+                    .get_or_init(|| ctx.runtime.cgroup_version())
                     .await;
                 let wanted = if *r == Requirement::CgroupV1 { 1 } else { 2 };
                 (wanted, found)
@@ -263,7 +136,10 @@ fn skipped_session(session: &Session, image: &str, why: &str) -> Vec<BlockOutcom
 }
 
 /// Run one session start to finish. Never fails: problems become failed blocks.
-pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOutcome> {
+pub(crate) async fn run_session<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
+    session: &Session,
+) -> Vec<BlockOutcome> {
     if let Some(why) = unmet_requirement(ctx, session).await {
         return skipped_session(session, &session.image.to_string(), &why);
     }
@@ -283,40 +159,31 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
     }
     ctx.progress.set_message(session.label());
     let seq = ctx.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // A `docker` session talks to the engine through a proxy of its own that labels what it
+    // A `docker` session talks to the engine through access of its own that labels what it
     // creates and shows it only its own objects (see `proxy`).
-    let docker_session = format!("{}.{seq}", ctx.engine.run_id());
-    let proxy = if session.spec.docker {
-        let started = ctx
-            .engine
-            .socket()
-            .map_err(|e| e.to_string())
-            .and_then(|upstream| {
-                DockerProxy::start(upstream, ctx.engine.docker_session_labels(&docker_session))
-                    .map_err(|e| format!("couldn't start the session's Docker API proxy: {e}"))
-            });
-        match started {
-            Ok(p) => Some(p),
+    let docker = if session.spec.docker {
+        match ctx.runtime.start_docker_session(seq) {
+            Ok(d) => Some(d),
             Err(why) => return without_container(session, &image, Some(&why)),
         }
     } else {
         None
     };
-    let proxy_socket = proxy.as_ref().map(DockerProxy::socket);
+    let docker_socket = docker.as_ref().map(|d| d.socket());
     let outcomes = match ctx
-        .engine
+        .runtime
         .create_session(
             &image,
             &session.spec,
             &session.label(),
             seq,
-            proxy_socket.as_deref(),
+            docker_socket.as_deref(),
         )
         .await
     {
         Ok(container) => {
             let outcomes = run_steps(ctx, session, &image, &container).await;
-            if let Err(e) = ctx.engine.remove_container(&container).await {
+            if let Err(e) = ctx.runtime.remove_container(&container).await {
                 tracing::warn!("couldn't remove container {container}: {e}");
             }
             outcomes
@@ -326,13 +193,8 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
             without_container(session, &image, Some(&why))
         }
     };
-    if proxy.is_some() {
-        drop(proxy);
-        match ctx
-            .engine
-            .remove_labelled(SESSION_LABEL, &docker_session)
-            .await
-        {
+    if let Some(docker) = docker {
+        match ctx.runtime.end_docker_session(docker).await {
             Ok(removed) if !removed.is_empty() => {
                 tracing::info!("{}: removed {}", session.label(), removed.join(", "))
             }
@@ -346,8 +208,8 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
     outcomes
 }
 
-async fn run_steps(
-    ctx: &RunCtx,
+async fn run_steps<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
     session: &Session,
     image: &str,
     container: &str,
@@ -384,7 +246,7 @@ async fn run_steps(
         }) = &o.verdict
         {
             if let Some(now) = ctx
-                .engine
+                .runtime
                 .limit_hits(container, session.spec.limits.pids)
                 .await
             {
@@ -412,7 +274,7 @@ async fn run_steps(
                 r.block.location()
             ));
         } else if let Verdict::Failed(Failure::Error { .. } | Failure::Limit { .. }) = o.verdict {
-            if ctx.engine.check_running(container).await.is_err() {
+            if ctx.runtime.check_running(container).await.is_err() {
                 gone = Some(format!(
                     "not run: the session's container stopped at {}",
                     r.block.location()
@@ -425,8 +287,8 @@ async fn run_steps(
     outcomes
 }
 
-async fn run_step(
-    ctx: &RunCtx,
+async fn run_step<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
     r: &RunStep,
     image: &str,
     container: &str,
@@ -436,13 +298,13 @@ async fn run_step(
     let date = Utc::now();
     let mut o = outcome(&r.block, Verdict::Passed, image);
     o.date = date;
-    let engine = &ctx.engine;
+    let runtime = &ctx.runtime;
     let prepared = async {
         if r.restart {
-            engine.restart(container).await?;
+            runtime.restart(container).await?;
         }
-        upload(engine, container, &r.writes).await?;
-        engine.check_running(container).await
+        runtime.upload(container, &r.writes).await?;
+        runtime.check_running(container).await
     };
     if let Err(e) = prepared.await {
         o.verdict = Verdict::Failed(Failure::Error {
@@ -454,7 +316,7 @@ async fn run_step(
     let deadline = started + r.timeout;
     match &r.action {
         Action::Program(p) => {
-            let res = engine.exec(container, &p.command, deadline, started).await;
+            let res = runtime.exec(container, &p.command, deadline, started).await;
             match res {
                 Ok(x) => {
                     o.observed = cap(&x.output);
@@ -489,7 +351,7 @@ async fn run_step(
             let mut observed = String::new();
             for c in &t.commands {
                 observed.push_str(&format!("$ {}\n", c.cmd));
-                match engine.exec(container, &c.cmd, deadline, started).await {
+                match runtime.exec(container, &c.cmd, deadline, started).await {
                     Ok(x) => {
                         observed.push_str(&x.output);
                         if !x.output.is_empty() && !x.output.ends_with('\n') {
@@ -527,14 +389,14 @@ async fn run_step(
 /// An exec that did not complete: a timeout (with its partial output; a timeout with the
 /// container full to its pids limit is that limit's doing) or an engine error.
 fn failed_exec(
-    e: DockerError,
+    e: RuntimeError,
     line: usize,
     command: &str,
     observed: &mut String,
     limits: &Limits,
 ) -> Verdict {
     match e {
-        DockerError::Timeout {
+        RuntimeError::Timeout {
             after,
             partial,
             pids,
@@ -562,23 +424,6 @@ fn failed_exec(
     }
 }
 
-async fn upload(engine: &Engine, container: &str, writes: &[FileWrite]) -> Result<(), DockerError> {
-    if writes.is_empty() {
-        return Ok(());
-    }
-    let files: Vec<(String, Vec<u8>, u32)> = writes
-        .iter()
-        .map(|w| {
-            (
-                w.path.clone(),
-                w.text.clone().into_bytes(),
-                if w.executable { 0o755 } else { 0o644 },
-            )
-        })
-        .collect();
-    engine.upload(container, &files).await
-}
-
 /// Keep at most [`OBSERVED_CAP`] bytes (on a char boundary), saying so when cut.
 fn cap(s: &str) -> String {
     if s.len() <= OBSERVED_CAP {
@@ -595,51 +440,9 @@ fn cap(s: &str) -> String {
     )
 }
 
-/// Observations written back by `--update`: each command's output normalised through its
-/// expected patterns (so wildcards that still match survive).
-pub(crate) fn transcript_observed(
-    t: &transcript::Transcript,
-    obs: &[Option<Observation>],
-) -> Vec<Option<transcript::Observed>> {
-    t.commands
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            obs.get(i)
-                .and_then(Option::as_ref)
-                .map(|o| transcript::Observed {
-                    output: matcher::normalize(&c.expected, &o.output),
-                    exit: o.exit,
-                })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn local_image_tag_is_a_valid_reference_and_follows_the_content() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Dockerfile"), "FROM debian:bookworm-slim\n").unwrap();
-        let a = local_image_tag("Go_1", dir.path()).unwrap();
-        assert!(
-            a.starts_with("kb-go_1:") && a.len() == "kb-go_1:".len() + 12,
-            "{a}"
-        );
-        assert_eq!(
-            a,
-            local_image_tag("Go_1", dir.path()).unwrap(),
-            "same content, same tag"
-        );
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM debian:bookworm-slim\nRUN true\n",
-        )
-        .unwrap();
-        assert_ne!(a, local_image_tag("Go_1", dir.path()).unwrap());
-    }
 
     #[test]
     fn observed_output_is_capped_on_a_char_boundary() {
