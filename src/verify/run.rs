@@ -442,7 +442,342 @@ fn cap(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+    use std::sync::Mutex;
+
     use super::*;
+    use crate::verify::images::ReadyImage;
+    use crate::verify::plan::{self, Note, PlanConfig};
+    use crate::verify::runtime::{DockerSession, ExecResult};
+    use crate::verify::session::{ContainerSpec, FileWrite};
+
+    /// How the fake answers a command.
+    #[derive(Clone, Copy)]
+    enum Answer {
+        /// Prints this and exits with this status.
+        Prints(&'static str, i64),
+        /// Runs past its deadline after printing this.
+        TimesOut(&'static str),
+    }
+
+    /// A container runtime that runs nothing: commands answer as scripted (unscripted ones print
+    /// nothing and exit 0) and every call is logged, so a test sees what the runner asked for.
+    #[derive(Default)]
+    struct Fake {
+        answers: HashMap<&'static str, Answer>,
+        fail_create: bool,
+        fail_upload: bool,
+        log: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn answering(answers: &[(&'static str, Answer)]) -> Fake {
+            Fake {
+                answers: answers.iter().copied().collect(),
+                ..Fake::default()
+            }
+        }
+
+        fn note(&self, what: String) {
+            self.log.lock().unwrap().push(what);
+        }
+    }
+
+    impl ContainerRuntime for Fake {
+        async fn create_session(
+            &self,
+            image: &str,
+            _spec: &ContainerSpec,
+            _name_hint: &str,
+            seq: usize,
+            _docker_socket: Option<&Path>,
+        ) -> Result<String, RuntimeError> {
+            if self.fail_create {
+                return Err(RuntimeError::Exited {
+                    status: 127,
+                    output: "sh: not found".into(),
+                });
+            }
+            self.note(format!("create c{seq} from {image}"));
+            Ok(format!("c{seq}"))
+        }
+
+        async fn upload(&self, container: &str, writes: &[FileWrite]) -> Result<(), RuntimeError> {
+            let paths: Vec<&str> = writes.iter().map(|w| w.path.as_str()).collect();
+            self.note(format!("upload {container} {}", paths.join(" ")));
+            if self.fail_upload {
+                return Err(RuntimeError::Stream("the upload broke off".into()));
+            }
+            Ok(())
+        }
+
+        async fn exec(
+            &self,
+            container: &str,
+            cmd: &str,
+            _deadline: Instant,
+            started: Instant,
+        ) -> Result<ExecResult, RuntimeError> {
+            self.note(format!("exec {container} {cmd}"));
+            match self.answers.get(cmd).copied() {
+                None => Ok(ExecResult {
+                    output: String::new(),
+                    exit: 0,
+                }),
+                Some(Answer::Prints(output, exit)) => Ok(ExecResult {
+                    output: output.into(),
+                    exit,
+                }),
+                Some(Answer::TimesOut(partial)) => {
+                    // Like the engine: the container goes with the timeout.
+                    self.note(format!("remove {container}"));
+                    Err(RuntimeError::Timeout {
+                        after: started.elapsed(),
+                        partial: partial.into(),
+                        pids: None,
+                    })
+                }
+            }
+        }
+
+        async fn restart(&self, container: &str) -> Result<(), RuntimeError> {
+            self.note(format!("restart {container}"));
+            Ok(())
+        }
+
+        async fn check_running(&self, _container: &str) -> Result<(), RuntimeError> {
+            Ok(())
+        }
+
+        async fn limit_hits(&self, _container: &str, _pids_limit: u32) -> Option<LimitHits> {
+            Some(LimitHits::default())
+        }
+
+        async fn remove_container(&self, container: &str) -> Result<(), RuntimeError> {
+            self.note(format!("remove {container}"));
+            Ok(())
+        }
+
+        async fn cgroup_version(&self) -> Option<u8> {
+            Some(2)
+        }
+
+        fn start_docker_session(&self, _seq: usize) -> Result<DockerSession, String> {
+            Err("the fake has no Docker API".into())
+        }
+
+        async fn end_docker_session(
+            &self,
+            _session: DockerSession,
+        ) -> Result<Vec<String>, RuntimeError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn session(body: &str) -> Session {
+        let note = Note {
+            path: "content/n.md".into(),
+            body: body.into(),
+            body_line: 1,
+        };
+        let cfg = PlanConfig {
+            images: Default::default(),
+            commands: Default::default(),
+            default_timeout: Duration::from_secs(60),
+            limits: Limits::DEFAULT,
+            local_images: Default::default(),
+        };
+        let mut sessions = plan::plan(&[note], &cfg).unwrap().sessions;
+        assert_eq!(sessions.len(), 1, "one session in {body:?}");
+        sessions.remove(0)
+    }
+
+    /// Run `session` on `fake`; the outcomes and the fake's log.
+    fn run_on(fake: Fake, session: &Session) -> (Vec<BlockOutcome>, Vec<String>) {
+        let images = HashMap::from([(
+            session.image.clone(),
+            Ok(ReadyImage {
+                reference: "img:1".into(),
+                id: "sha256:1".into(),
+            }),
+        )]);
+        let ctx = RunCtx::new(fake, images, indicatif::ProgressBar::hidden());
+        let outcomes = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(run_session(&ctx, session));
+        let log = ctx.runtime.log.into_inner().unwrap();
+        (outcomes, log)
+    }
+
+    #[test]
+    fn a_passing_block_runs_its_file_in_a_container_that_is_removed_after() {
+        let s = session("```sh run\necho hi\n```\n\n```output\nhi\n```\n");
+        let fake = Fake::answering(&[("sh .kb/block-1.sh", Answer::Prints("hi\r\n", 0))]);
+        let (outcomes, log) = run_on(fake, &s);
+        assert_eq!(outcomes.len(), 1);
+        assert!(
+            matches!(outcomes[0].verdict, Verdict::Passed),
+            "{:?}",
+            outcomes[0]
+        );
+        assert_eq!(outcomes[0].image, "img:1");
+        assert_eq!(outcomes[0].observed, "hi\r\n");
+        assert_eq!(
+            log,
+            [
+                "create c0 from img:1",
+                "upload c0 .kb/block-1.sh",
+                "exec c0 sh .kb/block-1.sh",
+                "remove c0",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_block_printing_something_else_fails_with_both_texts_for_the_diff() {
+        let s = session("```sh run\necho hi\n```\n\n```output\nhi\npid [..]\n```\n");
+        let fake = Fake::answering(&[("sh .kb/block-1.sh", Answer::Prints("bye\npid 42\n", 0))]);
+        let (outcomes, log) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Mismatch {
+            line,
+            expected,
+            actual,
+            expected_exit,
+            exit,
+            ..
+        }) = &outcomes[0].verdict
+        else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert_eq!(*line, 1);
+        assert_eq!(expected.as_deref(), Some("hi\npid [..]\n"));
+        // normalised through the expected patterns: `pid [..]` still matches, only `bye` differs
+        assert_eq!(actual, "bye\npid [..]\n");
+        assert_eq!((*expected_exit, *exit), (0, 0));
+        let report = crate::verify::report::render_failure(
+            &outcomes[0],
+            crate::verify::report::Style { color: false },
+        );
+        assert!(
+            report.contains("-hi\n") && report.contains("+bye\n"),
+            "{report}"
+        );
+        assert_eq!(log.last().map(String::as_str), Some("remove c0"));
+    }
+
+    #[test]
+    fn an_unexpected_exit_status_fails_the_command_with_its_line() {
+        let s = session("```console run\n$ true\n$ false\n? 2\n```\n");
+        let fake = Fake::answering(&[("false", Answer::Prints("", 1))]);
+        let (outcomes, _) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Mismatch {
+            line,
+            command,
+            expected_exit,
+            exit,
+            ..
+        }) = &outcomes[0].verdict
+        else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert_eq!((*line, command.as_str()), (3, "false"));
+        assert_eq!((*expected_exit, *exit), (2, 1));
+        assert_eq!(outcomes[0].observed, "$ true\n$ false\n");
+    }
+
+    #[test]
+    fn a_timeout_keeps_the_partial_output_and_the_sessions_later_blocks_are_not_run() {
+        let s = session(
+            "```console run session=s\n$ yes\n```\n\n```console run session=s\n$ true\n```\n",
+        );
+        let fake = Fake::answering(&[("yes", Answer::TimesOut("y\ny\n"))]);
+        let (outcomes, log) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Timeout {
+            line,
+            command,
+            partial,
+            ..
+        }) = &outcomes[0].verdict
+        else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert_eq!(
+            (*line, command.as_str(), partial.as_str()),
+            (2, "yes", "y\ny\n")
+        );
+        assert_eq!(outcomes[0].observed, "$ yes\ny\ny\n");
+        let Verdict::Skipped(why) = &outcomes[1].verdict else {
+            panic!("{:?}", outcomes[1].verdict)
+        };
+        assert_eq!(
+            why,
+            "not run: content/n.md:1 timed out earlier in the session"
+        );
+        assert!(
+            !log.iter().any(|l| l == "exec c0 true"),
+            "a block after the timeout ran: {log:?}"
+        );
+        assert_eq!(log.last().map(String::as_str), Some("remove c0"));
+    }
+
+    #[test]
+    fn the_container_is_removed_when_a_block_cannot_run() {
+        let s = session("```sh file=a.sh\necho a\n```\n\n```console run\n$ sh a.sh\na\n```\n");
+        let fake = Fake {
+            fail_upload: true,
+            ..Fake::default()
+        };
+        let (outcomes, log) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Error { message }) = &outcomes[0].verdict else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert!(message.contains("the upload broke off"), "{message}");
+        assert_eq!(
+            log,
+            ["create c0 from img:1", "upload c0 a.sh", "remove c0"],
+            "nothing ran, and the container went"
+        );
+    }
+
+    #[test]
+    fn a_container_that_does_not_start_fails_every_block_with_the_reason() {
+        let s = session(
+            "```console run session=s\n$ true\n```\n\n```console run session=s\n$ true\n```\n",
+        );
+        let fake = Fake {
+            fail_create: true,
+            ..Fake::default()
+        };
+        let (outcomes, log) = run_on(fake, &s);
+        assert_eq!(outcomes.len(), 2);
+        for o in &outcomes {
+            let Verdict::Failed(Failure::Error { message }) = &o.verdict else {
+                panic!("{:?}", o.verdict)
+            };
+            assert!(
+                message.starts_with("couldn't start a container from `img:1`")
+                    && message.contains("sh: not found"),
+                "{message}"
+            );
+        }
+        assert!(log.is_empty(), "{log:?}");
+    }
+
+    #[test]
+    fn a_requirement_the_engine_does_not_meet_skips_the_session_without_a_container() {
+        let s = session("```console run requires=cgroup-v1\n$ true\n```\n");
+        let (outcomes, log) = run_on(Fake::default(), &s);
+        let Verdict::Skipped(why) = &outcomes[0].verdict else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert!(
+            why.contains("needs cgroup v1") && why.contains("runs cgroup v2"),
+            "{why}"
+        );
+        assert!(log.is_empty(), "{log:?}");
+    }
 
     #[test]
     fn observed_output_is_capped_on_a_char_boundary() {
