@@ -26,12 +26,14 @@ enum Prev {
     Skipped(GroupAt),
 }
 
+/// Where an item went: a `session=` group or a group of its own, and its index there.
 #[derive(Clone, Copy)]
 enum GroupAt {
     Named(usize, usize),
     Single(usize, usize),
 }
 
+/// Plans one note: walks its blocks in order, grouping them, then finishes each group.
 pub(super) struct NotePlanner<'a> {
     note: NoteText<'a>,
     cfg: &'a PlanConfig,

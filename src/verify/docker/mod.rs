@@ -58,10 +58,10 @@ struct Owner {
 pub(crate) struct Engine {
     docker: Docker,
     /// Where the engine is, for messages.
-    pub(crate) host: String,
+    host: String,
     /// Host path of the engine's Unix socket (mounted into `docker` sessions).
     socket: Option<PathBuf>,
-    /// Where kb opens its own connections for exec output (see [`attach`]).
+    /// Where kb opens its own connections for exec output (see [`super::attach`]).
     endpoint: Option<Endpoint>,
     owner: std::sync::Arc<Owner>,
     /// Output cap per exec, in bytes.
