@@ -9,7 +9,7 @@
 /// user — while staying above what compiling and running a troubleshooting example needs (a Go
 /// or C build uses a few hundred MiB and a few dozen processes). kb.toml `[verify]` changes the
 /// defaults; `pids=`, `memory=` and `cpus=` on a fence change them for one session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Limits {
     /// Most processes and threads at once (`pids=`).
     pub pids: u32,

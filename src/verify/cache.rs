@@ -2,20 +2,24 @@
 //!
 //! Caching is per session, because a block's result depends on everything run before it in the
 //! same container. The key hashes the image id (so a rebuilt image or a newer base image reruns
-//! everything that used it), the container settings, and every step in order: files written, commands, expected outputs and statuses, restarts and
-//! timeouts. Note paths and line numbers are not part of it, so adding a paragraph above a block
-//! does not rerun it. Only sessions whose every block passed are stored: a failure always reruns.
+//! everything that used it) and the session as it serializes: container settings, limits and
+//! `requires=`, and every step in order — files written, commands, expected outputs and statuses,
+//! restarts and timeouts. Note paths and line numbers are not part of it, so adding a paragraph
+//! above a block does not rerun it. Only sessions whose every block passed are stored: a failure always reruns.
 //! The cache lives in `.kb/verify-cache.json`; entries unused for 30 days are dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use super::plan::{Action, Session, Step};
+use super::outcome::{BlockOutcome, Verdict};
+use super::session::{Session, Step};
 
 /// Bump when the meaning of a key changes (a new attribute that affects runs).
-const KEY_VERSION: &str = "kb-verify-cache-v2";
+const KEY_VERSION: &str = "kb-verify-cache-v3";
 /// Entries not used for this long are dropped when the cache is saved.
 const MAX_AGE_DAYS: i64 = 30;
 
@@ -65,6 +69,28 @@ impl Cache {
         Some(entry.blocks.clone())
     }
 
+    /// Store a session that ran in the image with id `image_id` if every runnable block of it
+    /// passed (a failure always reruns).
+    pub(crate) fn store_if_passed(
+        &mut self,
+        s: &Session,
+        image_id: &str,
+        outcomes: &[BlockOutcome],
+    ) {
+        let runs = || outcomes.iter().filter(|b| is_run_step(s, b));
+        if !runs().all(|b| matches!(b.verdict, Verdict::Passed)) {
+            return;
+        }
+        let blocks = runs()
+            .map(|b| CachedBlock {
+                date: b.date,
+                duration_ms: b.duration.as_millis() as u64,
+                observed: b.observed.clone(),
+            })
+            .collect();
+        self.insert(session_key(s, image_id), blocks);
+    }
+
     pub(crate) fn insert(&mut self, key: SessionKey, blocks: Vec<CachedBlock>) {
         self.sessions.insert(
             key,
@@ -99,73 +125,83 @@ impl Cache {
     }
 }
 
-/// Hash helper: length-prefixed fields, so ("ab","c") and ("a","bc") differ.
-struct KeyHasher(blake3::Hasher);
-
-impl KeyHasher {
-    fn str(&mut self, s: &str) -> &mut Self {
-        self.0.update(&(s.len() as u64).to_le_bytes());
-        self.0.update(s.as_bytes());
-        self
+/// Outcomes of a session served from the cache (`None` if the entry doesn't fit the session).
+pub(crate) fn restore(
+    s: &Session,
+    image: &str,
+    blocks: Vec<CachedBlock>,
+) -> Option<Vec<BlockOutcome>> {
+    let runs = s
+        .steps
+        .iter()
+        .filter(|st| matches!(st, Step::Run(_)))
+        .count();
+    if blocks.len() != runs {
+        return None;
     }
-
-    fn num(&mut self, n: i64) -> &mut Self {
-        self.0.update(&n.to_le_bytes());
-        self
+    let mut blocks = blocks.into_iter();
+    let mut out = Vec::new();
+    for step in &s.steps {
+        let o = match step {
+            Step::Skip(k) => BlockOutcome {
+                block: k.block.clone(),
+                verdict: Verdict::Skipped(
+                    k.reason.clone().unwrap_or_else(|| "marked `skip`".into()),
+                ),
+                duration: Duration::ZERO,
+                date: chrono::Utc::now(),
+                image: image.to_string(),
+                observed: String::new(),
+                cached: true,
+                observations: Vec::new(),
+            },
+            Step::Run(r) => {
+                let b = blocks.next()?;
+                BlockOutcome {
+                    block: r.block.clone(),
+                    verdict: Verdict::Passed,
+                    duration: Duration::from_millis(b.duration_ms),
+                    date: b.date,
+                    image: image.to_string(),
+                    observed: b.observed,
+                    cached: true,
+                    observations: Vec::new(),
+                }
+            }
+        };
+        out.push(o);
     }
+    Some(out)
+}
+
+fn is_run_step(s: &Session, o: &BlockOutcome) -> bool {
+    s.steps
+        .iter()
+        .any(|st| matches!(st, Step::Run(r) if r.block.key == o.block.key))
+}
+
+/// Everything a session's outcome depends on, serialized into its key: the image's id (so a
+/// rebuilt image or a newer base image reruns everything that used it) and the session's own
+/// inputs as [`Session`] serializes them — container settings, limits and `requires=`, and every
+/// step in order. What only names or locates a block is left out there (`#[serde(skip)]`), so a
+/// field added to the session is in the key unless it is skipped on purpose.
+#[derive(Serialize)]
+struct KeyInput<'a> {
+    version: &'static str,
+    image: &'a str,
+    session: &'a Session,
 }
 
 /// The cache key of a session run in the image with id `image_identity`.
 pub(crate) fn session_key(s: &Session, image_identity: &str) -> SessionKey {
-    let mut h = KeyHasher(blake3::Hasher::new());
-    h.str(KEY_VERSION).str(image_identity);
-    let spec = &s.spec;
-    h.num(spec.caps.len() as i64);
-    for c in &spec.caps {
-        h.str(c);
-    }
-    h.num(spec.sysctls.len() as i64);
-    for (k, v) in &spec.sysctls {
-        h.str(k).str(v);
-    }
-    h.num(i64::from(spec.privileged))
-        .num(i64::from(spec.docker))
-        .str(&format!("{:?}", spec.network))
-        .num(i64::from(spec.limits.pids))
-        .num(spec.limits.memory as i64)
-        .num(i64::from(spec.limits.millicpus));
-    for step in &s.steps {
-        match step {
-            Step::Skip(_) => {
-                h.str("skip");
-            }
-            Step::Run(r) => {
-                h.str("run")
-                    .num(i64::from(r.restart))
-                    .num(r.timeout.as_millis() as i64);
-                h.num(r.writes.len() as i64);
-                for w in &r.writes {
-                    h.str(&w.path).str(&w.text).num(i64::from(w.executable));
-                }
-                match &r.action {
-                    Action::Transcript(t) => {
-                        h.str("transcript").num(t.commands.len() as i64);
-                        for c in &t.commands {
-                            h.str(&c.cmd).num(c.exit).str(&c.expected);
-                        }
-                    }
-                    Action::Program(p) => {
-                        h.str("program").str(&p.file).str(&p.command).num(p.exit);
-                        match &p.expected {
-                            Some(e) => h.str("expected").str(&e.text),
-                            None => h.str("unchecked"),
-                        };
-                    }
-                }
-            }
-        }
-    }
-    SessionKey(h.0.finalize().to_hex().to_string())
+    let input = KeyInput {
+        version: KEY_VERSION,
+        image: image_identity,
+        session: s,
+    };
+    // Serializing plain data (strings, numbers, maps with string keys) into memory cannot fail.
+    let bytes = serde_json::to_vec(&input).expect("a session serializes to JSON");
+    SessionKey(blake3::hash(&bytes).to_hex().to_string())
 }
 
 #[cfg(test)]
@@ -205,6 +241,39 @@ mod tests {
         let base = sessions("```console run\n$ true\n```\n");
         let limited = sessions("```console run memory=64m\n$ true\n```\n");
         assert_ne!(session_key(&base[0], "i"), session_key(&limited[0], "i"));
+    }
+
+    #[test]
+    fn key_covers_what_the_session_requires_of_the_engine() {
+        let any = sessions("```console run\n$ true\n```\n");
+        let v1 = sessions("```console run requires=cgroup-v1\n$ true\n```\n");
+        let v2 = sessions("```console run requires=cgroup-v2\n$ true\n```\n");
+        let (any, v1, v2) = (
+            session_key(&any[0], "i"),
+            session_key(&v1[0], "i"),
+            session_key(&v2[0], "i"),
+        );
+        assert_ne!(any, v1);
+        assert_ne!(v1, v2);
+    }
+
+    #[test]
+    fn key_covers_settings_timeouts_and_exit_statuses() {
+        let base = sessions("```console run\n$ true\n```\n");
+        for changed in [
+            "```console run caps=NET_ADMIN\n$ true\n```\n",
+            "```console run network=bridge\n$ true\n```\n",
+            "```console run timeout=5s\n$ true\n```\n",
+            "```console run\n$ true\n? 1\n```\n",
+            "```console run\n$ false\n```\n",
+        ] {
+            let other = sessions(changed);
+            assert_ne!(
+                session_key(&base[0], "i"),
+                session_key(&other[0], "i"),
+                "{changed}"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! differences. Colour is used only when asked for (a terminal, and `NO_COLOR` unset); the
 //! rendered text is otherwise plain, which is also what tests and JUnit see.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -15,19 +14,8 @@ use std::time::Duration;
 use anyhow::Context;
 use owo_colors::OwoColorize;
 
-use super::run::{BlockOutcome, Failure, Verdict};
-
-/// `850ms`, `1.2s`, `2m05s`.
-pub(crate) fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
-    }
-}
+use super::outcome::{BlockOutcome, Failure, Verdict};
+use super::text::{escape_controls, human_duration};
 
 /// Passed / failed / skipped counts of runnable blocks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -104,40 +92,6 @@ impl Style {
             s.to_string()
         }
     }
-}
-
-/// Text from a container (or a note) made safe to print on the user's terminal: control
-/// characters other than newline and tab are shown as escapes (`\x1b`, `\r`, `\u{9b}`) instead of
-/// reaching the terminal, where `\x1b]0;title\x07` would retitle the window, colours would leak
-/// into the report and `\r` would hide what came before it on the line. Bidirectional overrides
-/// are escaped too, so a diff shows characters in the order they are. Backslashes are left as
-/// they are, so commands and paths read normally; an escape in a report can therefore also be
-/// text that was printed literally.
-pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
-    let needs = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(needs) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if !needs(c) {
-            out.push(c);
-            continue;
-        }
-        match c {
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// `content/a.md:12` plus the id when it is not just the key.
@@ -407,7 +361,7 @@ pub(crate) fn write_junit(
 mod tests {
     use super::*;
     use crate::snippet::SnippetKey;
-    use crate::verify::plan::BlockRef;
+    use crate::verify::session::BlockRef;
 
     fn failed(f: Failure) -> BlockOutcome {
         let key = SnippetKey {
@@ -504,7 +458,7 @@ mod tests {
     }
 
     #[test]
-    fn summary_line_and_durations() {
+    fn summary_line() {
         assert_eq!(
             Counts {
                 passed: 3,
@@ -514,9 +468,6 @@ mod tests {
             .to_string(),
             "3 passed, 1 failed, 2 skipped"
         );
-        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(human_duration(Duration::from_millis(1300)), "1.3s");
-        assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
     }
 
     #[test]

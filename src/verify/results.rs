@@ -5,13 +5,16 @@
 //! [`crate::config::Config::verify_results_path`]). Keyed by [`SnippetKey`] rendered as text, so
 //! the JSON stays readable and diffable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::outcome::{BlockOutcome, Verdict};
+use super::report::failure_summary;
+use super::session::{BlockRef, Session, Step};
 use crate::snippet::SnippetKey;
 
 /// Outcome of one verified block.
@@ -103,6 +106,73 @@ impl VerifyResults {
 
     pub fn insert(&mut self, key: &SnippetKey, result: BlockResult) {
         self.blocks.insert(key.to_string(), result);
+    }
+}
+
+/// Record this run's outcomes: runnable and skipped blocks as they ended; each `output` block
+/// like its runnable block; each file-only block like its session as a whole.
+pub(crate) fn record_results(
+    results: &mut VerifyResults,
+    sessions: &[Session],
+    outcomes: &[BlockOutcome],
+) {
+    let by_key: HashMap<&SnippetKey, &BlockOutcome> =
+        outcomes.iter().map(|o| (&o.block.key, o)).collect();
+    let to_result =
+        |b: &BlockRef, o: &BlockOutcome, status: Status, reason: Option<String>| BlockResult {
+            id: b.id.clone(),
+            note: b.key.note.clone(),
+            ordinal: b.key.ordinal,
+            line: b.line,
+            status,
+            reason,
+            date: o.date,
+            duration_ms: o.duration.as_millis() as u64,
+            image: o.image.clone(),
+            observed: o.observed.clone(),
+        };
+    let status_of = |o: &BlockOutcome| match &o.verdict {
+        Verdict::Passed => (Status::Passed, None),
+        Verdict::Skipped(r) => (Status::Skipped, Some(r.clone())),
+        Verdict::Failed(f) => (Status::Failed, Some(failure_summary(f))),
+    };
+    for s in sessions {
+        let mut session_outcomes = Vec::new();
+        for step in &s.steps {
+            let (block, out_block) = match step {
+                Step::Run(r) => (&r.block, r.output_block()),
+                Step::Skip(k) => (&k.block, k.output_block.as_ref()),
+            };
+            let Some(o) = by_key.get(&block.key) else {
+                continue;
+            };
+            let (status, reason) = status_of(o);
+            results.insert(&block.key, to_result(block, o, status, reason.clone()));
+            if let Some(ob) = out_block {
+                results.insert(&ob.key, to_result(ob, o, status, reason));
+            }
+            session_outcomes.push(*o);
+        }
+        if let Some(first) = session_outcomes.first() {
+            let status = if session_outcomes
+                .iter()
+                .any(|o| matches!(o.verdict, Verdict::Failed(_)))
+            {
+                Status::Failed
+            } else if session_outcomes
+                .iter()
+                .any(|o| matches!(o.verdict, Verdict::Passed))
+            {
+                Status::Passed
+            } else {
+                Status::Skipped
+            };
+            for f in &s.file_blocks {
+                let mut r = to_result(f, first, status, None);
+                r.observed = String::new();
+                results.insert(&f.key, r);
+            }
+        }
     }
 }
 

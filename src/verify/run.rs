@@ -8,135 +8,24 @@
 //! started), and the session's later blocks are reported as not run.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
-use super::docker::{DockerError, Engine, LimitHits};
+use super::images::ReadyImage;
 use super::matcher;
-use super::plan::{Action, BlockRef, FileWrite, ImageRef, RunStep, Session, Step};
-use super::proxy::{DockerProxy, SESSION_LABEL};
-use super::transcript;
+use super::outcome::{BlockOutcome, Failure, LimitHit, Observation, Verdict};
+use super::runtime::{ContainerRuntime, LimitHits, RuntimeError};
+use super::session::{Action, BlockRef, ImageRef, RunStep, Session, Step};
 use crate::snippet::{Limits, Requirement};
 
 /// How much observed output is kept per block for the results file and the site.
 const OBSERVED_CAP: usize = 16 * 1024;
 
-/// What happened to one runnable or skipped block.
-#[derive(Debug, Clone)]
-pub(crate) struct BlockOutcome {
-    pub(crate) block: BlockRef,
-    pub(crate) verdict: Verdict,
-    pub(crate) duration: Duration,
-    /// When it ran (for a cached result: when it ran for real).
-    pub(crate) date: DateTime<Utc>,
-    /// The image reference the session ran in.
-    pub(crate) image: String,
-    /// What it printed (a transcript prints `$ cmd` before each command's output), capped.
-    pub(crate) observed: String,
-    /// True when the result came from the cache.
-    pub(crate) cached: bool,
-    /// Per command (one for a program block): what it printed and its status, for `--update`.
-    pub(crate) observations: Vec<Option<Observation>>,
-}
-
-/// Verdict on one block.
-#[derive(Debug, Clone)]
-pub(crate) enum Verdict {
-    Passed,
-    /// `skip`, or not run because the session could not go on; the reason.
-    Skipped(String),
-    Failed(Failure),
-}
-
-/// Why a block failed. Rendered (with a diff) by [`super::report`].
-#[derive(Debug, Clone)]
-pub(crate) enum Failure {
-    /// Output or exit status differ. `expected`/`actual` are canonical (actual normalised
-    /// through the expected patterns, so only real differences remain).
-    Mismatch {
-        /// File line of the command (`$ ` line) or of the block.
-        line: usize,
-        command: String,
-        expected: Option<String>,
-        actual: String,
-        expected_exit: i64,
-        exit: i64,
-    },
-    /// The block ran past its timeout; what it printed until then.
-    Timeout {
-        line: usize,
-        command: String,
-        after: Duration,
-        partial: String,
-    },
-    /// The block ran into a limit of its container (memory, pids): the limit, not a mismatch.
-    Limit {
-        line: usize,
-        command: String,
-        limit: LimitHit,
-        /// What it printed.
-        output: String,
-    },
-    /// The block could not run: image, container or engine trouble.
-    Error { message: String },
-}
-
-/// Which container limit stopped a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LimitHit {
-    /// The kernel killed a process of the block for the memory limit (bytes).
-    Memory(u64),
-    /// Forks failed at the pids limit.
-    Pids(u32),
-}
-
-impl std::fmt::Display for LimitHit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LimitHit::Memory(b) => write!(
-                f,
-                "killed: memory limit {}",
-                crate::snippet::info::human_bytes(*b)
-            ),
-            LimitHit::Pids(n) => {
-                write!(f, "stopped: pids limit {n} (no more processes could start)")
-            }
-        }
-    }
-}
-
-impl LimitHit {
-    /// The attribute and kb.toml key that raise it.
-    pub(crate) fn knob(self) -> &'static str {
-        match self {
-            LimitHit::Memory(_) => "memory",
-            LimitHit::Pids(_) => "pids",
-        }
-    }
-}
-
-/// One command's actual result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Observation {
-    /// Output with `\r\n` normalised (not yet matched against anything).
-    pub(crate) output: String,
-    pub(crate) exit: i64,
-}
-
-/// A session's image, ready to run (or why not).
-#[derive(Debug, Clone)]
-pub(crate) struct ReadyImage {
-    /// Reference to create containers from (`kb-go:1a2b3c4d5e6f`, `debian:bookworm-slim`).
-    pub(crate) reference: String,
-    /// The image id (part of the cache key).
-    pub(crate) id: String,
-}
-
-/// Shared by all sessions of a run.
-pub(crate) struct RunCtx {
-    pub(crate) engine: Engine,
+/// Shared by all sessions of a run: the container runtime the caller connected, the images it
+/// prepared, the progress bar.
+pub(crate) struct RunCtx<R> {
+    pub(crate) runtime: R,
     pub(crate) images: HashMap<ImageRef, Result<ReadyImage, String>>,
     pub(crate) progress: indicatif::ProgressBar,
     seq: std::sync::atomic::AtomicUsize,
@@ -144,39 +33,20 @@ pub(crate) struct RunCtx {
     cgroup_version: tokio::sync::OnceCell<Option<u8>>,
 }
 
-impl RunCtx {
+impl<R: ContainerRuntime> RunCtx<R> {
     pub(crate) fn new(
-        engine: Engine,
+        runtime: R,
         images: HashMap<ImageRef, Result<ReadyImage, String>>,
         progress: indicatif::ProgressBar,
     ) -> Self {
         RunCtx {
-            engine,
+            runtime,
             images,
             progress,
             seq: Default::default(),
             cgroup_version: Default::default(),
         }
     }
-}
-
-/// The tag kb gives the image built from `snippets/images/NAME`: the name plus a hash of the
-/// directory's contents, so an edited Dockerfile builds anew and an unchanged one never does.
-pub(crate) fn local_image_tag(name: &str, dir: &Path) -> anyhow::Result<String> {
-    let context = super::tar::archive_dir(dir)?;
-    let hash = blake3::hash(&context).to_hex();
-    let repo: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Ok(format!("kb-{repo}:{}", &hash[..12]))
 }
 
 /// Outcomes for every step of a session that needs no container (all skipped), or whose image
@@ -226,13 +96,16 @@ fn outcome(block: &BlockRef, verdict: Verdict, image: &str) -> BlockOutcome {
 
 /// Why the engine cannot run `session` (a `requires=` it does not meet), if so. An engine that
 /// does not report a fact meets every requirement on it: the blocks then run and tell.
-async fn unmet_requirement(ctx: &RunCtx, session: &Session) -> Option<String> {
+async fn unmet_requirement<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
+    session: &Session,
+) -> Option<String> {
     for r in &session.spec.requires {
         let (wanted, found) = match r {
             Requirement::CgroupV1 | Requirement::CgroupV2 => {
                 let found = *ctx
                     .cgroup_version
-                    .get_or_init(|| ctx.engine.cgroup_version())
+                    .get_or_init(|| ctx.runtime.cgroup_version())
                     .await;
                 let wanted = if *r == Requirement::CgroupV1 { 1 } else { 2 };
                 (wanted, found)
@@ -263,7 +136,10 @@ fn skipped_session(session: &Session, image: &str, why: &str) -> Vec<BlockOutcom
 }
 
 /// Run one session start to finish. Never fails: problems become failed blocks.
-pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOutcome> {
+pub(crate) async fn run_session<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
+    session: &Session,
+) -> Vec<BlockOutcome> {
     if let Some(why) = unmet_requirement(ctx, session).await {
         return skipped_session(session, &session.image.to_string(), &why);
     }
@@ -283,40 +159,31 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
     }
     ctx.progress.set_message(session.label());
     let seq = ctx.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // A `docker` session talks to the engine through a proxy of its own that labels what it
+    // A `docker` session talks to the engine through access of its own that labels what it
     // creates and shows it only its own objects (see `proxy`).
-    let docker_session = format!("{}.{seq}", ctx.engine.run_id());
-    let proxy = if session.spec.docker {
-        let started = ctx
-            .engine
-            .socket()
-            .map_err(|e| e.to_string())
-            .and_then(|upstream| {
-                DockerProxy::start(upstream, ctx.engine.docker_session_labels(&docker_session))
-                    .map_err(|e| format!("couldn't start the session's Docker API proxy: {e}"))
-            });
-        match started {
-            Ok(p) => Some(p),
+    let docker = if session.spec.docker {
+        match ctx.runtime.start_docker_session(seq) {
+            Ok(d) => Some(d),
             Err(why) => return without_container(session, &image, Some(&why)),
         }
     } else {
         None
     };
-    let proxy_socket = proxy.as_ref().map(DockerProxy::socket);
+    let docker_socket = docker.as_ref().map(|d| d.socket());
     let outcomes = match ctx
-        .engine
+        .runtime
         .create_session(
             &image,
             &session.spec,
             &session.label(),
             seq,
-            proxy_socket.as_deref(),
+            docker_socket.as_deref(),
         )
         .await
     {
         Ok(container) => {
             let outcomes = run_steps(ctx, session, &image, &container).await;
-            if let Err(e) = ctx.engine.remove_container(&container).await {
+            if let Err(e) = ctx.runtime.remove_container(&container).await {
                 tracing::warn!("couldn't remove container {container}: {e}");
             }
             outcomes
@@ -326,13 +193,8 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
             without_container(session, &image, Some(&why))
         }
     };
-    if proxy.is_some() {
-        drop(proxy);
-        match ctx
-            .engine
-            .remove_labelled(SESSION_LABEL, &docker_session)
-            .await
-        {
+    if let Some(docker) = docker {
+        match ctx.runtime.end_docker_session(docker).await {
             Ok(removed) if !removed.is_empty() => {
                 tracing::info!("{}: removed {}", session.label(), removed.join(", "))
             }
@@ -346,8 +208,8 @@ pub(crate) async fn run_session(ctx: &RunCtx, session: &Session) -> Vec<BlockOut
     outcomes
 }
 
-async fn run_steps(
-    ctx: &RunCtx,
+async fn run_steps<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
     session: &Session,
     image: &str,
     container: &str,
@@ -384,7 +246,7 @@ async fn run_steps(
         }) = &o.verdict
         {
             if let Some(now) = ctx
-                .engine
+                .runtime
                 .limit_hits(container, session.spec.limits.pids)
                 .await
             {
@@ -412,7 +274,7 @@ async fn run_steps(
                 r.block.location()
             ));
         } else if let Verdict::Failed(Failure::Error { .. } | Failure::Limit { .. }) = o.verdict {
-            if ctx.engine.check_running(container).await.is_err() {
+            if ctx.runtime.check_running(container).await.is_err() {
                 gone = Some(format!(
                     "not run: the session's container stopped at {}",
                     r.block.location()
@@ -425,8 +287,8 @@ async fn run_steps(
     outcomes
 }
 
-async fn run_step(
-    ctx: &RunCtx,
+async fn run_step<R: ContainerRuntime>(
+    ctx: &RunCtx<R>,
     r: &RunStep,
     image: &str,
     container: &str,
@@ -436,13 +298,13 @@ async fn run_step(
     let date = Utc::now();
     let mut o = outcome(&r.block, Verdict::Passed, image);
     o.date = date;
-    let engine = &ctx.engine;
+    let runtime = &ctx.runtime;
     let prepared = async {
         if r.restart {
-            engine.restart(container).await?;
+            runtime.restart(container).await?;
         }
-        upload(engine, container, &r.writes).await?;
-        engine.check_running(container).await
+        runtime.upload(container, &r.writes).await?;
+        runtime.check_running(container).await
     };
     if let Err(e) = prepared.await {
         o.verdict = Verdict::Failed(Failure::Error {
@@ -454,7 +316,7 @@ async fn run_step(
     let deadline = started + r.timeout;
     match &r.action {
         Action::Program(p) => {
-            let res = engine.exec(container, &p.command, deadline, started).await;
+            let res = runtime.exec(container, &p.command, deadline, started).await;
             match res {
                 Ok(x) => {
                     o.observed = cap(&x.output);
@@ -489,7 +351,7 @@ async fn run_step(
             let mut observed = String::new();
             for c in &t.commands {
                 observed.push_str(&format!("$ {}\n", c.cmd));
-                match engine.exec(container, &c.cmd, deadline, started).await {
+                match runtime.exec(container, &c.cmd, deadline, started).await {
                     Ok(x) => {
                         observed.push_str(&x.output);
                         if !x.output.is_empty() && !x.output.ends_with('\n') {
@@ -527,14 +389,14 @@ async fn run_step(
 /// An exec that did not complete: a timeout (with its partial output; a timeout with the
 /// container full to its pids limit is that limit's doing) or an engine error.
 fn failed_exec(
-    e: DockerError,
+    e: RuntimeError,
     line: usize,
     command: &str,
     observed: &mut String,
     limits: &Limits,
 ) -> Verdict {
     match e {
-        DockerError::Timeout {
+        RuntimeError::Timeout {
             after,
             partial,
             pids,
@@ -562,23 +424,6 @@ fn failed_exec(
     }
 }
 
-async fn upload(engine: &Engine, container: &str, writes: &[FileWrite]) -> Result<(), DockerError> {
-    if writes.is_empty() {
-        return Ok(());
-    }
-    let files: Vec<(String, Vec<u8>, u32)> = writes
-        .iter()
-        .map(|w| {
-            (
-                w.path.clone(),
-                w.text.clone().into_bytes(),
-                if w.executable { 0o755 } else { 0o644 },
-            )
-        })
-        .collect();
-    engine.upload(container, &files).await
-}
-
 /// Keep at most [`OBSERVED_CAP`] bytes (on a char boundary), saying so when cut.
 fn cap(s: &str) -> String {
     if s.len() <= OBSERVED_CAP {
@@ -595,50 +440,343 @@ fn cap(s: &str) -> String {
     )
 }
 
-/// Observations written back by `--update`: each command's output normalised through its
-/// expected patterns (so wildcards that still match survive).
-pub(crate) fn transcript_observed(
-    t: &transcript::Transcript,
-    obs: &[Option<Observation>],
-) -> Vec<Option<transcript::Observed>> {
-    t.commands
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            obs.get(i)
-                .and_then(Option::as_ref)
-                .map(|o| transcript::Observed {
-                    output: matcher::normalize(&c.expected, &o.output),
-                    exit: o.exit,
-                })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+    use std::sync::Mutex;
+
     use super::*;
+    use crate::verify::images::ReadyImage;
+    use crate::verify::plan::{self, Note, PlanConfig};
+    use crate::verify::runtime::{DockerSession, ExecResult};
+    use crate::verify::session::{ContainerSpec, FileWrite};
+
+    /// How the fake answers a command.
+    #[derive(Clone, Copy)]
+    enum Answer {
+        /// Prints this and exits with this status.
+        Prints(&'static str, i64),
+        /// Runs past its deadline after printing this.
+        TimesOut(&'static str),
+    }
+
+    /// A container runtime that runs nothing: commands answer as scripted (unscripted ones print
+    /// nothing and exit 0) and every call is logged, so a test sees what the runner asked for.
+    #[derive(Default)]
+    struct Fake {
+        answers: HashMap<&'static str, Answer>,
+        fail_create: bool,
+        fail_upload: bool,
+        log: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn answering(answers: &[(&'static str, Answer)]) -> Fake {
+            Fake {
+                answers: answers.iter().copied().collect(),
+                ..Fake::default()
+            }
+        }
+
+        fn note(&self, what: String) {
+            self.log.lock().unwrap().push(what);
+        }
+    }
+
+    impl ContainerRuntime for Fake {
+        async fn create_session(
+            &self,
+            image: &str,
+            _spec: &ContainerSpec,
+            _name_hint: &str,
+            seq: usize,
+            _docker_socket: Option<&Path>,
+        ) -> Result<String, RuntimeError> {
+            if self.fail_create {
+                return Err(RuntimeError::Exited {
+                    status: 127,
+                    output: "sh: not found".into(),
+                });
+            }
+            self.note(format!("create c{seq} from {image}"));
+            Ok(format!("c{seq}"))
+        }
+
+        async fn upload(&self, container: &str, writes: &[FileWrite]) -> Result<(), RuntimeError> {
+            let paths: Vec<&str> = writes.iter().map(|w| w.path.as_str()).collect();
+            self.note(format!("upload {container} {}", paths.join(" ")));
+            if self.fail_upload {
+                return Err(RuntimeError::Stream("the upload broke off".into()));
+            }
+            Ok(())
+        }
+
+        async fn exec(
+            &self,
+            container: &str,
+            cmd: &str,
+            _deadline: Instant,
+            started: Instant,
+        ) -> Result<ExecResult, RuntimeError> {
+            self.note(format!("exec {container} {cmd}"));
+            match self.answers.get(cmd).copied() {
+                None => Ok(ExecResult {
+                    output: String::new(),
+                    exit: 0,
+                }),
+                Some(Answer::Prints(output, exit)) => Ok(ExecResult {
+                    output: output.into(),
+                    exit,
+                }),
+                Some(Answer::TimesOut(partial)) => {
+                    // Like the engine: the container goes with the timeout.
+                    self.note(format!("remove {container}"));
+                    Err(RuntimeError::Timeout {
+                        after: started.elapsed(),
+                        partial: partial.into(),
+                        pids: None,
+                    })
+                }
+            }
+        }
+
+        async fn restart(&self, container: &str) -> Result<(), RuntimeError> {
+            self.note(format!("restart {container}"));
+            Ok(())
+        }
+
+        async fn check_running(&self, _container: &str) -> Result<(), RuntimeError> {
+            Ok(())
+        }
+
+        async fn limit_hits(&self, _container: &str, _pids_limit: u32) -> Option<LimitHits> {
+            Some(LimitHits::default())
+        }
+
+        async fn remove_container(&self, container: &str) -> Result<(), RuntimeError> {
+            self.note(format!("remove {container}"));
+            Ok(())
+        }
+
+        async fn cgroup_version(&self) -> Option<u8> {
+            Some(2)
+        }
+
+        fn start_docker_session(&self, _seq: usize) -> Result<DockerSession, String> {
+            Err("the fake has no Docker API".into())
+        }
+
+        async fn end_docker_session(
+            &self,
+            _session: DockerSession,
+        ) -> Result<Vec<String>, RuntimeError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn session(body: &str) -> Session {
+        let note = Note {
+            path: "content/n.md".into(),
+            body: body.into(),
+            body_line: 1,
+        };
+        let cfg = PlanConfig {
+            images: Default::default(),
+            commands: Default::default(),
+            default_timeout: Duration::from_secs(60),
+            limits: Limits::DEFAULT,
+            local_images: Default::default(),
+        };
+        let mut sessions = plan::plan(&[note], &cfg).unwrap().sessions;
+        assert_eq!(sessions.len(), 1, "one session in {body:?}");
+        sessions.remove(0)
+    }
+
+    /// Run `session` on `fake`; the outcomes and the fake's log.
+    fn run_on(fake: Fake, session: &Session) -> (Vec<BlockOutcome>, Vec<String>) {
+        let images = HashMap::from([(
+            session.image.clone(),
+            Ok(ReadyImage {
+                reference: "img:1".into(),
+                id: "sha256:1".into(),
+            }),
+        )]);
+        let ctx = RunCtx::new(fake, images, indicatif::ProgressBar::hidden());
+        let outcomes = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(run_session(&ctx, session));
+        let log = ctx.runtime.log.into_inner().unwrap();
+        (outcomes, log)
+    }
 
     #[test]
-    fn local_image_tag_is_a_valid_reference_and_follows_the_content() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Dockerfile"), "FROM debian:bookworm-slim\n").unwrap();
-        let a = local_image_tag("Go_1", dir.path()).unwrap();
+    fn a_passing_block_runs_its_file_in_a_container_that_is_removed_after() {
+        let s = session("```sh run\necho hi\n```\n\n```output\nhi\n```\n");
+        let fake = Fake::answering(&[("sh .kb/block-1.sh", Answer::Prints("hi\r\n", 0))]);
+        let (outcomes, log) = run_on(fake, &s);
+        assert_eq!(outcomes.len(), 1);
         assert!(
-            a.starts_with("kb-go_1:") && a.len() == "kb-go_1:".len() + 12,
-            "{a}"
+            matches!(outcomes[0].verdict, Verdict::Passed),
+            "{:?}",
+            outcomes[0]
         );
+        assert_eq!(outcomes[0].image, "img:1");
+        assert_eq!(outcomes[0].observed, "hi\r\n");
         assert_eq!(
-            a,
-            local_image_tag("Go_1", dir.path()).unwrap(),
-            "same content, same tag"
+            log,
+            [
+                "create c0 from img:1",
+                "upload c0 .kb/block-1.sh",
+                "exec c0 sh .kb/block-1.sh",
+                "remove c0",
+            ]
         );
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM debian:bookworm-slim\nRUN true\n",
-        )
-        .unwrap();
-        assert_ne!(a, local_image_tag("Go_1", dir.path()).unwrap());
+    }
+
+    #[test]
+    fn a_block_printing_something_else_fails_with_both_texts_for_the_diff() {
+        let s = session("```sh run\necho hi\n```\n\n```output\nhi\npid [..]\n```\n");
+        let fake = Fake::answering(&[("sh .kb/block-1.sh", Answer::Prints("bye\npid 42\n", 0))]);
+        let (outcomes, log) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Mismatch {
+            line,
+            expected,
+            actual,
+            expected_exit,
+            exit,
+            ..
+        }) = &outcomes[0].verdict
+        else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert_eq!(*line, 1);
+        assert_eq!(expected.as_deref(), Some("hi\npid [..]\n"));
+        // normalised through the expected patterns: `pid [..]` still matches, only `bye` differs
+        assert_eq!(actual, "bye\npid [..]\n");
+        assert_eq!((*expected_exit, *exit), (0, 0));
+        let report = crate::verify::report::render_failure(
+            &outcomes[0],
+            crate::verify::report::Style { color: false },
+        );
+        assert!(
+            report.contains("-hi\n") && report.contains("+bye\n"),
+            "{report}"
+        );
+        assert_eq!(log.last().map(String::as_str), Some("remove c0"));
+    }
+
+    #[test]
+    fn an_unexpected_exit_status_fails_the_command_with_its_line() {
+        let s = session("```console run\n$ true\n$ false\n? 2\n```\n");
+        let fake = Fake::answering(&[("false", Answer::Prints("", 1))]);
+        let (outcomes, _) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Mismatch {
+            line,
+            command,
+            expected_exit,
+            exit,
+            ..
+        }) = &outcomes[0].verdict
+        else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert_eq!((*line, command.as_str()), (3, "false"));
+        assert_eq!((*expected_exit, *exit), (2, 1));
+        assert_eq!(outcomes[0].observed, "$ true\n$ false\n");
+    }
+
+    #[test]
+    fn a_timeout_keeps_the_partial_output_and_the_sessions_later_blocks_are_not_run() {
+        let s = session(
+            "```console run session=s\n$ yes\n```\n\n```console run session=s\n$ true\n```\n",
+        );
+        let fake = Fake::answering(&[("yes", Answer::TimesOut("y\ny\n"))]);
+        let (outcomes, log) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Timeout {
+            line,
+            command,
+            partial,
+            ..
+        }) = &outcomes[0].verdict
+        else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert_eq!(
+            (*line, command.as_str(), partial.as_str()),
+            (2, "yes", "y\ny\n")
+        );
+        assert_eq!(outcomes[0].observed, "$ yes\ny\ny\n");
+        let Verdict::Skipped(why) = &outcomes[1].verdict else {
+            panic!("{:?}", outcomes[1].verdict)
+        };
+        assert_eq!(
+            why,
+            "not run: content/n.md:1 timed out earlier in the session"
+        );
+        assert!(
+            !log.iter().any(|l| l == "exec c0 true"),
+            "a block after the timeout ran: {log:?}"
+        );
+        assert_eq!(log.last().map(String::as_str), Some("remove c0"));
+    }
+
+    #[test]
+    fn the_container_is_removed_when_a_block_cannot_run() {
+        let s = session("```sh file=a.sh\necho a\n```\n\n```console run\n$ sh a.sh\na\n```\n");
+        let fake = Fake {
+            fail_upload: true,
+            ..Fake::default()
+        };
+        let (outcomes, log) = run_on(fake, &s);
+        let Verdict::Failed(Failure::Error { message }) = &outcomes[0].verdict else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert!(message.contains("the upload broke off"), "{message}");
+        assert_eq!(
+            log,
+            ["create c0 from img:1", "upload c0 a.sh", "remove c0"],
+            "nothing ran, and the container went"
+        );
+    }
+
+    #[test]
+    fn a_container_that_does_not_start_fails_every_block_with_the_reason() {
+        let s = session(
+            "```console run session=s\n$ true\n```\n\n```console run session=s\n$ true\n```\n",
+        );
+        let fake = Fake {
+            fail_create: true,
+            ..Fake::default()
+        };
+        let (outcomes, log) = run_on(fake, &s);
+        assert_eq!(outcomes.len(), 2);
+        for o in &outcomes {
+            let Verdict::Failed(Failure::Error { message }) = &o.verdict else {
+                panic!("{:?}", o.verdict)
+            };
+            assert!(
+                message.starts_with("couldn't start a container from `img:1`")
+                    && message.contains("sh: not found"),
+                "{message}"
+            );
+        }
+        assert!(log.is_empty(), "{log:?}");
+    }
+
+    #[test]
+    fn a_requirement_the_engine_does_not_meet_skips_the_session_without_a_container() {
+        let s = session("```console run requires=cgroup-v1\n$ true\n```\n");
+        let (outcomes, log) = run_on(Fake::default(), &s);
+        let Verdict::Skipped(why) = &outcomes[0].verdict else {
+            panic!("{:?}", outcomes[0].verdict)
+        };
+        assert!(
+            why.contains("needs cgroup v1") && why.contains("runs cgroup v2"),
+            "{why}"
+        );
+        assert!(log.is_empty(), "{log:?}");
     }
 
     #[test]

@@ -8,26 +8,30 @@
 
 use std::fmt::Write as _;
 
-/// One `$ ` command of a transcript.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `$ ` command of a transcript. Serialized for the verify cache key: what is run and
+/// expected, not where it is written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Command {
     /// 1-based line of the `$ ` line in the note's file.
+    #[serde(skip)]
     pub(crate) line: usize,
     /// The command as handed to `sh -c` (continuation lines joined by newlines, `\` kept, so the
     /// shell sees exactly what a terminal user typed).
     pub(crate) cmd: String,
     /// The command's lines as written, `$ ` included (for `--update`).
+    #[serde(skip)]
     pub(crate) source: Vec<String>,
     /// Expected exit status (`? N`, default 0).
     pub(crate) exit: i64,
     /// Whether the transcript spelled out `? N` (kept by `--update` even when it is `? 0`).
+    #[serde(skip)]
     pub(crate) explicit_exit: bool,
     /// Expected output, one line per line, ending with a newline unless empty.
     pub(crate) expected: String,
 }
 
 /// A parsed `console` block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Transcript {
     pub(crate) commands: Vec<Command>,
 }

@@ -7,10 +7,124 @@
 //! the actual output normalised through the old expected text, so wildcards that still match are
 //! kept and only real changes land in the diff a reviewer sees.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
+
+use super::matcher;
+use super::notes::Note;
+use super::outcome::{BlockOutcome, Failure, Observation, Verdict};
+use super::session::{Action, RunStep, Session, Step};
+use super::transcript;
+use crate::config::Config;
+use crate::snippet::SnippetKey;
+
+/// `--update`: rewrite the expected output of blocks whose output no longer matches. Returns
+/// the `path:line` of each updated block; their outcomes become passed when nothing else
+/// (an exit status) still fails.
+pub(crate) fn update_notes(
+    config: &Config,
+    notes: &[Note],
+    sessions: &[Session],
+    outcomes: &mut [BlockOutcome],
+) -> anyhow::Result<Vec<String>> {
+    let steps: HashMap<&SnippetKey, &RunStep> = sessions
+        .iter()
+        .flat_map(|s| s.steps.iter())
+        .filter_map(|st| match st {
+            Step::Run(r) => Some((&r.block.key, r)),
+            Step::Skip(_) => None,
+        })
+        .collect();
+    let mut edits: BTreeMap<&str, Vec<Edit>> = BTreeMap::new();
+    let mut updated = Vec::new();
+    let mut blocks_cache: HashMap<&str, Vec<crate::snippet::CodeBlock>> = HashMap::new();
+    for o in outcomes.iter_mut() {
+        let Verdict::Failed(Failure::Mismatch {
+            expected_exit,
+            exit,
+            ..
+        }) = &o.verdict
+        else {
+            continue;
+        };
+        let (expected_exit, exit) = (*expected_exit, *exit);
+        let Some(step) = steps.get(&o.block.key) else {
+            continue;
+        };
+        let Some(note) = notes.iter().find(|n| n.path == o.block.key.note) else {
+            continue;
+        };
+        let blocks = blocks_cache
+            .entry(note.path.as_str())
+            .or_insert_with(|| crate::snippet::extract(&note.body, note.body_line).0);
+        let (target, new_text, passes) = match &step.action {
+            Action::Transcript(t) => {
+                let obs = transcript_observed(t, &o.observations);
+                (o.block.key.ordinal, transcript::render(t, &obs), true)
+            }
+            Action::Program(p) => {
+                let (Some(expected), Some(Some(obs))) = (&p.expected, o.observations.first())
+                else {
+                    continue;
+                };
+                let new = matcher::normalize(&expected.text, &obs.output);
+                if new == matcher::canonical(&expected.text) {
+                    continue; // only the exit status differs: nothing to write
+                }
+                (expected.block.key.ordinal, new, exit == expected_exit)
+            }
+        };
+        let Some(b) = blocks.iter().find(|b| b.ordinal == target) else {
+            continue;
+        };
+        edits.entry(note.path.as_str()).or_default().push(Edit {
+            text_range: b.text_range.clone(),
+            fence_line: b.line,
+            new_text,
+        });
+        updated.push(format!("{}:{}", note.path, b.line));
+        if passes {
+            o.verdict = Verdict::Passed;
+        }
+    }
+    for (path, e) in edits {
+        let Some(note) = notes.iter().find(|n| n.path == path) else {
+            continue;
+        };
+        let file = config.root.join(path);
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("couldn't read `{}`", file.display()))?;
+        let body_offset = text.len().saturating_sub(note.body.len());
+        if text.get(body_offset..) != Some(note.body.as_str()) {
+            bail!("`{}` changed while kb verify ran; not updating it (run `kb verify --update` again)", file.display());
+        }
+        write_note(&file, &apply(&text, body_offset, &e))?;
+    }
+    Ok(updated)
+}
+
+/// Observations written back by `--update`: each command's output normalised through its
+/// expected patterns (so wildcards that still match survive).
+fn transcript_observed(
+    t: &transcript::Transcript,
+    obs: &[Option<Observation>],
+) -> Vec<Option<transcript::Observed>> {
+    t.commands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            obs.get(i)
+                .and_then(Option::as_ref)
+                .map(|o| transcript::Observed {
+                    output: matcher::normalize(&c.expected, &o.output),
+                    exit: o.exit,
+                })
+        })
+        .collect()
+}
 
 /// Replace one block's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
