@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::GlobalOpts;
+use super::global::GlobalOpts;
 use crate::build::{build, Site};
 use crate::content::LoadOptions;
 use crate::diagnostics::Exit;

@@ -1,6 +1,6 @@
 //! `kb init` on the command line.
 
-use super::GlobalOpts;
+use super::global::GlobalOpts;
 use crate::diagnostics::Exit;
 
 /// Arguments of `kb init`.

@@ -9,18 +9,20 @@
 //! instead of with a panic. No other module imports this one.
 
 mod build;
+mod global;
 mod init;
 mod search;
 mod serve;
 mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
 use crate::diagnostics::{ContentErrors, Exit};
+
+use self::global::GlobalOpts;
 
 /// kb: a knowledge base of markdown troubleshooting notes, built into a searchable static site,
 /// with every tagged snippet verified in a real container.
@@ -53,29 +55,6 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Serve the site locally, rebuild on change and live-reload the browser.
     Serve(serve::ServeArgs),
-}
-
-/// Options every command reads: `--root` and `-v`.
-#[derive(Debug, Clone)]
-struct GlobalOpts {
-    root: PathBuf,
-    verbose: u8,
-}
-
-impl GlobalOpts {
-    /// kb.toml of `--root`, validated once for the whole command.
-    fn config(&self) -> anyhow::Result<Config> {
-        Config::load(&self.root)
-    }
-
-    /// A path given on the command line: relative paths are relative to `--root`.
-    fn under_root(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() || self.root == Path::new(".") {
-            path.to_path_buf()
-        } else {
-            self.root.join(path)
-        }
-    }
 }
 
 /// Entry point used by `main`.

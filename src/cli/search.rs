@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::GlobalOpts;
+use super::global::GlobalOpts;
 use crate::config::Config;
 use crate::diagnostics::Exit;
 use crate::search::{Hit, SearchDoc};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::GlobalOpts;
+use super::global::GlobalOpts;
 use crate::diagnostics::Exit;
 
 /// Arguments of `kb serve`.

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::GlobalOpts;
+use super::global::GlobalOpts;
 use crate::diagnostics::Exit;
 use crate::verify::{Shard, VerifyOptions};
 
