@@ -13,8 +13,12 @@ pub(crate) mod change;
 pub(crate) mod files;
 pub(crate) mod http;
 pub(crate) mod live;
+pub(crate) mod notes;
+pub(crate) mod problems;
 pub(crate) mod reload;
 pub(crate) mod search;
+pub(crate) mod stale;
+pub(crate) mod update;
 pub(crate) mod watch;
 
 use std::collections::BTreeSet;
@@ -229,7 +233,7 @@ fn rebuild_loop(
         let (update, problems) = {
             let mut live = shared.live.write().unwrap_or_else(|e| e.into_inner());
             let update = if rescan {
-                let mut up = live::Update::default();
+                let mut up = update::Update::default();
                 live.reload_content(&mut up, "the file watcher lost events");
                 up
             } else {
