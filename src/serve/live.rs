@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::build::pages::{self, Lookup, Page};
-use crate::build::{self, Site};
+use crate::build::{highlight_cache_file, theme_dir, Site};
 use crate::config::Config;
 use crate::content;
 use crate::content::load::Admit;
@@ -70,10 +70,8 @@ impl LiveSite {
         opts: LoadOptions,
         files: Arc<LiveFiles>,
     ) -> anyhow::Result<LiveSite> {
-        let theme = Arc::new(Theme::load(build::theme_dir(&config).as_deref())?);
-        let highlighter = Arc::new(Highlighter::with_cache_file(&build::highlight_cache_file(
-            &config,
-        )));
+        let theme = Arc::new(Theme::load(theme_dir(&config).as_deref())?);
+        let highlighter = Arc::new(Highlighter::with_cache_file(&highlight_cache_file(&config)));
         let site = Site::load(config, opts)?;
         Ok(LiveSite::assemble(site, theme, highlighter, opts, files))
     }
@@ -125,7 +123,7 @@ impl LiveSite {
 
     /// Save the highlight cache (on exit), so the next build starts warm.
     pub(crate) fn save_caches(&self) {
-        let file = build::highlight_cache_file(&self.site.config);
+        let file = highlight_cache_file(&self.site.config);
         if let Err(e) = self.highlighter.save(&file) {
             tracing::warn!(
                 "couldn't save the highlight cache `{}`: {e}",
@@ -241,7 +239,7 @@ impl LiveSite {
             }
         };
         self.problems.config = None;
-        match Theme::load(build::theme_dir(&config).as_deref()) {
+        match Theme::load(theme_dir(&config).as_deref()) {
             Ok(t) => {
                 self.theme = Arc::new(t);
                 self.problems.theme = None;
@@ -254,7 +252,7 @@ impl LiveSite {
 
     /// Templates or theme static files changed.
     fn apply_theme(&mut self, templates: bool, up: &mut Update) {
-        let theme = match Theme::load(build::theme_dir(&self.site.config).as_deref()) {
+        let theme = match Theme::load(theme_dir(&self.site.config).as_deref()) {
             Ok(t) => t,
             Err(e) => {
                 self.problems.theme = Some(theme_problem(&self.site.config, &e));

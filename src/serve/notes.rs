@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::build::{self, pages};
+use crate::build::{pages, snippet_check, SnippetCheck};
 use crate::content;
 use crate::content::load::{load_note, Admit};
 use crate::content::Note;
@@ -110,7 +110,7 @@ impl LiveSite {
                         .into_iter()
                         .filter(|p| !kept.contains(p)),
                 );
-                self.problems.snippets[i] = build::snippet_check(&plan_cfg, &new);
+                self.problems.snippets[i] = snippet_check(&plan_cfg, &new);
                 self.site.notes[i] = new;
                 self.site.outlines[i] = outline;
                 self.rendered[i] = empty_rendered();
@@ -126,7 +126,7 @@ impl LiveSite {
                 note: Note,
                 outline: Outline,
                 rendered: Option<RenderedNote>,
-                snippets: build::SnippetCheck,
+                snippets: SnippetCheck,
                 old: Option<usize>,
                 identity_changed: bool,
             }
@@ -154,7 +154,7 @@ impl LiveSite {
                                 .filter(|p| !kept.contains(p)),
                         );
                         entries.push(Entry {
-                            snippets: build::snippet_check(&plan_cfg, &new),
+                            snippets: snippet_check(&plan_cfg, &new),
                             note: new,
                             outline: new_outline,
                             rendered: None,
@@ -175,7 +175,7 @@ impl LiveSite {
             for (_, new) in std::mem::take(&mut upserts) {
                 let outline = markdown::outline::outline(&new);
                 entries.push(Entry {
-                    snippets: build::snippet_check(&plan_cfg, &new),
+                    snippets: snippet_check(&plan_cfg, &new),
                     note: new,
                     outline,
                     rendered: None,

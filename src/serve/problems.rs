@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::build;
+use crate::build::{duplicate_snippet_ids, theme_dir, SnippetCheck};
 use crate::config::Config;
 use crate::content::Note;
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
@@ -20,7 +20,7 @@ pub(crate) struct Problems {
     pub(crate) load: BTreeMap<String, Diagnostic>,
     /// Snippet tag problems and block ids, per note (ids reused across notes are found when
     /// the problems are listed).
-    pub(crate) snippets: Vec<build::SnippetCheck>,
+    pub(crate) snippets: Vec<SnippetCheck>,
     /// Broken links and anchors.
     pub(crate) links: Vec<Diagnostic>,
     /// Two notes with one slug.
@@ -38,7 +38,7 @@ impl Problems {
     /// `snippets` (per note), and ids reused across notes are found again when listed.
     pub(crate) fn split(
         diags: Vec<Diagnostic>,
-        snippets: Vec<build::SnippetCheck>,
+        snippets: Vec<SnippetCheck>,
         notes: &[Note],
     ) -> Problems {
         let mut p = Problems {
@@ -83,7 +83,7 @@ impl Problems {
                 .map(|i| notes[i].url.clone())
         };
         let p = self;
-        let reused_ids = build::duplicate_snippet_ids(notes, &p.snippets);
+        let reused_ids = duplicate_snippet_ids(notes, &p.snippets);
         let diags = p
             .load
             .values()
@@ -122,7 +122,7 @@ pub(crate) fn config_problem(e: &anyhow::Error) -> Problem {
 }
 
 pub(crate) fn theme_problem(config: &Config, e: &anyhow::Error) -> Problem {
-    let path = build::theme_dir(config)
+    let path = theme_dir(config)
         .map(|d| rel_slash(&d, &config.root))
         .unwrap_or_else(|| "theme".into());
     Problem {
