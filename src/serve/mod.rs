@@ -16,6 +16,8 @@ pub(crate) mod live;
 pub(crate) mod notes;
 pub(crate) mod problems;
 pub(crate) mod reload;
+#[cfg(test)]
+mod same_as_build;
 pub(crate) mod search;
 pub(crate) mod stale;
 pub(crate) mod update;

@@ -109,7 +109,11 @@ fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
 }
 
 /// Flatten a use tree into (path, optional rename, is_glob).
-fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<(ModPath, String, bool)>) {
+fn flatten_use(
+    tree: &syn::UseTree,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(ModPath, String, bool)>,
+) {
     match tree {
         syn::UseTree::Path(p) => {
             prefix.push(p.ident.to_string());
@@ -119,7 +123,11 @@ fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<(Mod
         syn::UseTree::Name(n) => {
             let name = n.ident.to_string();
             if name == "self" {
-                out.push((prefix.clone(), prefix.last().cloned().unwrap_or_default(), false));
+                out.push((
+                    prefix.clone(),
+                    prefix.last().cloned().unwrap_or_default(),
+                    false,
+                ));
             } else {
                 let mut p = prefix.clone();
                 p.push(name.clone());
@@ -313,9 +321,7 @@ fn build_graph(sources: &[Source]) -> Graph {
         for r in file_refs {
             if let Some(j) = resolve(r) {
                 if j != i {
-                    edges
-                        .entry((i, j))
-                        .or_insert_with(|| r.join("::"));
+                    edges.entry((i, j)).or_insert_with(|| r.join("::"));
                 }
             }
         }
@@ -407,7 +413,13 @@ fn cycle_report(src: &Path) -> Vec<String> {
 
     // Top-level modules: `verify/*` files are `verify`; lib.rs is left out (it only declares).
     let top: Vec<Option<String>> = sources.iter().map(|s| s.module.first().cloned()).collect();
-    let names: Vec<String> = top.iter().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let names: Vec<String> = top
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let id = |n: &String| names.iter().position(|x| x == n).unwrap();
     let mut mod_edges = BTreeSet::new();
     let mut why: BTreeMap<(usize, usize), String> = BTreeMap::new();
@@ -423,7 +435,10 @@ fn cycle_report(src: &Path) -> Vec<String> {
     for comp in cycles(names.len(), &mod_edges) {
         let mut msg = format!(
             "top-level modules in an import cycle: {}",
-            comp.iter().map(|&i| names[i].as_str()).collect::<Vec<_>>().join(", ")
+            comp.iter()
+                .map(|&i| names[i].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         for (&(a, b), w) in &why {
             if comp.contains(&a) && comp.contains(&b) {
@@ -437,7 +452,9 @@ fn cycle_report(src: &Path) -> Vec<String> {
 
 /// Lines above the file's first `#[cfg(test)]` at the start of a line.
 fn code_lines(text: &str) -> usize {
-    text.lines().take_while(|l| !l.starts_with("#[cfg(test)]")).count()
+    text.lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+        .count()
 }
 
 fn src_dir() -> PathBuf {
@@ -492,11 +509,22 @@ fn the_cycle_check_finds_a_cycle_through_reexports() {
     write("lib.rs", "//! l\npub mod a;\npub mod b;\n");
     write("a/mod.rs", "//! a\nmod inner;\npub use inner::Thing;\n");
     write("a/inner.rs", "//! i\npub struct Thing(crate::b::Other);\n");
-    write("b.rs", "//! b\npub struct Other;\npub fn f() -> crate::a::Thing { todo!() }\n");
+    write(
+        "b.rs",
+        "//! b\npub struct Other;\npub fn f() -> crate::a::Thing { todo!() }\n",
+    );
     let problems = cycle_report(src);
     assert_eq!(problems.len(), 2, "{problems:#?}");
-    assert!(problems[0].contains("src/a/inner.rs -> src/b.rs"), "{}", problems[0]);
-    assert!(problems[0].contains("src/b.rs -> src/a/inner.rs"), "{}", problems[0]);
+    assert!(
+        problems[0].contains("src/a/inner.rs -> src/b.rs"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[0].contains("src/b.rs -> src/a/inner.rs"),
+        "{}",
+        problems[0]
+    );
     assert!(problems[1].contains("a, b"), "{}", problems[1]);
 
     // One way only: b no longer names a.
@@ -504,9 +532,16 @@ fn the_cycle_check_finds_a_cycle_through_reexports() {
     assert_eq!(cycle_report(src), Vec::<String>::new());
 
     // A child using its parent's own item while the parent uses the child is a cycle too.
-    write("b.rs", "//! b\nmod c;\npub struct Other;\npub fn g() { c::h() }\n");
+    write(
+        "b.rs",
+        "//! b\nmod c;\npub struct Other;\npub fn g() { c::h() }\n",
+    );
     write("b/c.rs", "//! c\npub fn h() { let _ = super::Other; }\n");
     let problems = cycle_report(src);
     assert_eq!(problems.len(), 1, "{problems:#?}");
-    assert!(problems[0].contains("src/b/c.rs -> src/b.rs"), "{}", problems[0]);
+    assert!(
+        problems[0].contains("src/b/c.rs -> src/b.rs"),
+        "{}",
+        problems[0]
+    );
 }
