@@ -393,8 +393,6 @@ impl LiveSite {
             .ok()
     }
 
-    /// Would adding `upserts` and dropping `removes` change the list of sections?
-
     /// The problems shown in the terminal and the browser overlay, errors first.
     pub(crate) fn problems(&self) -> Vec<Problem> {
         self.problems.list(&self.site.notes)
