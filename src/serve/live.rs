@@ -386,6 +386,7 @@ impl LiveSite {
         }
     }
 
+    /// Index of the note at root-relative path `rel` (notes are sorted by path).
     pub(super) fn index_of(&self, rel: &str) -> Option<usize> {
         self.site
             .notes
@@ -404,6 +405,7 @@ pub(super) fn chrome(lookup: &Lookup) -> String {
     serde_json::to_string(&lookup.site).unwrap_or_default()
 }
 
+/// A view value serialized, to tell whether it changed.
 pub(super) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }

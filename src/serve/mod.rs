@@ -16,8 +16,6 @@ pub(crate) mod live;
 pub(crate) mod notes;
 pub(crate) mod problems;
 pub(crate) mod reload;
-#[cfg(test)]
-mod same_as_build;
 pub(crate) mod search;
 pub(crate) mod stale;
 pub(crate) mod update;
@@ -295,3 +293,6 @@ fn newly_watched(watcher: &mut Watcher, layout: &Layout) -> Vec<PathBuf> {
     }
     out
 }
+
+#[cfg(test)]
+mod same_as_build;
