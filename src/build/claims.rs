@@ -14,16 +14,10 @@ use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::output::outdir::MANIFEST;
 use crate::output::sink::rel_slash;
 
-use super::pages::{alias_paths, tag_slug};
+use super::pages::{self, alias_paths};
 
-/// Output files every site has, with what they are.
-const GENERATED: [(&str, &str); 8] = [
-    ("index.html", "the home page"),
-    ("tags/index.html", "the tag list"),
-    ("verify/index.html", "the snippet status page"),
-    ("404.html", "the not-found page"),
-    ("sitemap.xml", "the sitemap"),
-    ("atom.xml", "the Atom feed"),
+/// Output files every site has that are not pages, with what they are.
+const GENERATED: [(&str, &str); 2] = [
     ("highlight.css", "the code highlighting stylesheet"),
     (MANIFEST, "the build manifest"),
 ];
@@ -40,25 +34,12 @@ pub(crate) fn collisions(
     for (path, what) in GENERATED {
         owners.insert(path.into(), what.into());
     }
+    // The pages, as the catalogue lists them: the first note with a slug keeps its page.
+    for (path, what) in pages::claims(notes, sections) {
+        owners.entry(path).or_insert(what);
+    }
     for name in theme_statics {
         owners.insert(name.clone(), format!("the theme's static file `{name}`"));
-    }
-    for n in notes {
-        owners
-            .entry(format!("notes/{}/index.html", n.slug))
-            .or_insert_with(|| format!("the page of `{}`", n.rel));
-        for tag in &n.meta.tags {
-            let slug = tag_slug(tag);
-            owners
-                .entry(format!("tags/{slug}/index.html"))
-                .or_insert_with(|| format!("the page of tag `{tag}`"));
-        }
-    }
-    for s in sections {
-        owners.insert(
-            format!("sections/{}/index.html", s.path),
-            format!("the page of section `{}`", s.path),
-        );
     }
     let reserved = |path: &str| -> Option<String> {
         let first = path.split('/').next().unwrap_or(path);

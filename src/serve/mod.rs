@@ -13,8 +13,12 @@ pub(crate) mod change;
 pub(crate) mod files;
 pub(crate) mod http;
 pub(crate) mod live;
+pub(crate) mod notes;
+pub(crate) mod problems;
 pub(crate) mod reload;
 pub(crate) mod search;
+pub(crate) mod stale;
+pub(crate) mod update;
 pub(crate) mod watch;
 
 use std::collections::BTreeSet;
@@ -180,7 +184,7 @@ fn rebuild_loop(
         let (update, problems) = {
             let mut live = shared.live.write().unwrap_or_else(|e| e.into_inner());
             let update = if rescan {
-                let mut up = live::Update::default();
+                let mut up = update::Update::default();
                 live.reload_content(&mut up, "the file watcher lost events");
                 up
             } else {
@@ -240,3 +244,6 @@ fn newly_watched(watcher: &mut Watcher, layout: &Layout) -> Vec<PathBuf> {
     }
     out
 }
+
+#[cfg(test)]
+mod same_as_build;

@@ -16,7 +16,7 @@ use crate::search::doc::SearchDoc;
 use crate::search::{Hit, SearchIndex};
 
 use super::files::LiveFiles;
-use super::live::SearchDelta;
+use super::update::SearchDelta;
 
 /// Where the browser's index lives in the site.
 pub(crate) const CLIENT_PREFIX: &str = "_kb/search/";

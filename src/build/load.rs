@@ -1,0 +1,141 @@
+//! Stages 1-3a: load the knowledge base into a [`Site`] — read notes and front matter, outline
+//! them, resolve links, check snippet tags and output paths — keeping every diagnostic.
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::content::{self, LoadOptions, Note};
+use crate::diagnostics::{self, Diagnostic, Severity};
+use crate::markdown::{self, LinkIndex, Outline};
+use crate::verify::plan::{NoteText, PlanConfig};
+use crate::verify::results::VerifyResults;
+
+use super::claims;
+use super::site::{theme_dir, Site, SnippetCheck};
+use super::timings::Timings;
+
+impl Site {
+    /// Load and check the knowledge base (no rendering, nothing written).
+    pub fn load(config: Config, opts: LoadOptions) -> anyhow::Result<Site> {
+        let mut timings = Timings::default();
+        let corpus = timings.time("load", || content::load(&config, opts));
+        let walk_assets = corpus.assets;
+        let mut diagnostics = corpus.diagnostics;
+        let notes = corpus.notes;
+        let outlines: Vec<Outline> = timings.time("outline", || {
+            notes.par_iter().map(markdown::outline::outline).collect()
+        });
+        let asset_set: HashSet<String> = walk_assets
+            .iter()
+            .map(|p| crate::output::sink::rel_slash(p, &config.content_dir()))
+            .collect();
+        let (links, backlinks) = timings.time("links", || {
+            let links = LinkIndex::new(&notes, &outlines, asset_set, &config.base_path);
+            let (diags, backlinks) = markdown::links::check_all(&notes, &outlines, &links);
+            diagnostics.extend(diags);
+            (links, backlinks)
+        });
+        let snippets = timings.time("snippets", || {
+            let cfg = PlanConfig::of(&config);
+            let checks: Vec<SnippetCheck> =
+                notes.par_iter().map(|n| snippet_check(&cfg, n)).collect();
+            diagnostics.extend(checks.iter().flat_map(|c| c.diagnostics.iter().cloned()));
+            // `kb verify` also plans `_index.md` bodies and drafts: check them the same way. (A
+            // section index that fails to load is reported by the load stage already; a draft
+            // left out is not read for anything else.)
+            let indexes: Vec<Note> = corpus
+                .section_indexes
+                .iter()
+                .chain(&corpus.drafts_left_out)
+                .filter_map(|p| {
+                    content::load::load_note(&config, p, LoadOptions { drafts: true })
+                        .ok()
+                        .flatten()
+                })
+                .collect();
+            let index_checks: Vec<SnippetCheck> =
+                indexes.iter().map(|n| snippet_check(&cfg, n)).collect();
+            diagnostics.extend(
+                index_checks
+                    .iter()
+                    .flat_map(|c| c.diagnostics.iter().cloned()),
+            );
+            // Ids are compared in path order, as `kb verify` plans the notes.
+            let mut all: Vec<(&Note, &SnippetCheck)> = notes
+                .iter()
+                .zip(&checks)
+                .chain(indexes.iter().zip(&index_checks))
+                .collect();
+            all.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
+            let (all_notes, all_checks): (Vec<&Note>, Vec<&SnippetCheck>) = all.into_iter().unzip();
+            diagnostics.extend(duplicate_ids_of(&all_notes, &all_checks));
+            checks
+        });
+        diagnostics.extend(claims::collisions(
+            &config,
+            &notes,
+            &corpus.sections,
+            &walk_assets,
+            crate::render::theme::static_names(theme_dir(&config).as_deref()),
+        ));
+        let results = VerifyResults::load(&config.verify_results_path())?;
+        diagnostics::sort(&mut diagnostics);
+        Ok(Site {
+            config,
+            notes,
+            sections: corpus.sections,
+            assets: walk_assets,
+            outlines,
+            links,
+            backlinks,
+            results,
+            diagnostics,
+            snippets,
+            timings,
+        })
+    }
+}
+
+/// Plan one note's snippets as `kb verify` would, keeping only the verdict.
+pub(crate) fn snippet_check(cfg: &PlanConfig, note: &Note) -> SnippetCheck {
+    let planned = crate::verify::plan::plan_note(
+        NoteText {
+            path: &note.rel,
+            body: &note.body,
+            body_line: note.body_line,
+        },
+        cfg,
+    );
+    SnippetCheck {
+        diagnostics: planned.diagnostics.into_iter().map(as_warning).collect(),
+        ids: planned.ids,
+    }
+}
+
+/// Blocks that reuse an id already used by another block (`checks[i]` is `notes[i]`'s).
+pub(crate) fn duplicate_snippet_ids(notes: &[Note], checks: &[SnippetCheck]) -> Vec<Diagnostic> {
+    let notes: Vec<&Note> = notes.iter().collect();
+    let checks: Vec<&SnippetCheck> = checks.iter().collect();
+    duplicate_ids_of(&notes, &checks)
+}
+
+fn duplicate_ids_of(notes: &[&Note], checks: &[&SnippetCheck]) -> Vec<Diagnostic> {
+    crate::verify::plan::duplicate_ids(
+        notes
+            .iter()
+            .zip(checks)
+            .map(|(n, c)| (n.rel.as_str(), c.ids.as_slice())),
+    )
+    .into_iter()
+    .map(as_warning)
+    .collect()
+}
+
+fn as_warning(d: Diagnostic) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Warning,
+        ..d
+    }
+}

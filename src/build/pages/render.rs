@@ -1,0 +1,314 @@
+//! Stages 5-6 for the whole site: build each [`Page`]'s view struct, fill its template, write
+//! its files. A full build renders every page ([`write_site`]); `kb serve` calls
+//! [`render_page`] for just the pages a change affects, so both share every line here.
+
+use rayon::prelude::*;
+
+use crate::highlight;
+use crate::markdown::RenderedNote;
+use crate::output::feeds::{self, FeedEntry};
+use crate::output::Sink;
+use crate::render::views::*;
+use crate::render::Theme;
+use crate::verify::results::Status;
+
+use crate::build::site::Site;
+
+use super::lookup::{lookup, tag_url, Lookup};
+use super::page::{alias_paths, pages, Page};
+
+/// How many notes the home page lists.
+const HOME_RECENT: usize = 30;
+
+/// How many notes the Atom feed holds.
+const FEED_ENTRIES: usize = 50;
+
+/// Fill every template and write every file; returns the number of files written.
+pub fn write_site(
+    site: &Site,
+    rendered: &[RenderedNote],
+    theme: &Theme,
+    sink: &dyn Sink,
+) -> anyhow::Result<usize> {
+    let lk = lookup(site, rendered);
+    let written = pages(site, &lk)
+        .par_iter()
+        .map(|page| -> anyhow::Result<usize> {
+            let files = render_page(site, rendered, &lk, theme, page)?;
+            for (path, bytes) in &files {
+                sink.write(path, bytes)?;
+            }
+            Ok(files.len())
+        })
+        .collect::<anyhow::Result<Vec<usize>>>()?;
+    Ok(written.iter().sum::<usize>() + write_statics(site, theme, sink)?)
+}
+
+/// The files one page produces: (site-relative path, bytes).
+pub(crate) type PageFiles = Vec<(String, Vec<u8>)>;
+
+/// Render one page: its output files as (site-relative path, bytes). A note gives its page and
+/// one redirect per alias; every other page gives one file.
+pub(crate) fn render_page(
+    site: &Site,
+    rendered: &[RenderedNote],
+    lk: &Lookup,
+    theme: &Theme,
+    page: &Page,
+) -> anyhow::Result<PageFiles> {
+    let cfg = &site.config;
+    let base = cfg.base_path.as_str();
+    let abs = |url: &str| {
+        format!(
+            "{}{}",
+            cfg.base_url.trim_end_matches('/'),
+            url.strip_prefix(base).unwrap_or(url)
+        )
+    };
+    let url = page.url(&site.notes, base);
+    let one = |text: String| Ok(vec![(page.path(&site.notes), text.into_bytes())]);
+    match page {
+        Page::Note(i) => {
+            let i = *i;
+            let n = &site.notes[i];
+            let r = &rendered[i];
+            let neighbours = lk.neighbours[i];
+            let view = NoteView {
+                title: lk.cards[i].title.clone(),
+                url: url.clone(),
+                permalink: abs(&n.url),
+                date: lk.cards[i].date.clone(),
+                updated: n.meta.updated.map(|d| d.format("%Y-%m-%d").to_string()),
+                summary: lk.cards[i].summary.clone(),
+                tags: lk.cards[i].tags.clone(),
+                section: lk.cards[i].section.clone(),
+                toc: r.toc.clone(),
+                content: r.html.clone(),
+                backlinks: site.backlinks[i]
+                    .iter()
+                    .map(|&b| lk.cards[b].clone())
+                    .collect(),
+                prev: neighbours.0.map(|p| lk.cards[p].clone()),
+                next: neighbours.1.map(|p| lk.cards[p].clone()),
+                verify: lk.cards[i].verify,
+                reading_minutes: (r.chars / 400).max(1),
+                source: n.rel.clone(),
+                extra: n.meta.extra.clone(),
+            };
+            let html = theme.render(
+                "note.html",
+                &NotePage {
+                    site: &lk.site,
+                    page: view,
+                },
+            )?;
+            let mut files = vec![(page.path(&site.notes), html.into_bytes())];
+            let redirect = feeds::redirect(&n.url);
+            files.extend(
+                alias_paths(n)
+                    .into_iter()
+                    .map(|path| (path, redirect.clone().into_bytes())),
+            );
+            Ok(files)
+        }
+        Page::Home => {
+            let recent: Vec<NoteCard> = recent_notes(site, lk)
+                .into_iter()
+                .map(|i| lk.cards[i].clone())
+                .collect();
+            let home = ListPage {
+                site: &lk.site,
+                kind: ListKind::Home,
+                title: cfg.title.clone(),
+                description: cfg.description.clone(),
+                url,
+                notes: recent,
+                sections: lk.site.sections.clone(),
+            };
+            one(theme.render("index.html", &home)?)
+        }
+        Page::TagIndex => {
+            let tags_page = ListPage {
+                site: &lk.site,
+                kind: ListKind::Tags,
+                title: "标签".into(),
+                description: String::new(),
+                url,
+                notes: vec![],
+                sections: vec![],
+            };
+            one(theme.render("tags.html", &tags_page)?)
+        }
+        Page::Tag(slug) => {
+            let (name, notes) = lk
+                .tags
+                .get(slug)
+                .ok_or_else(|| anyhow::anyhow!("no tag `{slug}`"))?;
+            let mut notes = notes.clone();
+            notes.sort_by_key(|&i| lk.rank[i]);
+            let page = ListPage {
+                site: &lk.site,
+                kind: ListKind::Tag,
+                title: name.clone(),
+                description: format!("{} 篇笔记", notes.len()),
+                url,
+                notes: notes.iter().map(|&i| lk.cards[i].clone()).collect(),
+                sections: vec![],
+            };
+            one(theme.render("list.html", &page)?)
+        }
+        Page::Section(path) => {
+            let s = site
+                .sections
+                .iter()
+                .find(|s| &s.path == path)
+                .ok_or_else(|| anyhow::anyhow!("no section `{path}`"))?;
+            let notes: Vec<NoteCard> = lk
+                .order
+                .iter()
+                .filter(|&&i| site.notes[i].section == s.path)
+                .map(|&i| lk.cards[i].clone())
+                .collect();
+            let subs: Vec<SectionLink> = lk
+                .sections
+                .iter()
+                .filter(|c| c.path.rsplit_once('/').map(|(p, _)| p) == Some(s.path.as_str()))
+                .cloned()
+                .collect();
+            let page = ListPage {
+                site: &lk.site,
+                kind: ListKind::Section,
+                title: s.title.clone(),
+                description: s.description.clone(),
+                url,
+                notes,
+                sections: subs,
+            };
+            one(theme.render("list.html", &page)?)
+        }
+        Page::Verify => {
+            let verify_rows: Vec<VerifyNoteRow> = lk
+                .order
+                .iter()
+                .filter(|&&i| !rendered[i].snippets.is_empty())
+                .map(|&i| VerifyNoteRow {
+                    note: lk.cards[i].clone(),
+                    source: site.notes[i].rel.clone(),
+                    blocks: rendered[i]
+                        .snippets
+                        .iter()
+                        .map(|s| VerifyBlockRow {
+                            id: s.id.clone(),
+                            url: format!("{}#{}", site.notes[i].url, s.anchor),
+                            line: s.line,
+                            lang: s.lang.clone(),
+                            status: s.status.map(Status::as_str).unwrap_or("unknown"),
+                            reason: s.reason.clone(),
+                            date: s
+                                .result
+                                .as_ref()
+                                .map(|r| r.date.format("%Y-%m-%d %H:%M").to_string()),
+                            duration: s
+                                .result
+                                .as_ref()
+                                .map(|r| format!("{:.1} s", r.duration_ms as f64 / 1000.0)),
+                            image: s
+                                .result
+                                .as_ref()
+                                .map(|r| r.image.clone())
+                                .filter(|i| !i.is_empty()),
+                        })
+                        .collect(),
+                })
+                .collect();
+            let vp = VerifyPage {
+                site: &lk.site,
+                title: "代码验证状态".into(),
+                url,
+                notes: verify_rows,
+            };
+            one(theme.render("verify.html", &vp)?)
+        }
+        Page::NotFound => {
+            let nf = SimplePage {
+                site: &lk.site,
+                title: "页面不存在".into(),
+                url,
+            };
+            one(theme.render("404.html", &nf)?)
+        }
+        Page::Sitemap => {
+            let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> =
+                vec![(cfg.base_url.clone(), None)];
+            urls.extend(
+                site.notes
+                    .iter()
+                    .map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))),
+            );
+            urls.extend(site.sections.iter().map(|s| (abs(&s.url), None)));
+            urls.extend(lk.tags.keys().map(|slug| (abs(&tag_url(base, slug)), None)));
+            one(feeds::sitemap(&urls))
+        }
+        Page::Feed => {
+            let entries: Vec<FeedEntry<'_>> = feed_notes(site)
+                .into_iter()
+                .map(|i| FeedEntry {
+                    title: &lk.cards[i].title,
+                    url: abs(&site.notes[i].url),
+                    date: site.notes[i].meta.date,
+                    updated: site.notes[i].meta.updated,
+                    summary: &lk.cards[i].summary,
+                    html: Some(&rendered[i].html),
+                })
+                .collect();
+            one(feeds::atom(
+                &cfg.title,
+                &cfg.base_url,
+                &format!("{}atom.xml", cfg.base_url),
+                &entries,
+            ))
+        }
+    }
+}
+
+/// The notes the home page lists: newest first, at most [`HOME_RECENT`].
+pub(crate) fn recent_notes(site: &Site, lk: &Lookup) -> Vec<usize> {
+    let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
+    by_date.sort_by(|&a, &b| {
+        site.notes[b]
+            .meta
+            .date
+            .cmp(&site.notes[a].meta.date)
+            .then_with(|| lk.cards[a].title.cmp(&lk.cards[b].title))
+    });
+    by_date.truncate(HOME_RECENT);
+    by_date
+}
+
+/// The notes in the Atom feed: newest first, at most [`FEED_ENTRIES`].
+pub(crate) fn feed_notes(site: &Site) -> Vec<usize> {
+    let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
+    by_date.sort_by(|&a, &b| site.notes[b].meta.date.cmp(&site.notes[a].meta.date));
+    by_date.truncate(FEED_ENTRIES);
+    by_date
+}
+
+/// Static files: theme assets, highlight stylesheets, content assets. Returns how many.
+pub(crate) fn write_statics(site: &Site, theme: &Theme, sink: &dyn Sink) -> anyhow::Result<usize> {
+    let mut written = 0;
+    for (path, bytes) in &theme.statics {
+        sink.write(path, bytes)?;
+        written += 1;
+    }
+    let (light, dark) = highlight::stylesheets();
+    sink.write("highlight.css", format!("{light}\n{dark}").as_bytes())?;
+    written += 1;
+    for asset in &site.assets {
+        let rel = crate::output::sink::rel_slash(asset, &site.config.content_dir());
+        let bytes = std::fs::read(asset)
+            .map_err(|e| anyhow::anyhow!("couldn't read `{}`: {e}", asset.display()))?;
+        sink.write(&rel, &bytes)?;
+        written += 1;
+    }
+    Ok(written)
+}
