@@ -462,7 +462,6 @@ fn src_dir() -> PathBuf {
 }
 
 #[test]
-#[ignore = "the module move of docs/architecture.md is under way"]
 fn no_import_cycles_between_files_or_modules() {
     let problems = cycle_report(&src_dir());
     assert!(
@@ -474,7 +473,6 @@ fn no_import_cycles_between_files_or_modules() {
 }
 
 #[test]
-#[ignore = "the module move of docs/architecture.md is under way"]
 fn every_file_has_one_job_and_fits_on_a_few_screens() {
     let mut problems = Vec::new();
     for s in load_sources(&src_dir()) {
