@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
     for run in ["cold", "warm"] {
         let cfg = kb::config::Config::load(dir)?;
         let t = Instant::now();
-        let report = kb::build::build(cfg, Default::default(), &dir.join("public"), false)?;
+        let report = kb::site::build(cfg, Default::default(), &dir.join("public"), false)?;
         let total = t.elapsed();
         let stages: Vec<String> = report
             .timings
@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
             report.files,
             report.highlight_hits,
             report.highlight_misses,
-            kb::build::peak_rss_mb().unwrap_or(0),
+            kb::site::peak_rss_mb().unwrap_or(0),
             stages.join(", ")
         );
     }
@@ -93,9 +93,9 @@ fn search_overhead(dir: &std::path::Path, runs: usize) -> anyhow::Result<()> {
         }
         let mut cfg = kb::config::Config::load(dir)?;
         cfg.search.enabled = search;
-        let cpu = || kb::build::cpu_time().unwrap_or_default().as_secs_f64();
+        let cpu = || kb::site::cpu_time().unwrap_or_default().as_secs_f64();
         let (t, c) = (Instant::now(), cpu());
-        kb::build::build(cfg, Default::default(), &dir.join("public"), false)?;
+        kb::site::build(cfg, Default::default(), &dir.join("public"), false)?;
         Ok((t.elapsed().as_secs_f64(), cpu() - c))
     };
     let (mut with, mut without, mut ratios, mut cpu_ratios) =

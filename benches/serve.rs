@@ -316,7 +316,7 @@ impl Server {
     }
 
     fn peak_rss_mb(&self) -> u64 {
-        kb::build::peak_rss_mb_of(&self.child.id().to_string()).unwrap_or(0)
+        kb::site::peak_rss_mb_of(&self.child.id().to_string()).unwrap_or(0)
     }
 }
 

@@ -299,7 +299,7 @@ impl VariantIndex {
 /// The search documents of the knowledge base at `root`, as `kb build` makes them.
 fn load_docs(root: &Path) -> anyhow::Result<Vec<SearchDoc>> {
     let config = kb::config::Config::load(root)?;
-    let site = kb::build::Site::load(config, Default::default())?;
+    let site = kb::site::Site::load(config, Default::default())?;
     let hl = kb::highlight::Highlighter::default();
     Ok(site.render(&hl).into_iter().map(|r| r.search).collect())
 }

@@ -17,15 +17,21 @@
 //!
 //! [`cache`] is the on-disk format of the build caches (highlighted code, browser index).
 //!
-//! [`build`] runs those stages in order and times each; [`build::check`] runs 1-3 and reports
-//! problems without writing anything.
+//! [`site`] runs those stages in order and times each ([`site::Site::load`] is stages 1-3, all
+//! `kb check` needs); its page catalogue ([`site::pages`]) says which pages exist, where each is
+//! written, its URL and which notes it shows.
 //!
 //! `kb verify`: [`snippet`] extracts tagged blocks -> [`verify`] plans sessions, runs them in
-//! Docker, compares output, reports and caches.
+//! containers (through the [`verify`] runtime seam), compares output, reports and caches.
 //!
-//! `kb serve`: [`serve`] watches the sources, rebuilds what changed and live-reloads the browser.
+//! `kb serve`: [`serve`] watches the sources, asks each page whether a change made it stale,
+//! re-renders those and live-reloads the browser.
+//!
+//! [`cli`] sits on top: clap arguments to typed options, one call into the library, the result
+//! printed. Layers only import downwards (cli -> commands -> stages -> base types); the rules and
+//! a "where to change X" table are in docs/architecture.md, and `tests/it/architecture.rs`
+//! fails on an import cycle, a file over 600 lines of code, or a file without its `//!` job line.
 
-pub mod build;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -39,6 +45,7 @@ pub mod output;
 pub mod render;
 pub mod search;
 pub mod serve;
+pub mod site;
 pub mod slug;
 pub mod snippet;
 pub mod stdio;

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::global::GlobalOpts;
-use crate::build::{build, Site};
 use crate::content::LoadOptions;
 use crate::diagnostics::Exit;
+use crate::site::{build, Site};
 
 /// Arguments of `kb build`.
 #[derive(Debug, clap::Args)]

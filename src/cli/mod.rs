@@ -2,7 +2,7 @@
 //! and the one place that prints results and maps errors to exit codes.
 //!
 //! One file per command (`cli/build.rs` holds `kb build` and `kb check`, ...): each parses its
-//! arguments, loads the knowledge base's [`Config`] once, calls the library (which returns data,
+//! arguments, loads the knowledge base's [`Config`](crate::config::Config) once, calls the library (which returns data,
 //! never prints a summary) and prints what it returned. This module prints errors once and maps
 //! them to exit codes (0 ok, 1 content problems or failed snippets, 2 usage or environment
 //! problems). Output goes through [`crate::stdio`], so a closed pipe ends a command quietly

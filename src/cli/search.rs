@@ -28,9 +28,9 @@ pub struct SearchArgs {
 /// Every note as a [`SearchDoc`], from the build's load and markdown stages (drafts left out,
 /// as `kb build` does by default).
 fn load_docs(config: &Config) -> anyhow::Result<Vec<SearchDoc>> {
-    let site = crate::build::Site::load(config.clone(), Default::default())?;
+    let site = crate::site::Site::load(config.clone(), Default::default())?;
     let highlighter =
-        crate::highlight::Highlighter::with_cache_file(&crate::build::highlight_cache_file(config));
+        crate::highlight::Highlighter::with_cache_file(&crate::site::highlight_cache_file(config));
     Ok(site
         .render(&highlighter)
         .into_iter()

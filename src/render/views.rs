@@ -1,5 +1,5 @@
 //! View structs: exactly what templates see (and what a custom theme may rely on).
-//! Built from the site by [`crate::build`]; never internal types.
+//! Built from the site by [`crate::site`]; never internal types.
 
 use serde::Serialize;
 

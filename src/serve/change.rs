@@ -53,7 +53,7 @@ impl Layout {
         Layout {
             root: config.root.clone(),
             content: config.content_dir(),
-            theme: crate::build::theme_dir(config),
+            theme: crate::site::theme_dir(config),
             snippet_images: config.root.join("snippets/images"),
             config_file: config.root.join("kb.toml"),
             results_file: config.verify_results_path(),

@@ -25,8 +25,6 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::build::pages::{self, Lookup, Page};
-use crate::build::{highlight_cache_file, theme_dir, Site};
 use crate::config::Config;
 use crate::content;
 use crate::content::load::Admit;
@@ -37,6 +35,8 @@ use crate::output::sink::rel_slash;
 use crate::output::Sink;
 use crate::render::Theme;
 use crate::search::doc::SearchDoc;
+use crate::site::pages::{self, Lookup, Page};
+use crate::site::{highlight_cache_file, theme_dir, Site};
 use crate::verify::results::VerifyResults;
 
 use super::change::{Change, ChangeKind};

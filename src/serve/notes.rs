@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::build::{pages, snippet_check, SnippetCheck};
 use crate::content;
 use crate::content::load::{load_note, Admit};
 use crate::content::Note;
 use crate::markdown::{self, LinkIndex, Outline, RenderedNote};
 use crate::output::sink::rel_slash;
 use crate::search::doc::SearchDoc;
+use crate::site::{pages, snippet_check, SnippetCheck};
 use crate::verify::plan::PlanConfig;
 
 use super::live::LiveSite;

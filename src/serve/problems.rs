@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::build::{duplicate_snippet_ids, theme_dir, SnippetCheck};
 use crate::config::Config;
 use crate::content::Note;
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::output::sink::rel_slash;
+use crate::site::{duplicate_snippet_ids, theme_dir, SnippetCheck};
 
 use super::reload::{Problem, ProblemSeverity};
 

@@ -70,7 +70,7 @@ fn write(root: &Path, rel: &str, text: &[u8]) -> PathBuf {
 /// when asked).
 fn full_build(config: &Config) -> BTreeMap<String, Vec<u8>> {
     let out = tempfile::tempdir().unwrap();
-    crate::build::build(config.clone(), LoadOptions::default(), out.path(), false)
+    crate::site::build(config.clone(), LoadOptions::default(), out.path(), false)
         .expect("the full build succeeds");
     let mut files = BTreeMap::new();
     for entry in walkdir::WalkDir::new(out.path()) {

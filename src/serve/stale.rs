@@ -7,15 +7,15 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
-use crate::build::pages::{self, Changes, Page};
 use crate::output::Sink;
+use crate::site::pages::{self, Changes, Page};
 
 use super::live::{chrome, json, LiveSite};
 use super::reload::url_of;
 use super::update::Update;
 
 /// The part of the old state an incremental update compares against (same indexes as the new
-/// state unless notes were added or removed). The old [`crate::build::pages::Lookup`] stays in
+/// state unless notes were added or removed). The old [`crate::site::pages::Lookup`] stays in
 /// place until [`LiveSite::finish`] replaces it.
 pub(super) struct Before {
     pub(super) backlinks: Vec<Vec<usize>>,

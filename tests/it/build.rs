@@ -881,7 +881,7 @@ fn the_benchmark_corpus_is_deterministic_and_clean() {
     let dir = tempfile::tempdir().unwrap();
     write_site(dir.path(), 20, 1).unwrap();
     let cfg = kb::config::Config::load(dir.path()).unwrap();
-    let site = kb::build::Site::load(cfg, Default::default()).unwrap();
+    let site = kb::site::Site::load(cfg, Default::default()).unwrap();
     assert_eq!(site.notes.len(), 20);
     assert!(site.diagnostics.is_empty(), "{:?}", site.diagnostics);
 }

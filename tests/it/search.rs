@@ -1,4 +1,4 @@
-//! `kb search` on sites built by the real pipeline (`kb::build::build`): the CLI on a fixture,
+//! `kb search` on sites built by the real pipeline (`kb::site::build`): the CLI on a fixture,
 //! the query set's recall (library and browser), and the browser search end to end in headless
 //! Chromium on the built pages (the theme's header search box, tokens identical to Rust's, a
 //! Chinese query typed, keyboard navigation, a screenshot under target/).
@@ -30,7 +30,7 @@ fn built_index(site: &BuiltSite) -> SearchIndex {
 
 /// What the build's markdown stage handed to search, note by note.
 fn search_docs(site: &BuiltSite) -> Vec<SearchDoc> {
-    let loaded = kb::build::Site::load(site.config.clone(), Default::default()).unwrap();
+    let loaded = kb::site::Site::load(site.config.clone(), Default::default()).unwrap();
     loaded
         .render(&kb::highlight::Highlighter::default())
         .into_iter()

@@ -1,5 +1,5 @@
 //! The site the real pipeline builds, for the search tests and the Pagefind benchmark:
-//! `kb::build::build` on a knowledge base, plus the note URL -> source path map that turns a
+//! `kb::site::build` on a knowledge base, plus the note URL -> source path map that turns a
 //! search hit's link back into the note the query set expects.
 //!
 //! [`BuiltSite::copy_and_build`] copies the knowledge base (kb.toml, content/, theme, verify
@@ -25,7 +25,7 @@ pub struct BuiltSite {
     /// Note URL (`/notes/go-gc/`, with the base path) -> source (`content/go/gc.md`).
     pub sources: BTreeMap<String, String>,
     /// What the build did (stage timings, files).
-    pub report: kb::build::BuildReport,
+    pub report: kb::site::BuildReport,
     _copy: Option<tempfile::TempDir>,
 }
 
@@ -40,7 +40,7 @@ impl BuiltSite {
         let config = Config::load(root)?;
         let dir = tempfile::tempdir()?;
         let mut parts = vec![PathBuf::from("kb.toml"), PathBuf::from("content")];
-        if let Some(theme) = kb::build::theme_dir(&config) {
+        if let Some(theme) = kb::site::theme_dir(&config) {
             if let Ok(rel) = theme.strip_prefix(&config.root) {
                 parts.push(rel.to_path_buf());
             }
@@ -58,9 +58,9 @@ impl BuiltSite {
     fn build_into(root: &Path, copy: Option<tempfile::TempDir>) -> anyhow::Result<BuiltSite> {
         let config = Config::load(root)?;
         let out = config.root.join("public");
-        let report = kb::build::build(config.clone(), Default::default(), &out, false)
+        let report = kb::site::build(config.clone(), Default::default(), &out, false)
             .with_context(|| format!("kb build of `{}`", root.display()))?;
-        let site = kb::build::Site::load(config.clone(), Default::default())?;
+        let site = kb::site::Site::load(config.clone(), Default::default())?;
         let sources = site
             .notes
             .iter()

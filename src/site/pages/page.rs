@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::content::{Note, Section};
 
-use crate::build::site::Site;
+use crate::site::model::Site;
 
 use super::lookup::{tag_slug, tag_url, Lookup};
 

@@ -10,7 +10,7 @@ use crate::render::views::*;
 use crate::slug::slugify;
 use crate::verify::results::Status;
 
-use crate::build::site::Site;
+use crate::site::model::Site;
 
 /// Everything derived once per build (or per `kb serve` update) for the views.
 pub(crate) struct Lookup {

@@ -12,7 +12,7 @@ use crate::render::views::*;
 use crate::render::Theme;
 use crate::verify::results::Status;
 
-use crate::build::site::Site;
+use crate::site::model::Site;
 
 use super::lookup::{lookup, tag_url, Lookup};
 use super::page::{alias_paths, pages, Page};

@@ -13,7 +13,7 @@ use crate::verify::plan::{NoteText, PlanConfig};
 use crate::verify::results::VerifyResults;
 
 use super::claims;
-use super::site::{theme_dir, Site, SnippetCheck};
+use super::model::{theme_dir, Site, SnippetCheck};
 use super::timings::Timings;
 
 impl Site {

@@ -1,15 +1,16 @@
-//! `kb build` and `kb check`: run the pipeline stages in order, timing each.
+//! The site: the pipeline stages run in order and timed (`kb build`), or up to the checks
+//! (`kb check`).
 //!
-//! [`Site::load`] (`load.rs`) runs stages 1-3a (load, front matter, outlines, link resolution, snippet tag
-//! checks) and keeps every diagnostic; [`Site::render`] renders notes in parallel;
-//! [`pages::write_site`] fills templates and writes every file through a [`Sink`], then
-//! [`crate::search::index_site`] indexes the notes. `kb build` writes through a staging dir that
-//! updates the output only on success; `kb check` stops after loading.
+//! [`Site::load`] (`load.rs`) runs stages 1-3a (load, front matter, outlines, link resolution,
+//! snippet tag checks) and keeps every diagnostic; [`Site::render`] renders notes in parallel;
+//! [`pages::write_site`] fills templates and writes every page of the catalogue
+//! ([`pages::page`]) through an output sink, then [`crate::search::index_site`] indexes the notes.
+//! [`build`] writes through a staging dir that updates the output only on success.
 
 mod claims;
 mod load;
+mod model;
 pub mod pages;
-mod site;
 mod timings;
 
 use std::path::{Path, PathBuf};
@@ -24,8 +25,8 @@ use crate::render::Theme;
 use crate::search::SearchDoc;
 
 pub(crate) use load::{duplicate_snippet_ids, snippet_check};
-pub(crate) use site::{highlight_cache_file, SnippetCheck};
-pub use site::{theme_dir, Site};
+pub(crate) use model::{highlight_cache_file, SnippetCheck};
+pub use model::{theme_dir, Site};
 pub use timings::{cpu_time, peak_rss_mb, peak_rss_mb_of, Timings};
 
 /// What a build did.
