@@ -164,6 +164,14 @@ impl Page {
         }
     }
 
+    /// Whether sitemap.xml lists the page: the pages a reader may land on from a search engine.
+    pub(crate) fn in_sitemap(&self) -> bool {
+        matches!(
+            self,
+            Page::Note(_) | Page::Home | Page::Tag(_) | Page::Section(_)
+        )
+    }
+
     /// Whether `kb serve` renders the page as soon as it changes, rather than when next
     /// requested: a note's page is cheap and is what the author looks at while editing; a list
     /// page can hold thousands of cards.

@@ -14,7 +14,7 @@ use crate::verify::results::Status;
 
 use crate::site::model::Site;
 
-use super::lookup::{lookup, tag_url, Lookup};
+use super::lookup::{lookup, Lookup};
 use super::page::{alias_paths, pages, Page};
 
 /// How many notes the home page lists.
@@ -238,15 +238,22 @@ pub(crate) fn render_page(
             one(theme.render("404.html", &nf)?)
         }
         Page::Sitemap => {
-            let mut urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> =
-                vec![(cfg.base_url.clone(), None)];
-            urls.extend(
-                site.notes
+            // The catalogue says which pages there are and which are listed; a note also says
+            // when it last changed.
+            let urls: Vec<(String, Option<chrono::DateTime<chrono::FixedOffset>>)> =
+                pages(site, lk)
                     .iter()
-                    .map(|n| (abs(&n.url), n.meta.updated.or(n.meta.date))),
-            );
-            urls.extend(site.sections.iter().map(|s| (abs(&s.url), None)));
-            urls.extend(lk.tags.keys().map(|slug| (abs(&tag_url(base, slug)), None)));
+                    .filter(|p| p.in_sitemap())
+                    .map(|p| {
+                        let modified = match p {
+                            Page::Note(i) => {
+                                site.notes[*i].meta.updated.or(site.notes[*i].meta.date)
+                            }
+                            _ => None,
+                        };
+                        (abs(&p.url(&site.notes, base)), modified)
+                    })
+                    .collect();
             one(feeds::sitemap(&urls))
         }
         Page::Feed => {
