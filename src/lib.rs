@@ -39,6 +39,7 @@ pub mod content;
 pub mod diagnostics;
 pub mod duration;
 pub mod highlight;
+pub mod html;
 pub mod init;
 pub mod markdown;
 pub mod output;
