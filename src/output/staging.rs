@@ -364,13 +364,10 @@ fn update_in_place(
         make_room(out, rel, previous)?;
         // the staging dir is outside the mount: the file is copied in (through a temp file
         // beside it, so each file is replaced whole)
-        let copied = (|| -> std::io::Result<()> {
-            let dir = to.parent().unwrap_or(out);
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-            std::io::copy(&mut std::fs::File::open(&from)?, tmp.as_file_mut())?;
-            tmp.persist(&to).map(|_| ()).map_err(|e| e.error)
-        })();
-        copied.with_context(|| format!("couldn't update `{}`", to.display()))?;
+        crate::atomic_file::write(&to, |tmp| {
+            std::io::copy(&mut std::fs::File::open(&from)?, tmp).map(|_| ())
+        })
+        .with_context(|| format!("couldn't update `{}`", to.display()))?;
     }
     let keep: HashSet<&str> = next.files().iter().map(String::as_str).collect();
     for rel in previous.map(Manifest::files).unwrap_or_default() {
