@@ -16,6 +16,8 @@
 //!    browser's index.
 //!
 //! [`cache`] is the on-disk format of the build caches (highlighted code, browser index).
+//! Shared helpers, one place each: [`html`] escapes, [`atomic_file`] replaces a file whole,
+//! [`sync`] takes a std lock whose holder panicked.
 //!
 //! [`site`] runs those stages in order and times each ([`site::Site::load`] is stages 1-3, all
 //! `kb check` needs); its page catalogue ([`site::pages`]) says which pages exist, where each is
@@ -51,6 +53,7 @@ pub mod site;
 pub mod slug;
 pub mod snippet;
 pub mod stdio;
+pub mod sync;
 pub mod verify;
 
 #[cfg(test)]
