@@ -2,8 +2,9 @@
 //!
 //! A record file is an 8-byte magic (format name and version) followed by records, each a
 //! length-prefixed key and a length-prefixed value (little-endian `u32` lengths). It is written
-//! to a temp file and renamed into place, so a reader never sees half a file; a file with another
-//! magic, or cut short, reads as an error and callers treat that as an empty cache. Used by the
+//! through [`crate::atomic_file`] (a temp file renamed into place), so a reader never sees half a
+//! file; a file with another magic, or cut short, reads as an error and callers treat that as an
+//! empty cache. Used by the
 //! highlight cache (key: content hash, value: HTML) and the browser search index cache (key:
 //! file path, value: file bytes).
 
@@ -18,11 +19,8 @@ pub fn write_records<'a>(
     magic: &[u8; 8],
     records: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+    crate::atomic_file::write(path, |file| {
+        let mut w = BufWriter::with_capacity(1 << 20, file);
         w.write_all(magic)?;
         for (key, value) in records {
             for part in [key, value] {
@@ -32,9 +30,8 @@ pub fn write_records<'a>(
                 w.write_all(part)?;
             }
         }
-        w.flush()?;
-    }
-    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+        w.flush()
+    })
 }
 
 /// Records of `path`, read one at a time. Fails at once if the file is missing or has another
@@ -118,10 +115,11 @@ mod tests {
         let want: Vec<(Vec<u8>, Vec<u8>)> =
             recs.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
         assert_eq!(back, want);
-        assert!(
-            !path.with_extension("tmp").exists(),
-            "temp file renamed away"
-        );
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["c.bin"], "temp file renamed away");
     }
 
     #[test]

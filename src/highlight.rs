@@ -15,6 +15,9 @@ use syntect::html::{css_for_theme_with_class_style, ClassStyle, ClassedHTMLGener
 use syntect::parsing::{SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
+use crate::html::escape;
+use crate::sync::MutexExt;
+
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 const CACHE_MAGIC: &[u8; 8] = b"kbhl0002";
 
@@ -38,15 +41,15 @@ impl Highlighter {
     pub fn with_cache_file(path: &Path) -> Self {
         let h = Highlighter::default();
         if let Ok(map) = read_cache(path) {
-            *h.cache.lock().unwrap_or_else(|e| e.into_inner()) = map;
+            *h.cache.lock_or_recover() = map;
         }
         h
     }
 
     /// Write the entries used by this build.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let cache = self.cache.lock_or_recover();
+        let mut used = self.used.lock_or_recover().clone();
         used.sort_unstable();
         used.dedup();
         crate::cache::write_records(
@@ -73,25 +76,14 @@ impl Highlighter {
             .update(&[0])
             .update(code.as_bytes());
         let key = *hasher.finalize().as_bytes();
-        self.used
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(key);
-        if let Some(html) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
+        self.used.lock_or_recover().push(key);
+        if let Some(html) = self.cache.lock_or_recover().get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return html.clone();
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let html = compute();
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, html.clone());
+        self.cache.lock_or_recover().insert(key, html.clone());
         html
     }
 
@@ -170,22 +162,6 @@ fn scope_css(css: &str, scope: &str) -> String {
         out.push_str(&after[..close]);
         out.push('\n');
         rest = &after[close..];
-    }
-    out
-}
-
-/// HTML-escape text.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
     out
 }

@@ -16,6 +16,8 @@
 //!    browser's index.
 //!
 //! [`cache`] is the on-disk format of the build caches (highlighted code, browser index).
+//! Shared helpers, one place each: [`html`] escapes, [`atomic_file`] replaces a file whole,
+//! [`sync`] takes a std lock whose holder panicked.
 //!
 //! [`site`] runs those stages in order and times each ([`site::Site::load`] is stages 1-3, all
 //! `kb check` needs); its page catalogue ([`site::pages`]) says which pages exist, where each is
@@ -32,6 +34,7 @@
 //! a "where to change X" table are in docs/architecture.md, and `tests/it/architecture.rs`
 //! fails on an import cycle, a file over 600 lines of code, or a file without its `//!` job line.
 
+pub mod atomic_file;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -39,6 +42,7 @@ pub mod content;
 pub mod diagnostics;
 pub mod duration;
 pub mod highlight;
+pub mod html;
 pub mod init;
 pub mod markdown;
 pub mod output;
@@ -49,6 +53,7 @@ pub mod site;
 pub mod slug;
 pub mod snippet;
 pub mod stdio;
+pub mod sync;
 pub mod verify;
 
 #[cfg(test)]

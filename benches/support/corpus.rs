@@ -523,10 +523,10 @@ fn site_sentence(rng: &mut Rng) -> String {
     for i in 0..n {
         if i % 4 == 3 {
             s.push(' ');
-            s.push_str(*rng.pick(SITE_TERMS));
+            s.push_str(rng.pick::<&str>(SITE_TERMS));
             s.push(' ');
         } else {
-            s.push_str(*rng.pick(SITE_WORDS));
+            s.push_str(rng.pick::<&str>(SITE_WORDS));
         }
         if i % 5 == 4 {
             s.push('，');

@@ -9,7 +9,8 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Parser, Tag, TagEnd
 
 use crate::config::Config;
 use crate::content::Note;
-use crate::highlight::{escape, Highlighter};
+use crate::highlight::Highlighter;
+use crate::html::escape;
 use crate::search::doc::{SearchDoc, SearchSection};
 use crate::snippet::extract::{markdown_options, LineIndex};
 use crate::snippet::{FenceInfo, Lang, SnippetKey};

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::highlight::escape;
+use crate::html::escape;
 
 /// Is `c` allowed in an XML 1.0 document (the `Char` production)? Surrogates cannot occur in a
 /// Rust `str`.

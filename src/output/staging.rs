@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use super::outdir::{self, Manifest, OutDir, Protected, TempKind};
 use super::sink::Sink;
+use crate::sync::MutexExt;
 
 /// The next version of the site, being written.
 pub struct Staging {
@@ -89,8 +90,8 @@ impl Staging {
         let Some(dir) = self.dir.take() else {
             return Ok(CommitStats::default());
         };
-        let produced = std::mem::take(&mut *lock(&self.produced));
-        let unchanged = std::mem::take(&mut *lock(&self.unchanged));
+        let produced = std::mem::take(&mut *self.produced.lock_or_recover());
+        let unchanged = std::mem::take(&mut *self.unchanged.lock_or_recover());
         let stage = dir.path();
         let out = &self.out.path;
         let mut stats = CommitStats {
@@ -192,14 +193,14 @@ impl Sink for Staging {
         if !super::sink::is_site_path(rel_path) {
             bail!("refusing to write `{rel_path}`: not a path inside the site");
         }
-        if !lock(&self.produced).insert(rel_path.to_string()) {
+        if !self.produced.lock_or_recover().insert(rel_path.to_string()) {
             bail!("two parts of the build produce `{rel_path}`: this is a bug in kb, please report it");
         }
         if let Some(previous) = &self.out.previous {
             let old = self.out.path.join(rel_path);
             if previous.contains(rel_path) {
                 if same_bytes(&old, bytes) {
-                    lock(&self.unchanged).push(rel_path.to_string());
+                    self.unchanged.lock_or_recover().push(rel_path.to_string());
                     return Ok(());
                 }
             } else if std::fs::symlink_metadata(&old).is_ok_and(|m| !m.is_dir()) {
@@ -213,19 +214,15 @@ impl Sink for Staging {
         }
         let path = self.path().join(rel_path);
         if let Some((rel_dir, _)) = rel_path.rsplit_once('/') {
-            if !lock(&self.made_dirs).contains(rel_dir) {
+            if !self.made_dirs.lock_or_recover().contains(rel_dir) {
                 let parent = self.path().join(rel_dir);
                 std::fs::create_dir_all(&parent)
                     .with_context(|| format!("couldn't create directory `{}`", parent.display()))?;
-                lock(&self.made_dirs).insert(rel_dir.to_string());
+                self.made_dirs.lock_or_recover().insert(rel_dir.to_string());
             }
         }
         std::fs::write(&path, bytes).with_context(|| format!("couldn't write `{}`", path.display()))
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// True if `path` is a file holding exactly `bytes` (size checked first, then content).
@@ -364,13 +361,10 @@ fn update_in_place(
         make_room(out, rel, previous)?;
         // the staging dir is outside the mount: the file is copied in (through a temp file
         // beside it, so each file is replaced whole)
-        let copied = (|| -> std::io::Result<()> {
-            let dir = to.parent().unwrap_or(out);
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-            std::io::copy(&mut std::fs::File::open(&from)?, tmp.as_file_mut())?;
-            tmp.persist(&to).map(|_| ()).map_err(|e| e.error)
-        })();
-        copied.with_context(|| format!("couldn't update `{}`", to.display()))?;
+        crate::atomic_file::write(&to, |tmp| {
+            std::io::copy(&mut std::fs::File::open(&from)?, tmp).map(|_| ())
+        })
+        .with_context(|| format!("couldn't update `{}`", to.display()))?;
     }
     let keep: HashSet<&str> = next.files().iter().map(String::as_str).collect();
     for rel in previous.map(Manifest::files).unwrap_or_default() {

@@ -28,7 +28,7 @@ impl Theme {
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![".html", ".xml"]);
         // Tera's default escaper also escapes `/`, which turns every URL into `&#x2F;` soup.
-        tera.set_escape_fn(crate::highlight::escape);
+        tera.set_escape_fn(crate::html::escape);
         tera.add_raw_templates(
             templates
                 .iter()

@@ -9,6 +9,8 @@
 
 use serde::Serialize;
 
+use crate::html::escape_into;
+
 use super::doc::{SearchDoc, SearchSection};
 use super::query::ParsedQuery;
 use super::tokenize::{is_cjk, match_tokens, prefix_form, Tok};
@@ -173,18 +175,6 @@ impl Excerpt {
         }
         text(&chars[at..].iter().collect::<String>(), &mut out);
         out
-    }
-}
-
-fn escape_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
     }
 }
 
@@ -380,6 +370,18 @@ mod tests {
         let d = doc(&[("run", "运行", "打开日志", "GODEBUG=gctrace=1 go run gc.go")]);
         let e = locate(&d, &Matcher::new(&parse("gctrace "))).excerpt;
         assert_eq!(e.to_html(), "GODEBUG=<mark>gctrace</mark>=1 go run gc.go");
+    }
+
+    #[test]
+    fn html_escapes_text_and_highlights_alike() {
+        let e = Excerpt {
+            text: "it's <b> & \"x\"".into(),
+            highlights: vec![(5, 8)],
+        };
+        assert_eq!(
+            e.to_html(),
+            "it&#39;s <mark>&lt;b&gt;</mark> &amp; &quot;x&quot;"
+        );
     }
 
     #[test]

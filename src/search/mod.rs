@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::output::sink::Sink;
+use crate::sync::MutexExt;
 
 pub use client::ClientStats;
 use doc::EncodedDoc;
@@ -175,10 +176,7 @@ fn client_cache_key(docs: &[&SearchDoc], encoded: &[EncodedDoc]) -> String {
 /// Keep the files `recorder` saw for the next build with the same `key` (a failure only costs
 /// that build the computation, so it is a warning).
 fn save_client_cache(path: &Path, key: &str, stats: &ClientStats, recorder: RecordingSink<'_>) {
-    let mut files = recorder
-        .files
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut files = recorder.files.into_inner_or_recover();
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let saved = serde_json::to_vec(stats)
         .map_err(anyhow::Error::from)
@@ -239,8 +237,7 @@ impl Sink for RecordingSink<'_> {
     fn write(&self, rel_path: &str, bytes: &[u8]) -> anyhow::Result<()> {
         self.inner.write(rel_path, bytes)?;
         self.files
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_or_recover()
             .push((rel_path.to_string(), bytes.to_vec()));
         Ok(())
     }

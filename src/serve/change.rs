@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::content::model::is_note_file;
+
 /// Why a file matters to the site, from cheapest to most expensive to rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum ChangeKind {
@@ -99,9 +101,7 @@ impl Layout {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let is_md = Path::new(&name).extension().is_some_and(|e| {
-                e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown")
-            });
+            let is_md = is_note_file(rel);
             return if name == "_index.md" || path.is_dir() {
                 change(ChangeKind::ContentTree)
             } else if is_md {
@@ -180,6 +180,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
         assert_eq!(kind(&l, "content/go/gc.md"), Some(ChangeKind::Note));
+        // the loader's rule (content/model.rs): `.md` or `.markdown`, any case
+        for note in [
+            "content/go/gc.markdown",
+            "content/go/GC.MD",
+            "content/go/gc.Markdown",
+        ] {
+            assert_eq!(kind(&l, note), Some(ChangeKind::Note), "{note}");
+        }
+        assert_eq!(
+            kind(&l, "content/go/gc.mdx"),
+            Some(ChangeKind::ContentAsset)
+        );
         assert_eq!(
             kind(&l, "content/go/_index.md"),
             Some(ChangeKind::ContentTree)

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use crate::output::{MemSink, Sink};
+use crate::sync::{MutexExt, RwLockExt};
 
 /// Validators of one stored file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +40,7 @@ pub(crate) struct LiveFiles {
 impl LiveFiles {
     pub(crate) fn get(&self, rel_path: &str) -> Option<Served> {
         let bytes = self.mem.get(rel_path)?;
-        let meta = self
-            .meta
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(rel_path)
-            .cloned()?;
+        let meta = self.meta.read_or_recover().get(rel_path).cloned()?;
         Some(Served { bytes, meta })
     }
 
@@ -52,10 +48,7 @@ impl LiveFiles {
     pub(crate) fn remove(&self, rel_path: &str) -> bool {
         let existed = self.mem.get(rel_path).is_some();
         self.mem.remove(rel_path);
-        self.meta
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(rel_path);
+        self.meta.write_or_recover().remove(rel_path);
         existed
     }
 
@@ -66,8 +59,7 @@ impl LiveFiles {
 
     /// The paths whose bytes changed since the last call (each once, in write order).
     pub(crate) fn take_changed(&self) -> Vec<String> {
-        let mut changed =
-            std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut changed = std::mem::take(&mut *self.changed.lock_or_recover());
         let mut seen = std::collections::HashSet::new();
         changed.retain(|p| seen.insert(p.clone()));
         changed
@@ -85,17 +77,14 @@ impl Sink for LiveFiles {
         }
         let etag = format!("\"{}\"", &blake3::hash(bytes).to_hex()[..20]);
         self.mem.write(rel_path, bytes)?;
-        self.meta.write().unwrap_or_else(|e| e.into_inner()).insert(
+        self.meta.write_or_recover().insert(
             rel_path.to_string(),
             FileMeta {
                 etag,
                 modified: SystemTime::now(),
             },
         );
-        self.changed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(rel_path.to_string());
+        self.changed.lock_or_recover().push(rel_path.to_string());
         Ok(())
     }
 }

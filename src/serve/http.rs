@@ -35,6 +35,7 @@ use super::files::{LiveFiles, Served};
 use super::live::LiveSite;
 use super::reload::{self, ServerMsg};
 use super::search::{LiveSearch, SearchError};
+use crate::sync::RwLockExt;
 
 /// State shared by the request handlers and the rebuild loop.
 pub(crate) struct Shared {
@@ -291,7 +292,7 @@ fn resolve(shared: &Shared, rel: &str, folder: bool) -> Lookup {
             tracing::warn!("writing the browser's search index: {e:#}");
         }
     }
-    let live = shared.live.read().unwrap_or_else(|e| e.into_inner());
+    let live = shared.live.read_or_recover();
     let get = |p: &str| {
         if let Err(e) = live.render_if_stale(p) {
             tracing::warn!("rendering `{p}`: {e:#}");
@@ -489,11 +490,7 @@ async fn talk(mut socket: WebSocket, shared: Arc<Shared>) {
         generation: shared.generation.load(Ordering::SeqCst),
     }
     .to_json();
-    let problems = shared
-        .problems
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let problems = shared.problems.read_or_recover().clone();
     for text in [hello, problems] {
         if socket.send(Message::Text(text.into())).await.is_err() {
             return;

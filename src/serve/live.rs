@@ -37,6 +37,7 @@ use crate::render::Theme;
 use crate::search::doc::SearchDoc;
 use crate::site::pages::{self, Lookup, Page};
 use crate::site::{highlight_cache_file, theme_dir, Site};
+use crate::sync::MutexExt;
 use crate::verify::results::VerifyResults;
 
 use super::change::{Change, ChangeKind};
@@ -140,12 +141,7 @@ impl LiveSite {
     /// If `rel_path` is a stale page, render it (and its alias redirects) now. Returns whether
     /// anything was rendered. Takes `&self`: runs under the read lock, beside other requests.
     pub(crate) fn render_if_stale(&self, rel_path: &str) -> anyhow::Result<bool> {
-        let page = match self
-            .stale
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(rel_path)
-        {
+        let page = match self.stale.lock_or_recover().get(rel_path) {
             Some(p) => p.clone(),
             None => return Ok(false),
         };
@@ -154,7 +150,7 @@ impl LiveSite {
         for (path, bytes) in &files {
             self.files.write(path, bytes)?;
         }
-        let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stale = self.stale.lock_or_recover();
         for (path, _) in &files {
             stale.remove(path);
         }

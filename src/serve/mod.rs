@@ -33,6 +33,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::content::LoadOptions;
 use crate::diagnostics::Exit;
+use crate::sync::RwLockExt;
 
 use change::Layout;
 use files::LiveFiles;
@@ -133,11 +134,7 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
         std::process::exit(0);
     });
     http::serve_connections(listener, app, shared.shutdown.subscribe()).await;
-    shared
-        .live
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .save_caches();
+    shared.live.read_or_recover().save_caches();
     Ok(Exit::Ok)
 }
 
@@ -182,7 +179,7 @@ fn rebuild_loop(
             continue;
         }
         let (update, problems) = {
-            let mut live = shared.live.write().unwrap_or_else(|e| e.into_inner());
+            let mut live = shared.live.write_or_recover();
             let update = if rescan {
                 let mut up = update::Update::default();
                 live.reload_content(&mut up, "the file watcher lost events");
@@ -211,7 +208,7 @@ fn rebuild_loop(
                 problems: problems.clone(),
             }
             .to_json();
-            *shared.problems.write().unwrap_or_else(|e| e.into_inner()) = msg.clone();
+            *shared.problems.write_or_recover() = msg.clone();
             let _ = shared.events.send(msg);
             shown = problems;
         }

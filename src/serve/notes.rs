@@ -14,6 +14,7 @@ use crate::markdown::{self, LinkIndex, Outline, RenderedNote};
 use crate::output::sink::rel_slash;
 use crate::search::doc::SearchDoc;
 use crate::site::{pages, snippet_check, SnippetCheck};
+use crate::sync::MutexExt;
 use crate::verify::plan::PlanConfig;
 
 use super::live::LiveSite;
@@ -247,10 +248,7 @@ impl LiveSite {
 
         for path in &gone_paths {
             self.files.remove(path);
-            self.stale
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(path);
+            self.stale.lock_or_recover().remove(path);
             up.reload.pages.insert(url_of(path));
         }
         up.search = Some(SearchDelta {

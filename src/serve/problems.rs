@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::config::Config;
+use crate::content::model::is_note_file;
 use crate::content::Note;
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::output::sink::rel_slash;
@@ -101,8 +102,9 @@ impl Problems {
     }
 }
 
+/// A note's file (the loader's rule, [`is_note_file`]) other than a section's `_index.md`.
 fn is_note_path(rel: &str) -> bool {
-    (rel.ends_with(".md") || rel.ends_with(".markdown")) && !rel.ends_with("/_index.md")
+    is_note_file(Path::new(rel)) && !rel.ends_with("/_index.md")
 }
 
 pub(crate) fn config_problem(e: &anyhow::Error) -> Problem {
@@ -132,5 +134,31 @@ pub(crate) fn theme_problem(config: &Config, e: &anyhow::Error) -> Problem {
         message: format!("{e:#}"),
         hint: Some("fix the template; the previous version of the theme is used until then".into()),
         url: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_note_path;
+
+    #[test]
+    fn note_paths_follow_the_loaders_rule_except_section_indexes() {
+        for rel in [
+            "content/go/gc.md",
+            "content/go/gc.markdown",
+            "content/go/GC.MD",
+            "content/go/gc.Markdown",
+        ] {
+            assert!(is_note_path(rel), "{rel}");
+        }
+        for rel in [
+            "content/go/_index.md",
+            "content/go/gc.mdx",
+            "content/go/diagram.png",
+            "content/go/.md",
+            "kb.toml",
+        ] {
+            assert!(!is_note_path(rel), "{rel}");
+        }
     }
 }

@@ -14,6 +14,7 @@ use std::sync::{mpsc, Arc, Mutex, RwLock};
 
 use crate::search::doc::SearchDoc;
 use crate::search::{Hit, SearchIndex};
+use crate::sync::{MutexExt, RwLockExt};
 
 use super::files::LiveFiles;
 use super::update::SearchDelta;
@@ -62,7 +63,7 @@ impl LiveSearch {
                     tracing::warn!("search index update failed: {e:#}");
                 }
                 let Ok(first) = rx.recv() else { return };
-                let mut docs = worker.docs.write().unwrap_or_else(|e| e.into_inner());
+                let mut docs = worker.docs.write_or_recover();
                 for delta in std::iter::once(first).chain(rx.try_iter()) {
                     apply(&mut docs, delta);
                 }
@@ -77,7 +78,7 @@ impl LiveSearch {
     }
 
     pub(crate) fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, SearchError> {
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.index.read_or_recover();
         let index = index.as_ref().ok_or(SearchError::NotReady)?;
         Ok(index.search(query, limit)?)
     }
@@ -86,21 +87,17 @@ impl LiveSearch {
     /// is published, so searches never see it half-built.
     fn reindex(&self) -> anyhow::Result<()> {
         let t = std::time::Instant::now();
-        let docs = self.docs.read().unwrap_or_else(|e| e.into_inner());
-        let exists = self
-            .index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some();
+        let docs = self.docs.read_or_recover();
+        let exists = self.index.read_or_recover().is_some();
         if exists {
-            let mut guard = self.index.write().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self.index.write_or_recover();
             if let Some(ix) = guard.as_mut() {
                 ix.update(&docs, "kb serve")?;
             }
         } else {
             let mut fresh = SearchIndex::in_memory()?;
             fresh.update(&docs, "kb serve")?;
-            *self.index.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+            *self.index.write_or_recover() = Some(fresh);
         }
         tracing::info!(
             "search: {} notes indexed in {:.0} ms",
@@ -113,19 +110,19 @@ impl LiveSearch {
     /// Make sure the browser's index in `files` reflects the current documents (called before
     /// serving anything under [`CLIENT_PREFIX`]; concurrent callers wait for one rebuild).
     pub(crate) fn ensure_client_index(&self, files: &LiveFiles) -> anyhow::Result<()> {
-        let mut made = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        let mut made = self.client.lock_or_recover();
         let version = self.version.load(Ordering::SeqCst);
         if *made == Some(version) {
             return Ok(());
         }
         let t = std::time::Instant::now();
-        let docs = self.docs.read().unwrap_or_else(|e| e.into_inner());
+        let docs = self.docs.read_or_recover();
         // Read the version again under the lock: deltas land with the docs write lock held.
         let version = self.version.load(Ordering::SeqCst);
         // The browser index is read out of the server's index, which may lag the docs by a
         // delta: write_client_index brings it up to them first (a no-op when the worker
         // already did).
-        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let mut index = self.index.write_or_recover();
         if index.is_none() {
             *index = Some(SearchIndex::in_memory()?);
         }

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::output::Sink;
 use crate::site::pages::{self, Changes, Page};
+use crate::sync::MutexExt;
 
 use super::live::{chrome, json, LiveSite};
 use super::reload::url_of;
@@ -129,7 +130,7 @@ impl LiveSite {
             up.stale_pages += self.invalidate_all(&fresh);
             up.reload.all = true;
         } else {
-            let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+            let mut stale = self.stale.lock_or_recover();
             for path in &fresh {
                 stale.remove(path);
             }
@@ -162,7 +163,7 @@ impl LiveSite {
         }
         all.retain(|path, _| !fresh.contains(path));
         let n = all.len();
-        *self.stale.lock().unwrap_or_else(|e| e.into_inner()) = all;
+        *self.stale.lock_or_recover() = all;
         n
     }
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -120,7 +121,8 @@ impl Cache {
             }
             let cutoff = Utc::now() - chrono::Duration::days(MAX_AGE_DAYS);
             self.sessions.retain(|_, s| s.last_used >= cutoff);
-            super::results::write_atomically(&path, |w| Ok(serde_json::to_writer(w, &*self)?))
+            crate::atomic_file::write(&path, |f| Ok(serde_json::to_writer(f, &*self)?))
+                .with_context(|| format!("couldn't write `{}`", path.display()))
         })
     }
 }

@@ -86,7 +86,8 @@ impl VerifyResults {
 
     /// Write atomically (temp file + rename) so a killed run never leaves half a file.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        write_atomically(path, |w| Ok(serde_json::to_writer_pretty(w, self)?))
+        crate::atomic_file::write(path, |f| Ok(serde_json::to_writer_pretty(f, self)?))
+            .with_context(|| format!("couldn't write `{}`", path.display()))
     }
 
     /// Read the file, change it with `f`, and write it back, all under the file's lock: two
@@ -199,21 +200,6 @@ pub(crate) fn with_lock<T>(
     let out = f();
     let _ = lock.unlock();
     out
-}
-
-/// Write `path` through a uniquely named temp file in its directory, renamed over it.
-pub(crate) fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut tempfile::NamedTempFile) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("couldn't create `{}`", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("couldn't create a temp file in `{}`", dir.display()))?;
-    write(&mut tmp).with_context(|| format!("couldn't write `{}`", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("couldn't write `{}`", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

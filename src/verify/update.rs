@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::path::Path;
 
 use anyhow::{bail, Context};
 
@@ -101,7 +100,13 @@ pub(crate) fn update_notes(
         if text.get(body_offset..) != Some(note.body.as_str()) {
             bail!("`{}` changed while kb verify ran; not updating it (run `kb verify --update` again)", file.display());
         }
-        write_note(&file, &apply(&text, body_offset, &e))?;
+        // through a temp file renamed over the note, so an interrupted write loses nothing; the
+        // note keeps its permissions
+        let new = apply(&text, body_offset, &e);
+        crate::atomic_file::write_keeping_permissions(&file, |f| {
+            std::io::Write::write_all(f, new.as_bytes())
+        })
+        .with_context(|| format!("couldn't write `{}`", file.display()))?;
     }
     Ok(updated)
 }
@@ -211,20 +216,6 @@ fn closing_run(file: &str, at: usize, marker: char, run: usize) -> Option<std::o
     let before_ok = line[..start].chars().all(|c| c == ' ' || c == '>');
     let after_ok = line[start + len..].trim().is_empty();
     (before_ok && after_ok && len >= run).then(|| at + start..at + start + len)
-}
-
-/// Rewrite a note file in place (temp file + rename, so an interrupted write loses nothing).
-pub(crate) fn write_note(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("couldn't create a temp file in `{}`", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path)
-        .with_context(|| format!("couldn't write `{}`", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

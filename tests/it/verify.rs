@@ -12,6 +12,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::{copy_dir, repo_root, Fixture, Run};
+use kb::sync::RwLockExt;
 
 /// Every kb run sweeps what dead runs left, and some tests make objects of their own on the
 /// engine, so the tests that depend on either exclude every other Docker-using test of this
@@ -20,12 +21,12 @@ static ENGINE: RwLock<()> = RwLock::new(());
 
 fn shared_engine() -> RwLockReadGuard<'static, ()> {
     require_docker();
-    ENGINE.read().unwrap_or_else(|p| p.into_inner())
+    ENGINE.read_or_recover()
 }
 
 fn exclusive_engine() -> RwLockWriteGuard<'static, ()> {
     require_docker();
-    ENGINE.write().unwrap_or_else(|p| p.into_inner())
+    ENGINE.write_or_recover()
 }
 
 /// Fail (never skip) when the engine or the base image is missing.

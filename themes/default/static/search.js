@@ -975,8 +975,9 @@
   }
 
   function escapeHtml(s) {
-    return s.replace(/[<>&"]/g, function (c) {
-      return { "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" }[c];
+    // the same five characters as the library's escaper (src/html.rs)
+    return s.replace(/[<>&"']/g, function (c) {
+      return { "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
 
