@@ -361,8 +361,12 @@ fn update_in_place(
         make_room(out, rel, previous)?;
         // the staging dir is outside the mount: the file is copied in (through a temp file
         // beside it, so each file is replaced whole)
+        // with the staged file's mode, as the swap would have: a temp file is 0600, which a
+        // web server running as another user cannot read
         crate::atomic_file::write(&to, |tmp| {
-            std::io::copy(&mut std::fs::File::open(&from)?, tmp).map(|_| ())
+            let mut staged = std::fs::File::open(&from)?;
+            std::io::copy(&mut staged, tmp)?;
+            tmp.set_permissions(staged.metadata()?.permissions())
         })
         .with_context(|| format!("couldn't update `{}`", to.display()))?;
     }
@@ -772,6 +776,21 @@ mod tests {
         );
         assert!(!out.join("notes/a").exists(), "emptied directory removed");
         assert_eq!((stats.written, stats.unchanged, stats.removed), (2, 0, 2));
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            // what a swapped build would have: the mode kb's own writes get, not a temp file's
+            let elsewhere = tempfile::tempdir().unwrap();
+            let reference = elsewhere.path().join("mode-reference");
+            std::fs::write(&reference, "x").unwrap();
+            let expected = mode(&reference);
+            assert_eq!(
+                mode(&out.join("index.html")),
+                expected,
+                "copied-in files keep the staged mode"
+            );
+            assert_eq!(mode(&out.join("notes/b/index.html")), expected);
+        }
         assert!(out.join(outdir::MANIFEST).is_file());
 
         std::fs::write(out.join("tags"), "mine too").unwrap();
