@@ -69,16 +69,12 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
     let kept = if o.kept == 0 {
         String::new()
     } else {
-        format!(
-            ", {} file{} not written by kb kept",
-            o.kept,
-            if o.kept == 1 { "" } else { "s" }
-        )
+        format!(", {} file{} not written by kb kept", o.kept, plural(o.kept))
     };
     crate::errln!(
         "built {} note{} ({} files{changes}{kept}) in {:.0} ms -> {}{}",
         report.notes,
-        if report.notes == 1 { "" } else { "s" },
+        plural(report.notes),
         o.written + o.unchanged,
         start.elapsed().as_secs_f64() * 1000.0,
         report.out.display(),
@@ -86,8 +82,9 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
             String::new()
         } else {
             format!(
-                ", {} warnings (kb check lists them; --strict fails on them)",
-                report.warnings.len()
+                ", {} warning{} (kb check lists them; --strict fails on them)",
+                report.warnings.len(),
+                plural(report.warnings.len())
             )
         }
     );
@@ -107,14 +104,29 @@ pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
         crate::errln!("{d}");
     }
     if site.diagnostics.is_empty() {
-        crate::errln!("checked {} notes: no problems", site.notes.len());
+        crate::errln!(
+            "checked {} note{}: no problems",
+            site.notes.len(),
+            plural(site.notes.len())
+        );
         Ok(Exit::Ok)
     } else {
         crate::errln!(
-            "checked {} notes: {} problems",
+            "checked {} note{}: {} problem{}",
             site.notes.len(),
-            site.diagnostics.len()
+            plural(site.notes.len()),
+            site.diagnostics.len(),
+            plural(site.diagnostics.len())
         );
         Ok(Exit::Content)
+    }
+}
+
+/// The `s` of "1 note", "2 notes".
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }

@@ -13,9 +13,18 @@ pub(super) struct GlobalOpts {
 }
 
 impl GlobalOpts {
-    /// kb.toml of `--root`, validated once for the whole command.
+    /// kb.toml of `--root`, validated once for the whole command. A directory without
+    /// `content/` is no knowledge base: every command but `kb init` refuses it (exit 2) rather
+    /// than build an empty site into it.
     pub(super) fn config(&self) -> anyhow::Result<Config> {
-        Config::load(&self.root)
+        let config = Config::load(&self.root)?;
+        if !config.content_dir().is_dir() {
+            anyhow::bail!(
+                "no content/ in `{}`: this is not a knowledge base; run `kb init DIR` to start one, or pass --root DIR",
+                self.root.display()
+            );
+        }
+        Ok(config)
     }
 
     /// A path given on the command line: relative paths are relative to `--root`.

@@ -556,6 +556,45 @@ fn init_scaffolds_a_knowledge_base_that_checks_and_builds() {
     assert_eq!(again.status.code(), Some(2));
 }
 
+/// A directory without content/ is no knowledge base: build, check, search, serve and verify say
+/// so (exit 2) and write nothing, instead of building an empty site into it.
+#[test]
+fn commands_refuse_a_directory_without_content() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["build"][..],
+        &["check"],
+        &["search", "x"],
+        &["serve", "--port", "0"],
+        &["verify"],
+    ] {
+        let r = kb_in(dir.path(), args);
+        r.expect_code(2);
+        assert!(
+            r.stderr.contains("no content/ in") && r.stderr.contains("kb init DIR"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+}
+
+/// One note, one problem: no "1 notes".
+#[test]
+fn counts_in_messages_agree_with_their_number() {
+    let f = Fixture::with_files(&[("content/a.md", "# A\n\n[x](missing.md)\n")]);
+    let r = f.kb(&["check"]);
+    assert!(
+        r.stderr.contains("checked 1 note: 1 problem"),
+        "{}",
+        r.stderr
+    );
+    let r = f.kb(&["build"]);
+    assert!(r.stderr.contains("built 1 note ("), "{}", r.stderr);
+    assert!(r.stderr.contains(", 1 warning ("), "{}", r.stderr);
+}
+
 /// `kb --root R init DIR` creates `R/DIR`, as every other command reads `--root` (it was ignored).
 #[test]
 fn init_creates_its_directory_under_the_root() {
