@@ -4,8 +4,10 @@
 //! 2. [`links`] (whole site): which note each link points to, broken links and anchors,
 //!    backlinks.
 //! 3. [`render`] (per note, parallel): HTML with heading anchors, rewritten links, highlighted
-//!    code blocks with verify badges, the table of contents, and the text for search.
+//!    code blocks with verify badges, the table of contents, and the text for search; a line
+//!    wrap between two Chinese or Japanese characters is dropped ([`line_breaks`]).
 
+mod line_breaks;
 pub mod links;
 pub mod outline;
 pub mod render;

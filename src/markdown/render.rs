@@ -82,7 +82,13 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     // File line of the fenced block being collected (set at its start event).
     let mut block_line = note.body_line;
 
-    for (ev, range) in Parser::new_ext(&note.body, markdown_options()).into_offset_iter() {
+    // The last character of prose before a soft line break, to drop the break between two
+    // Chinese or Japanese characters (see `line_breaks`).
+    let mut last_char: Option<char> = None;
+    let mut parser = Parser::new_ext(&note.body, markdown_options())
+        .into_offset_iter()
+        .peekable();
+    while let Some((ev, range)) = parser.next() {
         if let Some((_, buf)) = code.as_mut() {
             match ev {
                 Event::Text(t) => buf.push_str(&t),
@@ -206,13 +212,16 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                     None => t,
                 };
                 text.text(&t);
+                last_char = t.chars().next_back().or(last_char);
                 events.push(Event::Text(t));
             }
             Event::Code(t) => {
                 text.text(&t);
+                last_char = t.chars().next_back().or(last_char);
                 events.push(Event::Code(t));
             }
             Event::Start(Tag::Paragraph) => {
+                last_char = None;
                 text.start_paragraph();
                 events.push(Event::Start(Tag::Paragraph));
             }
@@ -220,6 +229,10 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 text.end_paragraph();
                 events.push(Event::End(TagEnd::Paragraph));
             }
+            Event::SoftBreak
+                if last_char.zip(next_text_char(parser.peek())).is_some_and(
+                    |(before, after)| super::line_breaks::joins_without_space(before, after),
+                ) => {}
             Event::SoftBreak | Event::HardBreak => {
                 text.text(" ");
                 events.push(ev);
@@ -449,6 +462,14 @@ pub fn render_console(text: &str) -> String {
         out.push_str("</span>\n");
     }
     out
+}
+
+/// The first character of the event after a soft break, if it is text.
+fn next_text_char(next: Option<&(Event<'_>, std::ops::Range<usize>)>) -> Option<char> {
+    match next {
+        Some((Event::Text(t), _)) => t.chars().next(),
+        _ => None,
+    }
 }
 
 /// Collects prose per heading section, the first paragraph, and a character count.

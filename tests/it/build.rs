@@ -580,6 +580,25 @@ fn commands_refuse_a_directory_without_content() {
     assert!(left.is_empty(), "nothing written: {left:?}");
 }
 
+/// A line wrap inside Chinese prose is no space on the page nor in search ("映射普通文件。 它们"
+/// was shown, and a word wrapped across lines could not be found); between Latin words it stays.
+#[test]
+fn a_line_break_inside_chinese_prose_is_not_a_space() {
+    let f = Fixture::with_files(&[(
+        "content/a.md",
+        "---\ntitle: T\n---\n\n映射普通文件。\n它们共享命名\n空间 and\nEnglish words\n",
+    )]);
+    f.kb(&["build"]).expect_code(0);
+    let page = f.read("public/notes/a/index.html");
+    assert!(
+        page.contains("<p>映射普通文件。它们共享命名空间 and\nEnglish words</p>"),
+        "{page}"
+    );
+    let r = f.kb(&["search", "\"命名空间\""]);
+    r.expect_code(0);
+    assert!(r.stdout.contains("/notes/a/"), "{}", r.stdout);
+}
+
 /// One note, one problem: no "1 notes".
 #[test]
 fn counts_in_messages_agree_with_their_number() {

@@ -31,10 +31,16 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(root: &Path) -> Server {
+        Server::start_with(root, &[])
+    }
+
+    /// `kb serve` with more arguments.
+    pub(crate) fn start_with(root: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
             .arg("--root")
             .arg(root)
             .args(["serve", "--port", "0"])
+            .args(args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -621,7 +627,9 @@ fn editor_saves_through_a_temp_file_and_rename_are_seen_once() {
 #[test]
 fn a_burst_of_saves_ends_on_the_last_version_without_a_rebuild_per_save() {
     let fx = kb();
-    let srv = Server::start(fx.root());
+    // A debounce longer than the gap between two saves even on a loaded machine (with the
+    // default 10 ms, a busy CI runner spaced the 40 writes out enough for one rebuild each).
+    let srv = Server::start_with(fx.root(), &["--debounce", "300ms"]);
     let base = fx.read("content/go/gc.md");
     let saves = 40;
     for i in 0..saves {
