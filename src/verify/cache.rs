@@ -76,6 +76,7 @@ impl Cache {
         &mut self,
         s: &Session,
         image_id: &str,
+        host: HostFacts,
         outcomes: &[BlockOutcome],
     ) {
         let runs = || outcomes.iter().filter(|b| is_run_step(s, b));
@@ -89,7 +90,7 @@ impl Cache {
                 observed: b.observed.clone(),
             })
             .collect();
-        self.insert(session_key(s, image_id), blocks);
+        self.insert(session_key(s, image_id, host), blocks);
     }
 
     pub(crate) fn insert(&mut self, key: SessionKey, blocks: Vec<CachedBlock>) {
@@ -192,14 +193,28 @@ struct KeyInput<'a> {
     version: &'static str,
     image: &'a str,
     session: &'a Session,
+    /// Only for a session with `requires=`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<HostFacts>,
 }
 
-/// The cache key of a session run in the image with id `image_identity`.
-pub(crate) fn session_key(s: &Session, image_identity: &str) -> SessionKey {
+/// What the engine's host offers, as far as `requires=` can ask. It is part of the key of a
+/// session that requires something, so a pass recorded on a host that met the requirement is not
+/// served on one that should skip the session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct HostFacts {
+    /// The cgroup version of the engine's host, if the engine says.
+    pub(crate) cgroup: Option<u8>,
+}
+
+/// The cache key of a session run in the image with id `image_identity` on an engine whose host
+/// offers `host`.
+pub(crate) fn session_key(s: &Session, image_identity: &str, host: HostFacts) -> SessionKey {
     let input = KeyInput {
         version: KEY_VERSION,
         image: image_identity,
         session: s,
+        host: (!s.spec.requires.is_empty()).then_some(host),
     };
     // Serializing plain data (strings, numbers, maps with string keys) into memory cannot fail.
     let bytes = serde_json::to_vec(&input).expect("a session serializes to JSON");
@@ -232,17 +247,50 @@ mod tests {
         let a = sessions("```sh run\necho hi\n```\n\n```output\nhi\n```\n");
         let moved =
             sessions("intro\n\nmore text\n\n```sh run\necho hi\n```\n\n```output\nhi\n```\n");
-        assert_eq!(session_key(&a[0], "img"), session_key(&moved[0], "img"));
+        assert_eq!(
+            session_key(&a[0], "img", NO_HOST),
+            session_key(&moved[0], "img", NO_HOST)
+        );
         let changed = sessions("```sh run\necho hi\n```\n\n```output\nhello\n```\n");
-        assert_ne!(session_key(&a[0], "img"), session_key(&changed[0], "img"));
-        assert_ne!(session_key(&a[0], "img"), session_key(&a[0], "other-img"));
+        assert_ne!(
+            session_key(&a[0], "img", NO_HOST),
+            session_key(&changed[0], "img", NO_HOST)
+        );
+        assert_ne!(
+            session_key(&a[0], "img", NO_HOST),
+            session_key(&a[0], "other-img", NO_HOST)
+        );
     }
 
     #[test]
     fn key_covers_the_container_limits() {
         let base = sessions("```console run\n$ true\n```\n");
         let limited = sessions("```console run memory=64m\n$ true\n```\n");
-        assert_ne!(session_key(&base[0], "i"), session_key(&limited[0], "i"));
+        assert_ne!(
+            session_key(&base[0], "i", NO_HOST),
+            session_key(&limited[0], "i", NO_HOST)
+        );
+    }
+
+    const NO_HOST: HostFacts = HostFacts { cgroup: None };
+
+    #[test]
+    fn key_of_a_session_with_requires_covers_the_host_it_ran_on() {
+        let v1 = sessions("```console run requires=cgroup-v1\n$ true\n```\n");
+        let any = sessions("```console run\n$ true\n```\n");
+        let on = |cgroup| HostFacts {
+            cgroup: Some(cgroup),
+        };
+        assert_ne!(
+            session_key(&v1[0], "i", on(1)),
+            session_key(&v1[0], "i", on(2)),
+            "a pass on a cgroup v1 host is not a pass on a v2 host"
+        );
+        assert_eq!(
+            session_key(&any[0], "i", on(1)),
+            session_key(&any[0], "i", on(2)),
+            "a session that requires nothing keeps its key on every host"
+        );
     }
 
     #[test]
@@ -251,9 +299,9 @@ mod tests {
         let v1 = sessions("```console run requires=cgroup-v1\n$ true\n```\n");
         let v2 = sessions("```console run requires=cgroup-v2\n$ true\n```\n");
         let (any, v1, v2) = (
-            session_key(&any[0], "i"),
-            session_key(&v1[0], "i"),
-            session_key(&v2[0], "i"),
+            session_key(&any[0], "i", NO_HOST),
+            session_key(&v1[0], "i", NO_HOST),
+            session_key(&v2[0], "i", NO_HOST),
         );
         assert_ne!(any, v1);
         assert_ne!(v1, v2);
@@ -271,8 +319,8 @@ mod tests {
         ] {
             let other = sessions(changed);
             assert_ne!(
-                session_key(&base[0], "i"),
-                session_key(&other[0], "i"),
+                session_key(&base[0], "i", NO_HOST),
+                session_key(&other[0], "i", NO_HOST),
                 "{changed}"
             );
         }
@@ -286,7 +334,10 @@ mod tests {
         let two = sessions(
             "```sh run session=s\ntouch y\n```\n\n```console run session=s\n$ ls\nx\n```\n",
         );
-        assert_ne!(session_key(&one[0], "i"), session_key(&two[0], "i"));
+        assert_ne!(
+            session_key(&one[0], "i", NO_HOST),
+            session_key(&two[0], "i", NO_HOST)
+        );
     }
 
     #[test]

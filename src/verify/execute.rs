@@ -10,11 +10,12 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context};
 use futures_util::StreamExt;
 
-use super::cache::{self, Cache};
+use super::cache::{self, Cache, HostFacts};
 use super::docker::Engine;
 use super::images::{self, KnownImage};
 use super::outcome::BlockOutcome;
 use super::run::{self, RunCtx};
+use super::runtime::ContainerRuntime;
 use super::session::{Session, Step};
 
 /// How to run the selected sessions.
@@ -66,6 +67,14 @@ pub(crate) async fn verify_sessions(
         tracing::info!("removed {swept} container(s) left by an interrupted kb verify");
     }
 
+    // What the host offers, for the keys of sessions with `requires=`.
+    let host = HostFacts {
+        cgroup: if needs.iter().any(|s| !s.spec.requires.is_empty()) {
+            engine.cgroup_version().await
+        } else {
+            None
+        },
+    };
     // What each image is (a tag or reference, and its id if the engine has it), then the cache.
     let known = images::look_up(&engine, &needs, &opts.root).await;
     let mut to_run: Vec<&Session> = Vec::new();
@@ -76,7 +85,7 @@ pub(crate) async fn verify_sessions(
                 reference,
                 id: Some(id),
             })) if !opts.no_cache => cache
-                .get(&cache::session_key(s, id))
+                .get(&cache::session_key(s, id, host))
                 .and_then(|blocks| cache::restore(s, reference, blocks)),
             _ => None,
         };
@@ -139,7 +148,7 @@ pub(crate) async fn verify_sessions(
     for (i, o) in ran {
         let s = to_run[i];
         if let Some(Ok(ready)) = images.get(&s.image) {
-            cache.store_if_passed(s, &ready.id, &o);
+            cache.store_if_passed(s, &ready.id, host, &o);
         }
         outcomes.extend(o);
     }
