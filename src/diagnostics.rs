@@ -115,11 +115,16 @@ pub struct ContentErrors(pub Vec<Diagnostic>);
 impl fmt::Display for ContentErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(
-            f,
-            "{n} problem{} in the content",
-            if n == 1 { "" } else { "s" }
-        )
+        write!(f, "{n} problem{} in the content", plural(n))
+    }
+}
+
+/// The `s` of "1 note", "2 notes", for every count a message states.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 

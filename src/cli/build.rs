@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::global::GlobalOpts;
 use crate::content::LoadOptions;
-use crate::diagnostics::Exit;
+use crate::diagnostics::{plural, Exit};
 use crate::site::{build, Site};
 
 /// Arguments of `kb build`.
@@ -119,14 +119,5 @@ pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
             plural(site.diagnostics.len())
         );
         Ok(Exit::Content)
-    }
-}
-
-/// The `s` of "1 note", "2 notes".
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }

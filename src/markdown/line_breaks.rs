@@ -9,16 +9,14 @@ pub(crate) fn joins_without_space(before: char, after: char) -> bool {
     is_wide(before) && is_wide(after)
 }
 
-/// Han, kana, CJK punctuation and full-width forms; not Hangul.
+/// Han and kana (the search tokenizer's CJK ranges, less Hangul), CJK punctuation and
+/// full-width forms.
 fn is_wide(c: char) -> bool {
-    matches!(c as u32,
+    let hangul = matches!(c as u32, 0xAC00..=0xD7AF);
+    let punctuation = matches!(c as u32,
         0x3000..=0x303F      // CJK symbols and punctuation: 。、「」
-        | 0x3040..=0x30FF    // hiragana, katakana
-        | 0x3400..=0x4DBF    // CJK extension A
-        | 0x4E00..=0x9FFF    // CJK unified ideographs
-        | 0xF900..=0xFAFF    // CJK compatibility ideographs
-        | 0xFF00..=0xFF60    // full-width forms: ，！？：；（）
-        | 0x20000..=0x2FA1F) // extensions B.. and compatibility supplement
+        | 0xFF00..=0xFF60); // full-width forms: ，！？：；（）
+    punctuation || (crate::search::is_cjk(c) && !hangul)
 }
 
 #[cfg(test)]

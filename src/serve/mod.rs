@@ -201,7 +201,7 @@ fn rebuild_loop(
             }
             let fixed = shown.iter().filter(|p| !problems.contains(p)).count();
             if fixed > 0 {
-                crate::errln!("{fixed} problem{} fixed", if fixed == 1 { "" } else { "s" });
+                crate::errln!("{fixed} problem{} fixed", crate::diagnostics::plural(fixed));
             }
             let msg = ServerMsg::Problems {
                 generation,

@@ -67,9 +67,10 @@ pub(crate) async fn verify_sessions(
         tracing::info!("removed {swept} container(s) left by an interrupted kb verify");
     }
 
-    // What the host offers, for the keys of sessions with `requires=`.
+    // What the host offers, for the keys of sessions with `requires=` (and their check).
+    let any_requires = needs.iter().any(|s| !s.spec.requires.is_empty());
     let host = HostFacts {
-        cgroup: if needs.iter().any(|s| !s.spec.requires.is_empty()) {
+        cgroup: if any_requires {
             engine.cgroup_version().await
         } else {
             None
@@ -108,7 +109,10 @@ pub(crate) async fn verify_sessions(
     let progress = progress_bar(to_run.iter().map(|s| run_steps(s)).sum());
     let work = async {
         let images = images::prepare(&engine, &to_run, &known, &opts.root, &progress).await;
-        let ctx = RunCtx::new(engine.clone(), images, progress.clone());
+        let mut ctx = RunCtx::new(engine.clone(), images, progress.clone());
+        if any_requires {
+            ctx = ctx.knowing_cgroup_version(host.cgroup);
+        }
         // `docker` sessions run alongside the others: each sees and removes only its own
         // objects (see `proxy`).
         let ran: Vec<(usize, Vec<BlockOutcome>)> =

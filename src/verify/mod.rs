@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::diagnostics::ContentErrors;
+use crate::diagnostics::{plural, ContentErrors};
 
 use self::cache::Cache;
 use self::execute::{verify_sessions, RunOpts};
@@ -224,14 +224,6 @@ pub fn run(config: &Config, args: &VerifyOptions) -> anyhow::Result<VerifyReport
         sessions_cached: summary.sessions_cached,
         elapsed: started.elapsed(),
     })
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 /// `--filter` then `--shard`. A session is kept when any of its blocks' ids or its note path

@@ -47,6 +47,12 @@ impl<R: ContainerRuntime> RunCtx<R> {
             cgroup_version: Default::default(),
         }
     }
+
+    /// The engine host's cgroup version, when the caller asked the engine already.
+    pub(crate) fn knowing_cgroup_version(self, version: Option<u8>) -> Self {
+        let _ = self.cgroup_version.set(version);
+        self
+    }
 }
 
 /// Outcomes for every step of a session that needs no container (all skipped), or whose image
