@@ -21,6 +21,9 @@ pub enum Severity {
     Error,
     /// Reported by `kb build`; fails `kb build --strict` and `kb check`.
     Warning,
+    /// Worth knowing, nothing to fix (a note given another URL than its file name's): listed
+    /// by `kb check`, never fails anything.
+    Info,
 }
 
 /// What kind of problem, so callers (and tests) branch on a value, not on message text.
@@ -80,6 +83,18 @@ impl Diagnostic {
         }
     }
 
+    pub fn info(
+        kind: DiagnosticKind,
+        path: impl Into<PathBuf>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Info,
+            ..Self::error(kind, path, line, message)
+        }
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
@@ -99,6 +114,7 @@ impl fmt::Display for Diagnostic {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         };
         write!(f, "{}: {sev}: {}", self.location(), self.message)?;
         if let Some(h) = &self.hint {

@@ -103,20 +103,21 @@ pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
     for d in &site.diagnostics {
         crate::errln!("{d}");
     }
-    if site.diagnostics.is_empty() {
-        crate::errln!(
-            "checked {} note{}: no problems",
-            site.notes.len(),
-            plural(site.notes.len())
-        );
+    let problems = site.errors().count() + site.warnings().count();
+    let infos = site.diagnostics.len() - problems;
+    let infos = match infos {
+        0 => String::new(),
+        n => format!(" ({n} info{} above, nothing to fix)", plural(n)),
+    };
+    let notes = site.notes.len();
+    if problems == 0 {
+        crate::errln!("checked {notes} note{}: no problems{infos}", plural(notes));
         Ok(Exit::Ok)
     } else {
         crate::errln!(
-            "checked {} note{}: {} problem{}",
-            site.notes.len(),
-            plural(site.notes.len()),
-            site.diagnostics.len(),
-            plural(site.diagnostics.len())
+            "checked {notes} note{}: {problems} problem{}{infos}",
+            plural(notes),
+            plural(problems)
         );
         Ok(Exit::Content)
     }

@@ -8,6 +8,8 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value as Json};
 
+use super::routes::Wish;
+
 /// The typed front matter of a note.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FrontMatter {
@@ -21,6 +23,9 @@ pub struct FrontMatter {
     pub draft: bool,
     pub weight: Option<i64>,
     pub slug: Option<String>,
+    /// The page's place chosen here: `url` (Hugo), `path` (Zola) or `permalink` (Obsidian
+    /// Publish) from the site root, else `slug` under `notes/`.
+    pub wish: Option<Wish>,
     /// Old URLs (`/posts/old/`) that redirect to this note.
     pub redirect_aliases: Vec<String>,
     /// Other names for `[[wikilinks]]` (Obsidian's `aliases`).
@@ -58,11 +63,23 @@ pub struct Split<'a> {
     pub body_line: usize,
 }
 
-/// Split `text` (the whole file, BOM already removed) into front matter and body.
+/// Split `text` (the whole file) into front matter and body. A byte order mark and blank
+/// lines before the opening `---` or `+++` are skipped, as Zola and Hugo do.
 pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
-    let (delim, format) = if starts_with_line(text, "---") {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut skipped = 0;
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if !line.trim().is_empty() || !line.ends_with('\n') {
+            break;
+        }
+        start += line.len();
+        skipped += 1;
+    }
+    let opened = &text[start..];
+    let (delim, format) = if starts_with_line(opened, "---") {
         ("---", Format::Yaml)
-    } else if starts_with_line(text, "+++") {
+    } else if starts_with_line(opened, "+++") {
         ("+++", Format::Toml)
     } else {
         return Ok(Split {
@@ -72,27 +89,50 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
             body_line: 1,
         });
     };
-    let first_nl = text.find('\n').map(|i| i + 1).unwrap_or(text.len());
+    let first_nl = opened.find('\n').map(|i| i + 1).unwrap_or(opened.len());
     let mut offset = first_nl;
-    for (line, l) in (2..).zip(text[first_nl..].split_inclusive('\n')) {
+    for (line, l) in (2 + skipped..).zip(opened[first_nl..].split_inclusive('\n')) {
         let trimmed = l.trim_end();
         if trimmed == delim || (format == Format::Yaml && trimmed == "...") {
-            let front = &text[first_nl..offset];
-            let body = &text[offset + l.len()..];
+            let front = &opened[first_nl..offset];
+            let body = &opened[offset + l.len()..];
+            if skipped > 0 && !opens_with_key(front) {
+                break; // a rule (`---`) after blank lines, not front matter
+            }
             return Ok(Split {
                 front: Some((front, format)),
-                front_line: 2,
+                front_line: 2 + skipped,
                 body,
                 body_line: line + 1,
             });
         }
         offset += l.len();
     }
+    if skipped > 0 {
+        // After blank lines, only a closed block of keys is front matter.
+        return Ok(Split {
+            front: None,
+            front_line: 1,
+            body: text,
+            body_line: 1,
+        });
+    }
     Err(FrontMatterError {
-        line: 1,
+        line: 1 + skipped,
         message: format!("front matter opened with `{delim}` is never closed"),
         hint: format!("add a line with `{delim}` after the last front matter key"),
     })
+}
+
+/// Whether the first non-blank line of `front` is a `key:` (YAML) or `key =` (TOML).
+fn opens_with_key(front: &str) -> bool {
+    let Some(line) = front.lines().find(|l| !l.trim().is_empty()) else {
+        return false;
+    };
+    let key_end = line
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(line.len());
+    key_end > 0 && matches!(line[key_end..].trim_start().chars().next(), Some(':' | '='))
 }
 
 fn starts_with_line(text: &str, delim: &str) -> bool {
@@ -217,7 +257,65 @@ pub fn parse(
                         "use letters, digits and `-`, e.g. `slug: go-gc`",
                     ));
                 }
+                if fm.wish.is_none() {
+                    fm.wish = Some(Wish::Explicit {
+                        route: format!("notes/{s}"),
+                        key: "slug",
+                        line: line_of(&key),
+                    });
+                }
                 fm.slug = Some(s);
+            }
+            "url" | "path" | "permalink" => {
+                let Some(raw) = as_string(&value) else {
+                    fm.extra.insert(key, value);
+                    continue;
+                };
+                let hint = "write the page's path from the site root, e.g. `/guides/setup/`";
+                if raw.contains("://") {
+                    return Err(err(
+                        &key,
+                        format!("`{key}: {raw}` is a full URL, not a path on this site"),
+                        hint,
+                    ));
+                }
+                let route = raw.trim().trim_matches('/').to_string();
+                if route.is_empty() {
+                    return Err(err(
+                        &key,
+                        format!("`{key}: {raw}` names the home page"),
+                        hint,
+                    ));
+                }
+                if let Some(why) = crate::slug::url_path_problem(&route) {
+                    return Err(err(
+                        &key,
+                        format!("`{key}` `{}` {why}", route.escape_debug()),
+                        hint,
+                    ));
+                }
+                // `url` before `path` before `permalink` before `slug`, whatever the key order.
+                let key: &'static str = match key.as_str() {
+                    "url" => "url",
+                    "path" => "path",
+                    _ => "permalink",
+                };
+                let rank = |k: &str| {
+                    ["url", "path", "permalink", "slug"]
+                        .iter()
+                        .position(|x| *x == k)
+                };
+                let better = match &fm.wish {
+                    Some(Wish::Explicit { key: old, .. }) => rank(key) < rank(old),
+                    _ => true,
+                };
+                if better {
+                    fm.wish = Some(Wish::Explicit {
+                        route,
+                        key,
+                        line: line_of(key),
+                    });
+                }
             }
             "aliases" => {
                 let list = as_list(&value).ok_or_else(|| {
@@ -447,6 +545,27 @@ mod tests {
         assert_eq!((s.front, s.body_line), (None, 1));
         // A thematic break later in the file is not front matter.
         assert!(split("text\n---\nmore").unwrap().front.is_none());
+    }
+
+    #[test]
+    fn front_matter_after_a_bom_or_blank_lines_is_front_matter() {
+        // Zola accepts `\n+++`; editors add a BOM. Lines still count from the file's start.
+        let s = split("\n\n+++\ntitle = \"A\"\n+++\nbody\n").unwrap();
+        assert_eq!(s.front, Some(("title = \"A\"\n", Format::Toml)));
+        assert_eq!((s.front_line, s.body, s.body_line), (4, "body\n", 6));
+        let s = split("\u{feff}---\ntitle: A\n---\nbody").unwrap();
+        assert_eq!((s.front.map(|f| f.0), s.body), (Some("title: A\n"), "body"));
+        let s = split("\u{feff}\r\n---\r\ntitle: A\r\n---\r\nbody").unwrap();
+        assert_eq!(s.front.map(|f| f.0), Some("title: A\r\n"));
+        // After blank lines, rules around prose are a body, not front matter, closed or not.
+        for text in [
+            "\n---\nJust prose.\n---\nmore\n",
+            "\n---\nprose\n",
+            "\n\n---\n",
+        ] {
+            let s = split(text).unwrap();
+            assert_eq!((s.front, s.body, s.body_line), (None, text, 1), "{text:?}");
+        }
     }
 
     #[test]

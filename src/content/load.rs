@@ -5,7 +5,7 @@
 //! the root ([`admit`] is that policy, for every stage and `kb serve`'s watcher). Problems are
 //! collected as diagnostics, never raised one at a time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
@@ -18,6 +18,7 @@ use crate::slug::slugify;
 
 use super::front_matter::{self, FrontMatter};
 use super::model::{Corpus, Note, Section};
+use super::routes::{self, Route, RouteInput, Wish};
 
 /// What to load.
 #[derive(Debug, Clone, Copy, Default)]
@@ -206,8 +207,8 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         }
     }
     corpus.notes.sort_by(|a, b| a.rel.cmp(&b.rel));
-    let duplicates = duplicate_slugs(&corpus.notes);
-    corpus.diagnostics.extend(duplicates);
+    let placed = place_all(&mut corpus.notes, &config.base_path);
+    corpus.diagnostics.extend(placed);
     corpus.sections = sections(
         config,
         &corpus.notes,
@@ -285,8 +286,8 @@ pub fn load_note(
         .rsplit_once('/')
         .map(|(d, _)| d.to_string())
         .unwrap_or_default();
-    let slug = match &meta.slug {
-        Some(s) => s.clone(),
+    let wish = match meta.wish.clone() {
+        Some(w) => w,
         None => {
             let s = slugify(&stem);
             if s.is_empty() {
@@ -298,20 +299,37 @@ pub fn load_note(
                 )
                 .with_hint("rename the file or add `slug: my-note` to the front matter"));
             }
-            s
+            Wish::Named(s)
         }
     };
     let mut meta = meta;
     if meta.title.is_none() {
-        meta.title = Some(first_h1(split.body).unwrap_or_else(|| stem.clone()));
+        // A folder's README.md or index.md without a heading is named after its folder.
+        let fallback = match routes::folder_page_rank(&content_rel) {
+            Some(_) => section.rsplit('/').next().filter(|f| !f.is_empty()),
+            None => None,
+        };
+        meta.title = Some(
+            title_heading(split.body)
+                .unwrap_or_else(|| fallback.map(str::to_string).unwrap_or_else(|| stem.clone())),
+        );
     }
+    // The route is the knowledge base's to decide ([`place_all`]); until then, the flat one.
+    let route = Route {
+        route: match &wish {
+            Wish::Explicit { route, .. } => route.clone(),
+            Wish::Named(slug) => format!("notes/{slug}"),
+        },
+        folder_page: false,
+    };
     Ok(Some(Note {
         source: path.to_path_buf(),
-        url: format!("{}/notes/{}/", config.base_path, slug),
+        url: routes::url(&config.base_path, &route.route),
         rel,
         content_rel,
         section,
-        slug,
+        wish,
+        route,
         meta,
         body: split.body.to_string(),
         body_line: split.body_line,
@@ -319,49 +337,61 @@ pub fn load_note(
     }))
 }
 
-/// Text of the first level-1 heading, if any.
-fn first_h1(body: &str) -> Option<String> {
-    let mut in_h1 = false;
+/// The title a note's text gives: its first level-1 heading, else the heading it opens with
+/// (a note that starts at `##`).
+fn title_heading(body: &str) -> Option<String> {
+    let mut in_heading: Option<HeadingLevel> = None;
+    let mut opening: Option<String> = None;
     let mut text = String::new();
-    for ev in Parser::new_ext(body, crate::snippet::extract::markdown_options()) {
+    for (n, ev) in Parser::new_ext(body, crate::snippet::extract::markdown_options()).enumerate() {
         match ev {
-            Event::Start(Tag::Heading {
-                level: HeadingLevel::H1,
-                ..
-            }) => in_h1 = true,
-            Event::End(TagEnd::Heading(HeadingLevel::H1)) => {
-                let t = text.trim().to_string();
-                return (!t.is_empty()).then_some(t);
+            Event::Start(Tag::Heading { level, .. }) => {
+                in_heading = Some(level);
+                text.clear();
+                // Only the very first block may give a title below level 1.
+                if n != 0 && level != HeadingLevel::H1 {
+                    in_heading = None;
+                }
             }
-            Event::Text(t) | Event::Code(t) if in_h1 => text.push_str(&t),
+            Event::End(TagEnd::Heading(level)) if in_heading.is_some() => {
+                in_heading = None;
+                let t = text.trim().to_string();
+                if t.is_empty() {
+                    continue;
+                }
+                if level == HeadingLevel::H1 {
+                    return Some(t);
+                }
+                opening.get_or_insert(t);
+            }
+            Event::Text(t) | Event::Code(t) if in_heading.is_some() => text.push_str(&t),
             _ => {}
         }
     }
-    None
+    opening
 }
 
-/// Notes whose slug an earlier note (in `rel` order) already uses: one error per extra note.
-/// Shared by a full load and `kb serve`'s incremental updates.
-pub(crate) fn duplicate_slugs(notes: &[Note]) -> Vec<Diagnostic> {
-    let mut first: HashMap<&str, &str> = HashMap::new();
-    let mut diags = Vec::new();
-    for n in notes {
-        match first.get(n.slug.as_str()) {
-            Some(prev) => diags.push(
-                Diagnostic::error(
-                    DiagnosticKind::DuplicateSlug,
-                    &n.rel,
-                    Some(1),
-                    format!("slug `{}` is already used by `{prev}`", n.slug),
-                )
-                .with_hint("give one of the notes a different `slug:` in its front matter"),
-            ),
-            None => {
-                first.insert(&n.slug, &n.rel);
-            }
-        }
+/// Give every note its route ([`routes::assign`]): the errors of notes asking for a taken
+/// route, and an info per note told apart from a namesake by its folder. Shared by a full load
+/// and `kb serve`'s updates.
+pub(crate) fn place_all(notes: &mut [Note], base: &str) -> Vec<Diagnostic> {
+    let (placed, diags) = routes::assign(&route_inputs(notes), base);
+    for (n, r) in notes.iter_mut().zip(placed) {
+        n.place(r, base);
     }
     diags
+}
+
+/// What [`routes::assign`] reads of each note.
+pub(crate) fn route_inputs(notes: &[Note]) -> Vec<RouteInput<'_>> {
+    notes
+        .iter()
+        .map(|n| RouteInput {
+            rel: &n.rel,
+            content_rel: &n.content_rel,
+            wish: &n.wish,
+        })
+        .collect()
 }
 
 fn sections(
@@ -377,6 +407,16 @@ fn sections(
             map.entry(path.to_string())
                 .or_insert_with(|| default_section(config, path));
             path = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        }
+    }
+    // A folder's page (its index.md or README.md) names the section, unless `_index.md` does.
+    for n in notes.iter().filter(|n| n.is_folder_page()) {
+        if let Some(s) = map.get_mut(n.section.as_str()) {
+            if let Some(t) = &n.meta.title {
+                s.title = t.clone();
+            }
+            s.description = n.meta.summary.clone().unwrap_or_default();
+            s.weight = n.meta.weight.unwrap_or(0);
         }
     }
     for idx in indexes {
@@ -437,6 +477,6 @@ fn default_section(config: &Config, path: &str) -> Section {
         title: path.rsplit('/').next().unwrap_or(path).to_string(),
         description: String::new(),
         weight: 0,
-        url: format!("{}/sections/{}/", config.base_path, path),
+        url: routes::url(&config.base_path, &routes::section_route(path)),
     }
 }

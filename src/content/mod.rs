@@ -7,6 +7,8 @@
 pub mod front_matter;
 pub mod load;
 pub mod model;
+mod note_file;
+pub mod routes;
 
 pub use front_matter::FrontMatter;
 pub use load::{load, LoadOptions};

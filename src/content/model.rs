@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use crate::diagnostics::Diagnostic;
 
 use super::front_matter::FrontMatter;
+use super::routes::{Route, Wish};
+
+pub use super::note_file::{is_note_file, note_stem, NOTE_EXTENSIONS};
 
 /// One markdown note.
 #[derive(Debug, Clone)]
@@ -18,8 +21,11 @@ pub struct Note {
     pub content_rel: String,
     /// Section path (`go`, `network/k8s`), empty for notes directly under content/.
     pub section: String,
-    pub slug: String,
-    /// Site URL including the base path: `/notes/go-gc/`.
+    /// Where the note asked to be (front matter or file name).
+    pub wish: Wish,
+    /// Where it is, for the whole knowledge base ([`super::routes::assign`]): `notes/go-gc`.
+    pub route: Route,
+    /// Site URL including the base path: `/notes/go-gc/` (from `route`).
     pub url: String,
     pub meta: FrontMatter,
     /// Markdown after the front matter.
@@ -31,6 +37,17 @@ pub struct Note {
 }
 
 impl Note {
+    /// Move the note to `route` (and its URL with it).
+    pub fn place(&mut self, route: Route, base: &str) {
+        self.url = super::routes::url(base, &route.route);
+        self.route = route;
+    }
+
+    /// The note is its folder's page: shown on the section (or home) page, not on its own.
+    pub fn is_folder_page(&self) -> bool {
+        self.route.folder_page
+    }
+
     /// File stem (`gc` for `content/go/gc.md` or `content/go/gc.markdown`).
     pub fn stem(&self) -> &str {
         let name = self
@@ -40,24 +57,6 @@ impl Note {
             .unwrap_or(&self.content_rel);
         note_stem(name).unwrap_or(name)
     }
-}
-
-/// The extensions of a note file, compared without case: the one rule for "is this markdown"
-/// (the content walk, links between notes, wikilinks and `kb serve`'s watcher all ask here).
-pub const NOTE_EXTENSIONS: [&str; 2] = ["md", "markdown"];
-
-/// `gc` for `gc.md`, `gc.markdown` or `gc.MD`; None for a file that is not a note.
-pub fn note_stem(file_name: &str) -> Option<&str> {
-    let (stem, ext) = file_name.rsplit_once('.')?;
-    (!stem.is_empty() && NOTE_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
-        .then_some(stem)
-}
-
-/// True for a path whose file name is a note's ([`note_stem`]).
-pub fn is_note_file(path: &std::path::Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| note_stem(n).is_some())
 }
 
 /// A folder under content/ (its notes are listed on a section page).
@@ -87,22 +86,4 @@ pub struct Corpus {
     /// Notes left out because they are drafts (absolute paths): `kb verify` runs their
     /// snippets, so their snippets are checked too.
     pub drafts_left_out: Vec<PathBuf>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_note_is_md_or_markdown_in_any_case_and_nothing_else() {
-        assert_eq!(note_stem("gc.md"), Some("gc"));
-        assert_eq!(note_stem("gc.markdown"), Some("gc"));
-        assert_eq!(note_stem("GC.MD"), Some("GC"));
-        assert_eq!(note_stem("a.b.md"), Some("a.b"));
-        assert_eq!(note_stem("gc.mdx"), None);
-        assert_eq!(note_stem("gc"), None);
-        assert_eq!(note_stem(".md"), None);
-        assert!(is_note_file(std::path::Path::new("content/go/gc.Markdown")));
-        assert!(!is_note_file(std::path::Path::new("content/go/gc.png")));
-    }
 }

@@ -5,12 +5,14 @@
 //!    backlinks.
 //! 3. [`render`] (per note, parallel): HTML with heading anchors, rewritten links, highlighted
 //!    code blocks with verify badges, the table of contents, and the text for search; a line
-//!    wrap between two Chinese or Japanese characters is dropped ([`line_breaks`]).
+//!    wrap between two Chinese or Japanese characters is dropped ([`line_breaks`]), and an
+//!    opening heading that repeats the note's title is not shown twice ([`title`]).
 
 mod line_breaks;
 pub mod links;
 pub mod outline;
 pub mod render;
+mod title;
 
 pub use links::LinkIndex;
 pub use outline::{Heading, Outline};

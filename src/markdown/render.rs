@@ -88,6 +88,10 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     let mut parser = Parser::new_ext(&note.body, markdown_options())
         .into_offset_iter()
         .peekable();
+    let title_dropped = super::title::drop_title_heading(&mut parser, outline, note);
+    if title_dropped {
+        heading_no = 1;
+    }
     while let Some((ev, range)) = parser.next() {
         if let Some((_, buf)) = code.as_mut() {
             match ev {
@@ -246,6 +250,7 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     let toc = outline
         .headings
         .iter()
+        .skip(usize::from(title_dropped))
         .filter(|h| (2..=3).contains(&h.level))
         .map(|h| TocItem {
             level: h.level,

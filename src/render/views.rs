@@ -72,7 +72,12 @@ pub struct NoteView {
     pub permalink: String,
     pub date: Option<String>,
     pub updated: Option<String>,
+    /// The summary for `<meta name=description>` and cards: the front matter's, else the
+    /// first paragraph.
     pub summary: String,
+    /// The front matter's summary alone, to show above the text (the first paragraph is
+    /// already there).
+    pub lead: Option<String>,
     pub tags: Vec<TagLink>,
     pub section: Option<SectionLink>,
     pub toc: Vec<TocItem>,
@@ -106,6 +111,19 @@ pub struct ListPage<'a> {
     pub notes: Vec<NoteCard>,
     /// Sub-sections (section pages) .
     pub sections: Vec<SectionLink>,
+    /// The folder page's text above the list (its `index.md` or `README.md`), when it has one.
+    pub intro: Option<IntroView>,
+}
+
+/// The text of a folder's page (`README.md`, `index.md`), shown on its section or home page.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntroView {
+    /// Rendered body HTML (safe: produced by kb).
+    pub content: String,
+    pub toc: Vec<TocItem>,
+    /// `content/go/README.md`
+    pub source: String,
+    pub verify: VerifyCounts,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]

@@ -63,6 +63,10 @@ impl LiveSite {
         let plan_cfg = PlanConfig::of(&self.site.config);
         let structural =
             !removes.is_empty() || upserts.keys().any(|rel| self.index_of(rel).is_none());
+        if let Err(why) = self.place(&mut upserts, &removes, structural) {
+            self.reload_content(up, why);
+            return;
+        }
         if structural && self.sections_change(&upserts, &removes) {
             self.reload_content(
                 up,
@@ -222,9 +226,6 @@ impl LiveSite {
             self.problems.links = link_diags;
             self.site.backlinks = backlinks;
         }
-        if structural || identity_changed {
-            self.problems.duplicates = crate::content::load::duplicate_slugs(&self.site.notes);
-        }
         up.laps.mark("links");
 
         // Markdown to re-render: the changed notes, and when names or headings changed, every
@@ -272,6 +273,83 @@ impl LiveSite {
             up.stale_pages,
             started.elapsed().as_secs_f64() * 1000.0
         ));
+    }
+
+    /// Give the loaded notes their routes among the others ([`content::routes::assign`]), and
+    /// the route problems of the whole knowledge base. `Err` says why the content must be
+    /// reloaded instead: the change moves a note that was not edited (a namesake came or went),
+    /// or adds, removes or renames a folder's page (the section's title and text).
+    fn place(
+        &mut self,
+        upserts: &mut BTreeMap<String, Note>,
+        removes: &BTreeSet<String>,
+        structural: bool,
+    ) -> Result<(), &'static str> {
+        let same_wishes = upserts.iter().all(|(rel, new)| {
+            self.index_of(rel)
+                .is_some_and(|i| self.site.notes[i].wish == new.wish)
+        });
+        if !structural && same_wishes {
+            // Nothing asks for another place: every note keeps its route.
+            for (rel, new) in upserts.iter_mut() {
+                let old = &self.site.notes[self.index_of(rel).unwrap_or_default()];
+                if old.is_folder_page()
+                    && (old.meta.title != new.meta.title
+                        || old.meta.summary != new.meta.summary
+                        || old.meta.weight != new.meta.weight)
+                {
+                    return Err("a folder page's title, summary or weight changed");
+                }
+                new.place(old.route.clone(), &self.site.config.base_path);
+            }
+            return Ok(());
+        }
+        let mut all: Vec<&Note> = self
+            .site
+            .notes
+            .iter()
+            .filter(|n| !removes.contains(&n.rel) && !upserts.contains_key(&n.rel))
+            .chain(upserts.values())
+            .collect();
+        all.sort_by(|a, b| a.rel.cmp(&b.rel));
+        let inputs: Vec<content::routes::RouteInput<'_>> = all
+            .iter()
+            .map(|n| content::routes::RouteInput {
+                rel: &n.rel,
+                content_rel: &n.content_rel,
+                wish: &n.wish,
+            })
+            .collect();
+        let (placed, diags) = content::routes::assign(&inputs, &self.site.config.base_path);
+        let mut routes: BTreeMap<String, content::routes::Route> = BTreeMap::new();
+        for (n, r) in all.iter().zip(placed) {
+            if upserts.contains_key(&n.rel) {
+                routes.insert(n.rel.clone(), r);
+            } else if n.route != r {
+                return Err("a note's URL changed: a namesake or a folder page came or went");
+            }
+        }
+        let removed_folder_page = self
+            .site
+            .notes
+            .iter()
+            .any(|n| removes.contains(&n.rel) && n.is_folder_page());
+        if removed_folder_page {
+            return Err("a folder page was removed");
+        }
+        for (rel, new) in upserts.iter_mut() {
+            let route = routes.remove(rel).unwrap_or_default();
+            let was = self
+                .index_of(rel)
+                .map(|i| &self.site.notes[i])
+                .filter(|n| n.is_folder_page());
+            if route.folder_page || was.is_some() {
+                return Err("a folder page was added or moved");
+            }
+            new.place(route, &self.site.config.base_path);
+        }
+        self.problems.duplicates = diags;
+        Ok(())
     }
 
     /// Would adding `upserts` and dropping `removes` change the list of sections?

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::Config;
 use crate::content::model::is_note_file;
 use crate::content::Note;
-use crate::diagnostics::{Diagnostic, DiagnosticKind};
+use crate::diagnostics::{Diagnostic, DiagnosticKind, Severity};
 use crate::output::sink::rel_slash;
 use crate::site::{duplicate_snippet_ids, theme_dir, SnippetCheck};
 
@@ -24,7 +24,7 @@ pub(crate) struct Problems {
     pub(crate) snippets: Vec<SnippetCheck>,
     /// Broken links and anchors.
     pub(crate) links: Vec<Diagnostic>,
-    /// Two notes with one slug.
+    /// Two notes asking for one route, and (as info) namesakes told apart by their folder.
     pub(crate) duplicates: Vec<Diagnostic>,
     /// Walk and section problems found by the last full load.
     pub(crate) other: Vec<Diagnostic>,
@@ -94,6 +94,7 @@ impl Problems {
             .chain(&p.duplicates)
             .chain(&p.other);
         let mut out: Vec<Problem> = diags
+            .filter(|d| d.severity != Severity::Info)
             .map(|d| Problem::from_diagnostic(d, url_of_note(&d.path)))
             .collect();
         out.extend(p.config.iter().chain(&p.theme).chain(&p.results).cloned());

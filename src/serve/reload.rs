@@ -83,7 +83,8 @@ impl Problem {
             line: d.line,
             severity: match d.severity {
                 Severity::Error => ProblemSeverity::Error,
-                Severity::Warning => ProblemSeverity::Warning,
+                // Infos are not problems: `Problems::list` leaves them out.
+                Severity::Warning | Severity::Info => ProblemSeverity::Warning,
             },
             message: d.message.clone(),
             hint: d.hint.clone(),

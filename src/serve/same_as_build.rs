@@ -1,7 +1,8 @@
 //! `kb serve`'s incremental updates render exactly what a full build renders: a live site is
 //! driven through every kind of change it handles (note body, title, date, links, tags,
 //! aliases, snippets, notes created, deleted and renamed, a new section, verify results,
-//! templates, stylesheets, content files, `_index.md`, kb.toml), and after each one every file
+//! templates, stylesheets, content files, `_index.md`, folder pages, namesakes that move each
+//! other's URLs, kb.toml), and after each one every file
 //! it serves — every stale page rendered, as a browser requesting it would — is compared byte for
 //! byte with `kb build` of the same sources into a fresh directory.
 
@@ -211,6 +212,15 @@ fn every_change_serve_applies_renders_what_a_full_build_renders() {
         step("content file edited", Pages, &[("content/docker/diagram.png", Some("\u{89}PNG two"))]),
         step("content file added", Reload, &[("content/docker/arch.png", Some("\u{89}PNG three"))]),
         step("section index edited", Reload, &[("content/go/_index.md", Some("---\ntitle: Go 语言\n---\n\nGo 的笔记。\n"))]),
+        step("folder page added", Reload, &[("content/docker/README.md", Some("# Docker 笔记\n\n本目录的介绍，见 [[调度器]]。\n"))]),
+        step("folder page body edited", Pages, &[("content/docker/README.md", Some("# Docker 笔记\n\n新的介绍。\n"))]),
+        step("folder page title edited", Reload, &[("content/docker/README.md", Some("# 容器笔记\n\n新的介绍。\n"))]),
+        step("home page text added", Reload, &[("content/index.md", Some("# 首页\n\n欢迎。\n"))]),
+        step("namesake created in another folder", EveryPage, &[("content/go/entrypoint.md", Some("---\ntitle: Go 的入口\n---\n\nmain 包。\n"))]),
+        step("namesake created nearer the root", Reload, &[("content/entrypoint.md", Some("---\ntitle: 根目录的入口\n---\n\n入口。\n"))]),
+        step("namesake nearer the root deleted", Reload, &[("content/entrypoint.md", None)]),
+        step("note moved by url:", Any, &[("content/go/entrypoint.md", Some("---\ntitle: Go 的入口\nurl: /go/main/\n---\n\nmain 包。\n"))]),
+        step("folder page deleted", Reload, &[("content/docker/README.md", None)]),
         step("kb.toml edited", Reload, &[("kb.toml", Some("title = \"新的标题\"\n"))]),
         step("note deleted from a nested section", Any, &[("content/go/runtime/mem.md", None)]),
     ];

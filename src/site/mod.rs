@@ -63,7 +63,7 @@ pub fn build(
     let blocking: Vec<Diagnostic> = site
         .diagnostics
         .iter()
-        .filter(|d| d.severity == Severity::Error || strict)
+        .filter(|d| d.severity == Severity::Error || (strict && d.severity == Severity::Warning))
         .cloned()
         .collect();
     if !blocking.is_empty() {

@@ -306,7 +306,7 @@ fn empty_title_is_an_error() {
 }
 
 #[test]
-fn duplicate_slugs_name_both_files() {
+fn two_notes_asking_for_one_slug_name_both_files() {
     let f = Fixture::with_files(&[
         ("content/a/x.md", "---\nslug: same\n---\n# A\n"),
         ("content/b/y.md", "---\nslug: same\n---\n# B\n"),
@@ -315,7 +315,7 @@ fn duplicate_slugs_name_both_files() {
     r.expect_code(1);
     assert!(
         r.stderr
-            .contains("content/b/y.md:1: error: slug `same` is already used by `content/a/x.md`"),
+            .contains("content/b/y.md:2: error: `slug` puts this note at `/notes/same/`, which is already `content/a/x.md`'s page"),
         "{}",
         r.stderr
     );

@@ -21,6 +21,7 @@ mod architecture;
 mod build;
 mod feeds;
 mod pipes;
+mod real_notes;
 mod search;
 mod serve;
 mod snippet_rules;

@@ -27,6 +27,9 @@ pub(crate) struct Lookup {
     pub(crate) neighbours: Vec<(Option<usize>, Option<usize>)>,
     /// Every section (nested ones too), with note counts.
     pub(crate) sections: Vec<SectionLink>,
+    /// Section path (`""` for the content root) -> the note that is the folder's page, whose
+    /// text heads the section page (the home page for the root).
+    pub(crate) intros: HashMap<String, usize>,
 }
 
 /// URL path of a tag's page.
@@ -224,7 +227,7 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
     }
     // Prev/next follow display order within the note's section.
     let mut by_section: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &i in &order {
+    for &i in order.iter().filter(|&&i| !site.notes[i].is_folder_page()) {
         by_section
             .entry(site.notes[i].section.as_str())
             .or_default()
@@ -239,6 +242,13 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
             );
         }
     }
+    let intros = site
+        .notes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.is_folder_page())
+        .map(|(i, n)| (n.section.clone(), i))
+        .collect();
     Lookup {
         site: site_view,
         cards,
@@ -247,6 +257,7 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
         rank,
         neighbours,
         sections,
+        intros,
     }
 }
 
@@ -271,13 +282,14 @@ mod tests {
     fn shape(lk: &Lookup) -> String {
         let site = serde_json::to_value(&lk.site).unwrap();
         format!(
-            "{site}\n{}\n{:?}\n{:?}\n{:?}\n{}\n{}",
+            "{site}\n{}\n{:?}\n{:?}\n{:?}\n{}\n{}\n{:?}",
             serde_json::to_string(&lk.cards).unwrap(),
             lk.tags,
             lk.order,
             lk.neighbours,
             lk.rank.len(),
-            serde_json::to_string(&lk.sections).unwrap()
+            serde_json::to_string(&lk.sections).unwrap(),
+            lk.intros.iter().collect::<BTreeMap<_, _>>()
         )
     }
 

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::content::{Note, Section};
+use crate::content::{routes, Note, Section};
 
 use crate::site::model::Site;
 
@@ -62,7 +62,7 @@ impl Page {
             Page::Home => "index.html".into(),
             Page::TagIndex => "tags/index.html".into(),
             Page::Tag(slug) => format!("tags/{slug}/index.html"),
-            Page::Section(path) => format!("sections/{path}/index.html"),
+            Page::Section(path) => routes::page_file(&routes::section_route(path)),
             Page::Verify => "verify/index.html".into(),
             Page::NotFound => "404.html".into(),
             Page::Sitemap => "sitemap.xml".into(),
@@ -85,7 +85,7 @@ impl Page {
             Page::Home => format!("{base}/"),
             Page::TagIndex => format!("{base}/tags/"),
             Page::Tag(slug) => tag_url(base, slug),
-            Page::Section(path) => format!("{base}/sections/{path}/"),
+            Page::Section(path) => routes::url(base, &routes::section_route(path)),
             Page::Verify => format!("{base}/verify/"),
             Page::NotFound => format!("{base}/404.html"),
             Page::Sitemap => format!("{base}/sitemap.xml"),
@@ -128,7 +128,7 @@ impl Page {
                 .tags
                 .get(slug)
                 .is_some_and(|(_, notes)| notes.contains(&i)),
-            // The notes of the section and of the sections below it.
+            // The notes of the section and of the sections below it (its folder page too).
             Page::Section(path) => {
                 let s = site.notes[i].section.as_str();
                 s == path
@@ -154,13 +154,30 @@ impl Page {
                     || changes.neighbours.contains(j)
                     || shown(&changes.cards)
             }
-            // Lists of cards, in display order.
-            Page::Home | Page::TagIndex | Page::Tag(_) | Page::Section(_) | Page::NotFound => {
+            // Lists of cards, in display order, under the folder page's text.
+            Page::Home | Page::Section(_) => {
+                changes.order
+                    || shown(&changes.cards)
+                    || self.intro(lk).is_some_and(|i| {
+                        changes.rendered.contains(&i) || changes.backlinks.contains(&i)
+                    })
+            }
+            Page::TagIndex | Page::Tag(_) | Page::NotFound => {
                 changes.order || shown(&changes.cards)
             }
             Page::Verify => changes.order || changes.snippets || shown(&changes.cards),
             // URLs, dates and content rather than cards.
             Page::Sitemap | Page::Feed => changes.order || shown(&changes.rendered),
+        }
+    }
+
+    /// The note whose text heads the page: the folder page of a section (or of the content
+    /// root, for the home page).
+    pub(crate) fn intro(&self, lk: &Lookup) -> Option<usize> {
+        match self {
+            Page::Home => lk.intros.get("").copied(),
+            Page::Section(path) => lk.intros.get(path.as_str()).copied(),
+            _ => None,
         }
     }
 
@@ -180,22 +197,26 @@ impl Page {
     }
 }
 
-/// Every page of the site: notes first (in `site.notes` order), then the list pages.
+/// Every page of the site: notes first (in `site.notes` order), then the list pages. A folder
+/// page has no page of its own: its section's page shows it.
 pub(crate) fn pages(site: &Site, lk: &Lookup) -> Vec<Page> {
     catalogue(
-        site.notes.len(),
+        &site.notes,
         lk.tags.keys().cloned(),
         site.sections.iter().map(|s| s.path.clone()),
     )
 }
 
-/// The pages of a site with `notes` notes, these tag slugs and these section paths.
+/// The pages of a site with these notes, these tag slugs and these section paths.
 fn catalogue(
-    notes: usize,
+    notes: &[Note],
     tags: impl Iterator<Item = String>,
     sections: impl Iterator<Item = String>,
 ) -> Vec<Page> {
-    let mut out: Vec<Page> = (0..notes).map(Page::Note).collect();
+    let mut out: Vec<Page> = (0..notes.len())
+        .filter(|&i| !notes[i].is_folder_page())
+        .map(Page::Note)
+        .collect();
     out.extend([Page::Home, Page::TagIndex]);
     out.extend(tags.map(Page::Tag));
     out.extend(sections.map(Page::Section));
@@ -212,7 +233,7 @@ pub(crate) fn claims(notes: &[Note], sections: &[Section]) -> Vec<(String, Strin
         tag_names.entry(tag_slug(tag)).or_insert(tag);
     }
     let pages = catalogue(
-        notes.len(),
+        notes,
         tag_names.keys().cloned(),
         sections.iter().map(|s| s.path.clone()),
     );
@@ -224,12 +245,15 @@ pub(crate) fn claims(notes: &[Note], sections: &[Section]) -> Vec<(String, Strin
 
 /// Site-relative path of a note's page.
 fn note_path(note: &Note) -> String {
-    format!("notes/{}/index.html", note.slug)
+    crate::content::routes::page_file(&note.route.route)
 }
 
-/// The page and alias redirect paths of a note.
+/// The page and alias redirect paths of a note (a folder page's page is its section's).
 pub(crate) fn note_paths(note: &Note) -> Vec<String> {
-    let mut out = vec![note_path(note)];
+    let mut out = Vec::new();
+    if !note.is_folder_page() {
+        out.push(note_path(note));
+    }
     out.extend(alias_paths(note));
     out
 }

@@ -80,6 +80,7 @@ pub(crate) fn render_page(
                 date: lk.cards[i].date.clone(),
                 updated: n.meta.updated.map(|d| d.format("%Y-%m-%d").to_string()),
                 summary: lk.cards[i].summary.clone(),
+                lead: n.meta.summary.clone(),
                 tags: lk.cards[i].tags.clone(),
                 section: lk.cards[i].section.clone(),
                 toc: r.toc.clone(),
@@ -112,6 +113,7 @@ pub(crate) fn render_page(
             Ok(files)
         }
         Page::Home => {
+            let intro = page.intro(lk);
             let recent: Vec<NoteCard> = recent_notes(site, lk)
                 .into_iter()
                 .map(|i| lk.cards[i].clone())
@@ -124,8 +126,9 @@ pub(crate) fn render_page(
                 url,
                 notes: recent,
                 sections: lk.site.sections.clone(),
+                intro: intro.map(|i| intro_view(site, rendered, lk, i)),
             };
-            one(theme.render("index.html", &home)?)
+            with_aliases(site, intro, page, theme.render("index.html", &home)?)
         }
         Page::TagIndex => {
             let tags_page = ListPage {
@@ -136,6 +139,7 @@ pub(crate) fn render_page(
                 url,
                 notes: vec![],
                 sections: vec![],
+                intro: None,
             };
             one(theme.render("tags.html", &tags_page)?)
         }
@@ -154,6 +158,7 @@ pub(crate) fn render_page(
                 url,
                 notes: notes.iter().map(|&i| lk.cards[i].clone()).collect(),
                 sections: vec![],
+                intro: None,
             };
             one(theme.render("list.html", &page)?)
         }
@@ -163,10 +168,11 @@ pub(crate) fn render_page(
                 .iter()
                 .find(|s| &s.path == path)
                 .ok_or_else(|| anyhow::anyhow!("no section `{path}`"))?;
+            let intro = page.intro(lk);
             let notes: Vec<NoteCard> = lk
                 .order
                 .iter()
-                .filter(|&&i| site.notes[i].section == s.path)
+                .filter(|&&i| site.notes[i].section == s.path && Some(i) != intro)
                 .map(|&i| lk.cards[i].clone())
                 .collect();
             let subs: Vec<SectionLink> = lk
@@ -175,7 +181,7 @@ pub(crate) fn render_page(
                 .filter(|c| c.path.rsplit_once('/').map(|(p, _)| p) == Some(s.path.as_str()))
                 .cloned()
                 .collect();
-            let page = ListPage {
+            let view = ListPage {
                 site: &lk.site,
                 kind: ListKind::Section,
                 title: s.title.clone(),
@@ -183,8 +189,9 @@ pub(crate) fn render_page(
                 url,
                 notes,
                 sections: subs,
+                intro: intro.map(|i| intro_view(site, rendered, lk, i)),
             };
-            one(theme.render("list.html", &page)?)
+            with_aliases(site, intro, page, theme.render("list.html", &view)?)
         }
         Page::Verify => {
             let verify_rows: Vec<VerifyNoteRow> = lk
@@ -278,9 +285,41 @@ pub(crate) fn render_page(
     }
 }
 
-/// The notes the home page lists: newest first, at most [`HOME_RECENT`].
+/// The view of a folder page's text.
+fn intro_view(site: &Site, rendered: &[RenderedNote], lk: &Lookup, i: usize) -> IntroView {
+    IntroView {
+        content: rendered[i].html.clone(),
+        toc: rendered[i].toc.clone(),
+        source: site.notes[i].rel.clone(),
+        verify: lk.cards[i].verify,
+    }
+}
+
+/// A page's file, and the alias redirects of the folder page it shows.
+fn with_aliases(
+    site: &Site,
+    intro: Option<usize>,
+    page: &Page,
+    html: String,
+) -> anyhow::Result<PageFiles> {
+    let mut files = vec![(page.path(&site.notes), html.into_bytes())];
+    if let Some(i) = intro {
+        let n = &site.notes[i];
+        let redirect = feeds::redirect(&n.url);
+        files.extend(
+            alias_paths(n)
+                .into_iter()
+                .map(|path| (path, redirect.clone().into_bytes())),
+        );
+    }
+    Ok(files)
+}
+
+/// The notes the home page lists: newest first, at most [`HOME_RECENT`]; not the home page's
+/// own text.
 pub(crate) fn recent_notes(site: &Site, lk: &Lookup) -> Vec<usize> {
-    let mut by_date: Vec<usize> = (0..site.notes.len()).collect();
+    let home = lk.intros.get("").copied();
+    let mut by_date: Vec<usize> = (0..site.notes.len()).filter(|&i| Some(i) != home).collect();
     by_date.sort_by(|&a, &b| {
         site.notes[b]
             .meta

@@ -1,0 +1,256 @@
+//! Knowledge bases written for other tools build as they are: every note gets a page whatever
+//! its file name (two `Templates.md`, a `README.md` per folder, Hugo and Zola bundles), front
+//! matter keys that choose a URL are honoured, front matter after a blank line or a BOM is
+//! read, and a note that opens with its title shows it once.
+
+use crate::support::Fixture;
+
+#[test]
+fn namesakes_in_different_folders_all_get_a_page_and_are_reported_as_info() {
+    let f = Fixture::with_files(&[
+        ("content/Templates.md", "# Root templates\n"),
+        ("content/work/Templates.md", "# Work templates\n"),
+        ("content/work/daily/Templates.md", "# Daily templates\n"),
+        (
+            "content/links.md",
+            "# Links\n\n[work](work/Templates.md) [[work/daily/Templates]]\n",
+        ),
+    ]);
+    let check = f.kb(&["check"]);
+    check.expect_code(0);
+    assert!(
+        check.stderr.contains(
+            "content/work/Templates.md: info: `content/Templates.md` has the same file name; this note is at `/notes/work/templates/`"
+        ),
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check.stderr.contains("no problems (2 infos above"),
+        "{}",
+        check.stderr
+    );
+    // Infos never fail a strict build.
+    f.kb(&["build", "--strict"]).expect_code(0);
+    assert!(f
+        .read("public/notes/templates/index.html")
+        .contains("Root templates"));
+    assert!(f
+        .read("public/notes/work/templates/index.html")
+        .contains("Work templates"));
+    assert!(f
+        .read("public/notes/work/daily/templates/index.html")
+        .contains("Daily templates"));
+    let links = f.read("public/notes/links/index.html");
+    assert!(
+        links.contains(r#"href="/notes/work/templates/""#),
+        "{links}"
+    );
+}
+
+#[test]
+fn index_and_readme_are_their_folders_page() {
+    let f = Fixture::with_files(&[
+        ("content/README.md", "# Welcome\n\nStart with [Go](go/).\n"),
+        (
+            "content/go/README.md",
+            "# Go notes\n\nWhat this folder holds.\n\n## Reading order\n\n- [GC](gc.md)\n",
+        ),
+        (
+            "content/go/gc.md",
+            "# GC\n\nMark and sweep. Back to [the folder](README.md).\n",
+        ),
+        // A Hugo/Zola page bundle: the folder is the page.
+        (
+            "content/posts/first/index.md",
+            "---\ntitle: First post\n---\n\n![pic](pic.png)\n",
+        ),
+        ("content/posts/first/pic.png", "png"),
+        // A folder with both: index.md is the folder page, README.md an ordinary note.
+        ("content/guide/index.md", "# Guide\n"),
+        ("content/guide/README.md", "# About this guide\n"),
+    ]);
+    f.kb(&["build", "--strict"]).expect_code(0);
+    let home = f.read("public/index.html");
+    assert!(
+        home.contains("Start with"),
+        "the root README heads the home page"
+    );
+    let go = f.read("public/sections/go/index.html");
+    assert!(go.contains(r#"<h1 class="kb-title">Go notes</h1>"#), "{go}");
+    assert!(go.contains("What this folder holds."), "{go}");
+    assert!(
+        go.contains(r#"href="/notes/gc/""#),
+        "the section still lists its notes"
+    );
+    assert!(
+        !go.contains(r#"kb-card-title"><a href="/sections/go/""#),
+        "the folder page is not a card of its own section"
+    );
+    let gc = f.read("public/notes/gc/index.html");
+    assert!(
+        gc.contains(r#"href="/sections/go/""#),
+        "a link to README.md goes to the folder"
+    );
+    let post = f.read("public/sections/posts/first/index.html");
+    assert!(post.contains(r#"src="/posts/first/pic.png""#), "{post}");
+    assert!(f.path("public/posts/first/pic.png").is_file());
+    assert!(f.read("public/sections/guide/index.html").contains("Guide"));
+    assert!(f
+        .read("public/notes/readme/index.html")
+        .contains("About this guide"));
+}
+
+#[test]
+fn url_path_permalink_and_slug_choose_the_page() {
+    let f = Fixture::with_files(&[
+        (
+            "content/a.md",
+            "---\ntitle: A\nurl: /functions/strings/contains/\n---\n",
+        ),
+        (
+            "content/b.md",
+            "+++\ntitle = \"B\"\npath = \"docs/b-page\"\n+++\n",
+        ),
+        (
+            "content/c.md",
+            "---\ntitle: C\npermalink: guides/c\nslug: ignored\n---\n",
+        ),
+        ("content/d.md", "---\ntitle: D\nslug: dee\n---\n"),
+        ("content/e.md", "---\ntitle: E\nurl: /about.html\n---\n"),
+        (
+            "content/links.md",
+            "# L\n\n[a](a.md) [b](b.md) [c](c.md) [d](d.md) [e](e.md)\n",
+        ),
+    ]);
+    f.kb(&["build", "--strict"]).expect_code(0);
+    for page in [
+        "public/functions/strings/contains/index.html",
+        "public/docs/b-page/index.html",
+        "public/guides/c/index.html",
+        "public/notes/dee/index.html",
+        "public/about.html",
+    ] {
+        assert!(f.path(page).is_file(), "{page} missing");
+    }
+    let links = f.read("public/notes/links/index.html");
+    for href in [
+        "/functions/strings/contains/",
+        "/docs/b-page/",
+        "/guides/c/",
+        "/notes/dee/",
+        "/about.html",
+    ] {
+        assert!(
+            links.contains(&format!(r#"href="{href}""#)),
+            "{href}: {links}"
+        );
+    }
+    let sitemap = f.read("public/sitemap.xml");
+    assert!(
+        sitemap.contains("/functions/strings/contains/"),
+        "{sitemap}"
+    );
+}
+
+#[test]
+fn a_url_that_leaves_the_site_or_names_a_taken_page_is_an_error_at_its_line() {
+    let f = Fixture::with_files(&[
+        (
+            "content/a.md",
+            "---\ntitle: A\nurl: https://example.com/a\n---\n",
+        ),
+        ("content/b.md", "---\ntitle: B\npath: ../../etc\n---\n"),
+        ("content/c.md", "---\ntitle: C\nurl: /x/\n---\n"),
+        ("content/d.md", "---\ntitle: D\n\npermalink: x\n---\n"),
+    ]);
+    let r = f.kb(&["check"]);
+    r.expect_code(1);
+    for expected in [
+        "content/a.md:3: error: `url: https://example.com/a` is a full URL",
+        "content/b.md:3: error: `path` `../../etc` has a `.` or `..` segment",
+        "content/d.md:4: error: `permalink` puts this note at `/x/`, which is already `content/c.md`'s page",
+    ] {
+        assert!(r.stderr.contains(expected), "{expected}\n{}", r.stderr);
+    }
+}
+
+#[test]
+fn front_matter_after_blank_lines_or_a_bom_is_read_not_printed() {
+    let f = Fixture::with_files(&[
+        (
+            "content/zola.md",
+            "\n+++\ntitle = \"Zola page\"\nweight = 2\n+++\n\nBody of zola.\n",
+        ),
+        (
+            "content/bom.md",
+            "\u{feff}---\ntitle: With BOM\ntags: [x]\n---\nBody of bom.\n",
+        ),
+        (
+            "content/rule.md",
+            "\n---\n\nProse between rules.\n\n---\n\nMore.\n",
+        ),
+    ]);
+    f.kb(&["build", "--strict"]).expect_code(0);
+    let zola = f.read("public/notes/zola/index.html");
+    assert!(
+        zola.contains(r#"<h1 class="kb-title">Zola page</h1>"#),
+        "{zola}"
+    );
+    assert!(
+        !zola.contains("+++") && !zola.contains("weight = 2"),
+        "{zola}"
+    );
+    let bom = f.read("public/notes/bom/index.html");
+    assert!(
+        bom.contains("With BOM") && !bom.contains("tags: [x]"),
+        "{bom}"
+    );
+    assert!(f.path("public/tags/x/index.html").is_file());
+    let rule = f.read("public/notes/rule/index.html");
+    assert!(
+        rule.contains("Prose between rules.") && rule.contains("<hr />"),
+        "{rule}"
+    );
+}
+
+#[test]
+fn a_note_that_opens_with_its_title_shows_it_once() {
+    let f = Fixture::with_files(&[
+        (
+            "content/h1.md",
+            "# 排查手册\n\n第一段。\n\n## 步骤\n\n内容。\n",
+        ),
+        (
+            "content/h2.md",
+            "## Only second level\n\nText.\n\n## Next\n",
+        ),
+        (
+            "content/other.md",
+            "---\ntitle: Front title\n---\n\n# A different heading\n\nText.\n",
+        ),
+    ]);
+    f.kb(&["build", "--strict"]).expect_code(0);
+    let h1 = f.read("public/notes/h1/index.html");
+    assert_eq!(h1.matches("排查手册</h").count(), 1, "{h1}");
+    assert!(
+        h1.contains(r##"href="#步骤""##),
+        "the rest of the ToC stays"
+    );
+    assert!(
+        !h1.contains(r#"class="kb-summary""#),
+        "the first paragraph is not repeated as a lead"
+    );
+    let h2 = f.read("public/notes/h2/index.html");
+    assert!(
+        h2.contains(r#"<h1 class="kb-title">Only second level</h1>"#),
+        "{h2}"
+    );
+    assert!(!h2.contains(r#"id="only-second-level""#), "{h2}");
+    assert!(h2.contains(r#"id="next""#));
+    let other = f.read("public/notes/other/index.html");
+    assert!(
+        other.contains("Front title")
+            && other.contains("A different heading<a class=\"kb-anchor\"")
+    );
+}
