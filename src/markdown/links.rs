@@ -6,10 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::content::model::{note_stem, NOTE_EXTENSIONS};
+use crate::content::model::note_stem;
 use crate::content::Note;
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 
+use super::anchors::Anchors;
+use super::link_paths::{LinkPaths, Target};
 use super::outline::{LinkKind, Outline, RawLink};
 
 /// Where a link points.
@@ -24,6 +26,8 @@ pub enum Resolved {
     },
     /// A file under content/, served at this URL.
     Asset(String),
+    /// A page of the site that is not a note's (a section), at this URL.
+    Page(String),
     /// Does not resolve; the diagnostic explains.
     Broken(Broken),
 }
@@ -32,17 +36,17 @@ pub enum Resolved {
 pub enum Broken {
     NoSuchNote { target: String },
     NoSuchAnchor { note: String, anchor: String },
+    /// A root-absolute link (`/x/y/`) that names no note, folder or file of the site.
+    NoSuchPage { target: String },
 }
 
 /// Lookup tables for link resolution, built once per build.
 #[derive(Debug, Default)]
 pub struct LinkIndex {
-    by_path: HashMap<String, usize>,
+    paths: LinkPaths,
     /// Lower-cased title, file stem and name aliases -> note.
     by_name: HashMap<String, usize>,
-    anchors: Vec<HashSet<String>>,
-    /// content-relative paths of non-markdown files.
-    assets: HashSet<String>,
+    anchors: Vec<Anchors>,
     base_path: String,
 }
 
@@ -54,10 +58,8 @@ impl LinkIndex {
         assets: HashSet<String>,
         base_path: &str,
     ) -> Self {
-        let mut by_path = HashMap::new();
         let mut by_name = HashMap::new();
         for (i, n) in notes.iter().enumerate() {
-            by_path.insert(n.content_rel.clone(), i);
             // Titles win over stems when both exist; first note wins on ties.
             by_name.entry(n.stem().to_lowercase()).or_insert(i);
             for a in &n.meta.name_aliases {
@@ -69,15 +71,15 @@ impl LinkIndex {
                 by_name.insert(t.to_lowercase(), i);
             }
         }
-        let anchors = outlines
+        let anchors = notes
             .iter()
-            .map(|o| o.headings.iter().map(|h| h.id.clone()).collect())
+            .zip(outlines)
+            .map(|(n, o)| Anchors::new(o, &n.body))
             .collect();
         LinkIndex {
-            by_path,
+            paths: LinkPaths::new(notes, &assets, base_path),
             by_name,
             anchors,
-            assets,
             base_path: base_path.to_string(),
         }
     }
@@ -93,33 +95,49 @@ impl LinkIndex {
     fn resolve_wiki(&self, notes: &[Note], from: usize, dest: &str) -> Resolved {
         let (name, anchor) = split_anchor(dest);
         let name = name.trim();
-        let index = if name.is_empty() {
-            Some(from)
-        } else {
-            let key = name.to_lowercase();
-            let key = note_stem(&key).unwrap_or(&key);
-            self.by_name.get(key).copied().or_else(|| {
-                NOTE_EXTENSIONS
-                    .iter()
-                    .find_map(|ext| self.by_path.get(&format!("{key}.{ext}")).copied())
-            })
-        };
-        match index {
-            Some(i) => self.with_anchor(notes, i, anchor),
+        if name.is_empty() {
+            return self.with_anchor(notes, from, anchor);
+        }
+        let key = name.to_lowercase();
+        let stem = note_stem(&key).unwrap_or(&key);
+        let found = self.by_name.get(stem).map(|&i| Target::Note(i)).or_else(|| {
+            // `[[Folder/Note]]`, `[[note.md]]`, `[[img.png]]`: a path from the vault's root, a
+            // path's tail, or an attachment's name anywhere.
+            let path = if note_stem(&key).is_some() || key.contains('.') {
+                key.clone()
+            } else {
+                format!("{key}.md")
+            };
+            self.paths
+                .find(&path)
+                .or_else(|| self.path_tail(notes, &path))
+                .or_else(|| self.paths.asset_named(&key).map(Target::Asset))
+        });
+        match found {
+            Some(t) => self.target(notes, t, anchor),
             None => Resolved::Broken(Broken::NoSuchNote {
                 target: name.to_string(),
             }),
         }
     }
 
+    /// The note whose path ends with `/tail` (`[[daily/Templates]]` for
+    /// `work/daily/Templates.md`), nearest the root first.
+    fn path_tail(&self, notes: &[Note], tail: &str) -> Option<Target> {
+        if !tail.contains('/') {
+            return None;
+        }
+        let suffix = format!("/{tail}");
+        notes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.content_rel.to_lowercase().ends_with(&suffix))
+            .min_by_key(|(_, n)| n.content_rel.matches('/').count())
+            .map(|(i, _)| Target::Note(i))
+    }
+
     fn resolve_inline(&self, notes: &[Note], from: usize, dest: &str) -> Resolved {
-        if dest.is_empty()
-            || dest.contains("://")
-            || dest.starts_with("mailto:")
-            || dest.starts_with("tel:")
-            || dest.starts_with("data:")
-            || dest.starts_with('/')
-        {
+        if dest.is_empty() || has_scheme(dest) || is_email(dest) {
             return Resolved::Unchanged;
         }
         let (path, anchor) = split_anchor(dest);
@@ -128,31 +146,80 @@ impl LinkIndex {
             return self.with_anchor(notes, from, anchor);
         }
         let decoded = percent_decode(path);
+        // Zola's `@/path.md` is a path from content/.
+        if let Some(p) = decoded.strip_prefix("@/") {
+            return match join_normalized("", p).and_then(|p| self.paths.find(&p)) {
+                Some(t) => self.target(notes, t, anchor),
+                None => Resolved::Broken(Broken::NoSuchNote {
+                    target: format!("content/{p}"),
+                }),
+            };
+        }
+        if let Some(rooted) = decoded.strip_prefix('/') {
+            return self.resolve_rooted(notes, rooted, anchor);
+        }
         let base_dir = notes[from]
             .content_rel
             .rsplit_once('/')
             .map(|(d, _)| d)
             .unwrap_or("");
+        // A link climbing out of content/ points at something kb does not publish or know
+        // (mdBook's `../std/` beside the book): left as written.
         let Some(target) = join_normalized(base_dir, &decoded) else {
-            return Resolved::Broken(Broken::NoSuchNote { target: decoded });
+            return Resolved::Unchanged;
         };
-        let is_md = note_stem(&target).is_some();
-        if is_md {
-            return match self.by_path.get(&target) {
-                Some(&i) => self.with_anchor(notes, i, anchor),
-                None => Resolved::Broken(Broken::NoSuchNote {
-                    target: format!("content/{target}"),
-                }),
-            };
+        if let Some(t) = self.paths.find(&target) {
+            return self.target(notes, t, anchor);
         }
-        if self.assets.contains(&target) {
-            let frag = anchor.map(|a| format!("#{a}")).unwrap_or_default();
-            return Resolved::Asset(format!("{}/{}{frag}", self.base_path, target));
+        // Obsidian finds an attachment by its name wherever it is.
+        if note_stem(&target).is_none() && !decoded.contains('/') {
+            if let Some(a) = self.paths.asset_named(&decoded) {
+                return self.target(notes, Target::Asset(a), anchor);
+            }
         }
-        // A relative link to something that is neither a note nor a file we ship.
         Resolved::Broken(Broken::NoSuchNote {
             target: format!("content/{target}"),
         })
+    }
+
+    /// `/x/y/`: a path under content/ or a page's URL on the source site; kb's own pages (tags,
+    /// sections, the search index) are left as written.
+    fn resolve_rooted(&self, notes: &[Note], rooted: &str, anchor: Option<&str>) -> Resolved {
+        let base = self.base_path.trim_start_matches('/');
+        let rooted = match rooted.strip_prefix(base) {
+            Some(rest) if !base.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
+                rest.trim_start_matches('/')
+            }
+            _ => rooted,
+        };
+        let Some(path) = join_normalized("", rooted) else {
+            return Resolved::Unchanged;
+        };
+        let path = if rooted.ends_with('/') && !path.is_empty() {
+            format!("{path}/")
+        } else {
+            path
+        };
+        if let Some(t) = self.paths.find_rooted(&path) {
+            return self.target(notes, t, anchor);
+        }
+        let first = path.split('/').next().unwrap_or("");
+        if KB_PAGES.contains(&first) {
+            return Resolved::Unchanged;
+        }
+        Resolved::Broken(Broken::NoSuchPage {
+            target: format!("/{path}"),
+        })
+    }
+
+    /// A found target, with the link's `#anchor` checked when it is a note.
+    fn target(&self, notes: &[Note], t: Target, anchor: Option<&str>) -> Resolved {
+        let frag = || anchor.map(|a| format!("#{a}")).unwrap_or_default();
+        match t {
+            Target::Note(i) => self.with_anchor(notes, i, anchor),
+            Target::Section(url) => Resolved::Page(format!("{url}{}", frag())),
+            Target::Asset(a) => Resolved::Asset(format!("{}/{a}{}", self.base_path, frag())),
+        }
     }
 
     fn with_anchor(&self, notes: &[Note], index: usize, anchor: Option<&str>) -> Resolved {
@@ -161,29 +228,16 @@ impl LinkIndex {
                 index,
                 anchor: None,
             },
-            Some(a) => {
-                let decoded = percent_decode(a);
-                if self.anchors[index].contains(&decoded) {
-                    Resolved::Note {
-                        index,
-                        anchor: Some(decoded),
-                    }
-                } else {
-                    // Wikilinks may name the heading text rather than its id.
-                    let slug = crate::slug::slugify(&decoded);
-                    if self.anchors[index].contains(&slug) {
-                        Resolved::Note {
-                            index,
-                            anchor: Some(slug),
-                        }
-                    } else {
-                        Resolved::Broken(Broken::NoSuchAnchor {
-                            note: notes[index].rel.clone(),
-                            anchor: decoded,
-                        })
-                    }
-                }
-            }
+            Some(a) => match self.anchors[index].find(&percent_decode(a)) {
+                Some(id) => Resolved::Note {
+                    index,
+                    anchor: id,
+                },
+                None => Resolved::Broken(Broken::NoSuchAnchor {
+                    note: notes[index].rel.clone(),
+                    anchor: percent_decode(a),
+                }),
+            },
         }
     }
 
@@ -227,9 +281,42 @@ fn broken_diagnostic(rel: &str, line: usize, dest: &str, b: &Broken) -> Diagnost
     match b {
         Broken::NoSuchNote { target } => Diagnostic::warning(DiagnosticKind::BrokenLink, rel, Some(line), format!("link `{dest}` points to `{target}`, which does not exist"))
             .with_hint("fix the path (relative to this note's folder) or the [[title]]; `kb check` lists every broken link"),
+        Broken::NoSuchPage { target } => Diagnostic::warning(DiagnosticKind::BrokenLink, rel, Some(line), format!("link `{dest}` names no page of this site: no note, folder or file under content/ is at `{target}`"))
+            .with_hint("a link starting with `/` is read from the site's root: write the note's path under content/ (`/go/gc.md`) or its URL"),
         Broken::NoSuchAnchor { note, anchor } => Diagnostic::warning(DiagnosticKind::BrokenAnchor, rel, Some(line), format!("link `{dest}`: `{note}` has no heading with id `{anchor}`"))
             .with_hint("use the heading's id (shown in the page's table of contents), or give the heading an explicit id with `## Title {#my-id}`"),
     }
+}
+
+/// The first path segments of the pages kb makes itself: a root-absolute link to them is fine.
+const KB_PAGES: [&str; 8] = [
+    "tags",
+    "sections",
+    "verify",
+    "_kb",
+    "404.html",
+    "atom.xml",
+    "sitemap.xml",
+    "",
+];
+
+/// `https:`, `mailto:`, `obsidian:`, `javascript:`...: a URL with a scheme is not a path.
+fn has_scheme(dest: &str) -> bool {
+    match dest.split_once(':') {
+        Some((scheme, _)) => {
+            let mut chars = scheme.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                && scheme.len() > 1
+        }
+        None => false,
+    }
+}
+
+/// `a@b.c` (an email autolink `<a@b.c>`, which the HTML writer turns into `mailto:`).
+fn is_email(dest: &str) -> bool {
+    dest.split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !dest.contains('/'))
 }
 
 fn split_anchor(dest: &str) -> (&str, Option<&str>) {

@@ -2,13 +2,16 @@
 //!
 //! 1. [`outline`] (per note, parallel): headings with their ids and every link with its line.
 //! 2. [`links`] (whole site): which note each link points to, broken links and anchors,
-//!    backlinks.
+//!    backlinks; paths as other tools write them ([`link_paths`]) and their heading ids
+//!    ([`anchors`]).
 //! 3. [`render`] (per note, parallel): HTML with heading anchors, rewritten links, highlighted
 //!    code blocks with verify badges, the table of contents, and the text for search; a line
 //!    wrap between two Chinese or Japanese characters is dropped ([`line_breaks`]), and an
 //!    opening heading that repeats the note's title is not shown twice ([`title`]).
 
+mod anchors;
 mod line_breaks;
+mod link_paths;
 pub mod links;
 pub mod outline;
 pub mod render;

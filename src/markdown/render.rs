@@ -170,7 +170,7 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                     Resolved::Note { index: to, anchor } => {
                         CowStr::from(LinkIndex::url(ctx.notes, *to, anchor.as_deref()))
                     }
-                    Resolved::Asset(url) => CowStr::from(url.clone()),
+                    Resolved::Asset(url) | Resolved::Page(url) => CowStr::from(url.clone()),
                     Resolved::Unchanged | Resolved::Broken(_) => dest_url.clone(),
                 };
                 if let (
