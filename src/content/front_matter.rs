@@ -279,14 +279,8 @@ pub fn parse(
                         hint,
                     ));
                 }
+                // An empty route (`permalink: /`) makes the note the home page's text.
                 let route = raw.trim().trim_matches('/').to_string();
-                if route.is_empty() {
-                    return Err(err(
-                        &key,
-                        format!("`{key}: {raw}` names the home page"),
-                        hint,
-                    ));
-                }
                 if let Some(why) = crate::slug::url_path_problem(&route) {
                     return Err(err(
                         &key,

@@ -411,7 +411,8 @@ fn sections(
     }
     // A folder's page (its index.md or README.md) names the section, unless `_index.md` does.
     for n in notes.iter().filter(|n| n.is_folder_page()) {
-        if let Some(s) = map.get_mut(n.section.as_str()) {
+        let folder = routes::section_of(&n.route.route).unwrap_or_default();
+        if let Some(s) = map.get_mut(folder) {
             if let Some(t) = &n.meta.title {
                 s.title = t.clone();
             }

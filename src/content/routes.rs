@@ -64,6 +64,15 @@ pub fn section_route(path: &str) -> String {
     }
 }
 
+/// The section whose page `route` is (`go` for `sections/go`, `""` for the home page).
+pub fn section_of(route: &str) -> Option<&str> {
+    if route.is_empty() {
+        Some("")
+    } else {
+        route.strip_prefix("sections/")
+    }
+}
+
 /// URL path of a route under `base` (`""` or `/kb`): `/kb/notes/gc/`, `/kb/page.html`, `/kb/`.
 pub fn url(base: &str, route: &str) -> String {
     if route.is_empty() {
@@ -120,8 +129,19 @@ pub fn assign(notes: &[RouteInput<'_>], base: &str) -> (Vec<Route>, Vec<Diagnost
     // route -> the note that has it
     let mut taken: HashMap<String, usize> = HashMap::new();
 
-    // 1. Folder pages: per folder, the best-ranked candidate (then path order) without an
-    //    explicit route.
+    // 1. Folder pages: a note whose front matter makes it the home page (Obsidian Publish's
+    //    `permalink: /`); then per folder, the best-ranked candidate (then path order) without
+    //    an explicit route.
+    let home = notes
+        .iter()
+        .position(|n| matches!(n.wish, Wish::Explicit { route, .. } if route.is_empty()));
+    if let Some(i) = home {
+        taken.insert(HOME.to_string(), i);
+        out[i] = Route {
+            route: HOME.to_string(),
+            folder_page: true,
+        };
+    }
     let mut folders: BTreeMap<&str, (u8, usize)> = BTreeMap::new();
     for (i, n) in notes.iter().enumerate() {
         if matches!(n.wish, Wish::Explicit { .. }) {
@@ -137,6 +157,9 @@ pub fn assign(notes: &[RouteInput<'_>], base: &str) -> (Vec<Route>, Vec<Diagnost
     }
     for (folder, (_, i)) in &folders {
         let route = section_route(folder);
+        if taken.contains_key(&route) {
+            continue; // the home page chosen in front matter
+        }
         taken.insert(route.clone(), *i);
         out[*i] = Route {
             route,
@@ -149,6 +172,9 @@ pub fn assign(notes: &[RouteInput<'_>], base: &str) -> (Vec<Route>, Vec<Diagnost
         let Wish::Explicit { route, key, line } = n.wish else {
             continue;
         };
+        if home == Some(i) {
+            continue;
+        }
         match taken.get(route.as_str()) {
             Some(&other) => diags.push(
                 Diagnostic::error(

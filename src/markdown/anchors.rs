@@ -95,13 +95,20 @@ mod tests {
 
     #[test]
     fn other_tools_ids_of_a_heading_find_it() {
-        let a = anchors(&["Mutex<T>", "get_url", "三色标记 & 写屏障", "Step", "Step"], "");
+        let a = anchors(
+            &["Mutex<T>", "get_url", "三色标记 & 写屏障", "Step", "Step"],
+            "",
+        );
         let id = |f: &str| a.find(f).flatten();
         assert_eq!(id("mutex-t").as_deref(), Some("mutex-t"));
         assert_eq!(id("mutext").as_deref(), Some("mutex-t"), "GitHub/mdBook");
         assert_eq!(id("get-url").as_deref(), Some("get_url"), "Zola");
         assert_eq!(id("三色标记-写屏障").as_deref(), Some("三色标记-写屏障"));
-        assert_eq!(id("三色标记--写屏障").as_deref(), Some("三色标记-写屏障"), "GitHub keeps both dashes");
+        assert_eq!(
+            id("三色标记--写屏障").as_deref(),
+            Some("三色标记-写屏障"),
+            "GitHub keeps both dashes"
+        );
         assert_eq!(id("Step").as_deref(), Some("step"), "heading text");
         assert_eq!(id("step-1").as_deref(), Some("step-1"));
         assert_eq!(id("Part#Step").as_deref(), Some("step"), "nested heading");
@@ -113,7 +120,11 @@ mod tests {
         let a = anchors(&[], "A paragraph. ^quote-1\n\n- item ^x2\nno^id\n");
         assert_eq!(a.find("^quote-1"), Some(None));
         assert_eq!(a.find("^x2"), Some(None));
-        assert_eq!(a.find("^id"), None, "a caret inside a word is not a block id");
+        assert_eq!(
+            a.find("^id"),
+            None,
+            "a caret inside a word is not a block id"
+        );
         assert_eq!(a.find("^missing"), None);
     }
 }

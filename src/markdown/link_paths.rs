@@ -54,7 +54,9 @@ impl LinkPaths {
             let mut folder = n.section.as_str();
             loop {
                 let section = Target::Section(routes::url(base, &routes::section_route(folder)));
-                t.folders.entry(folder.to_string()).or_insert(section.clone());
+                t.folders
+                    .entry(folder.to_string())
+                    .or_insert(section.clone());
                 t.folders.entry(folder.to_lowercase()).or_insert(section);
                 match folder.rsplit_once('/') {
                     Some((up, _)) => folder = up,
@@ -72,8 +74,10 @@ impl LinkPaths {
             t.urls.entry(url_key(by_path)).or_insert(i);
         }
         for (i, n) in notes.iter().enumerate().filter(|(_, n)| n.is_folder_page()) {
-            t.folders.insert(n.section.clone(), Target::Note(i));
-            t.folders.insert(n.section.to_lowercase(), Target::Note(i));
+            if let Some(folder) = routes::section_of(&n.route.route) {
+                t.folders.insert(folder.to_string(), Target::Note(i));
+                t.folders.insert(folder.to_lowercase(), Target::Note(i));
+            }
         }
         let mut sorted: Vec<&String> = assets.iter().collect();
         sorted.sort_by_key(|a| (a.matches('/').count(), a.as_str()));
@@ -90,7 +94,11 @@ impl LinkPaths {
         let trimmed = path.trim_end_matches('/');
         let lower = trimmed.to_lowercase();
         let name = lower.rsplit('/').next().unwrap_or(&lower);
-        let parent = |p: &str| p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        let parent = |p: &str| {
+            p.rsplit_once('/')
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default()
+        };
         if let Some(stem) = note_stem(name) {
             if stem == "_index" {
                 return self.folder(&parent(trimmed));
@@ -175,8 +183,14 @@ mod tests {
 
     #[test]
     fn url_keys_match_what_hugo_derives() {
-        assert_eq!(url_key("/functions/strings/Contains/"), "functions/strings/contains");
-        assert_eq!(url_key("content-management/Page Bundles"), "content-management/page-bundles");
+        assert_eq!(
+            url_key("/functions/strings/Contains/"),
+            "functions/strings/contains"
+        );
+        assert_eq!(
+            url_key("content-management/Page Bundles"),
+            "content-management/page-bundles"
+        );
         assert_eq!(url_key("getting_started"), "getting-started");
         assert_eq!(url_key("notes/go-gc"), "notes/go-gc");
     }

@@ -34,10 +34,17 @@ pub enum Resolved {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Broken {
-    NoSuchNote { target: String },
-    NoSuchAnchor { note: String, anchor: String },
+    NoSuchNote {
+        target: String,
+    },
+    NoSuchAnchor {
+        note: String,
+        anchor: String,
+    },
     /// A root-absolute link (`/x/y/`) that names no note, folder or file of the site.
-    NoSuchPage { target: String },
+    NoSuchPage {
+        target: String,
+    },
 }
 
 /// Lookup tables for link resolution, built once per build.
@@ -94,31 +101,38 @@ impl LinkIndex {
 
     fn resolve_wiki(&self, notes: &[Note], from: usize, dest: &str) -> Resolved {
         let (name, anchor) = split_anchor(dest);
-        let name = name.trim();
+        // `[[note\|alias]]` in a table cell keeps the escaping backslash on the target.
+        let name = name.trim().trim_end_matches('\\').trim_end();
         if name.is_empty() {
             return self.with_anchor(notes, from, anchor);
         }
-        let key = name.to_lowercase();
-        let stem = note_stem(&key).unwrap_or(&key);
-        let found = self.by_name.get(stem).map(|&i| Target::Note(i)).or_else(|| {
-            // `[[Folder/Note]]`, `[[note.md]]`, `[[img.png]]`: a path from the vault's root, a
-            // path's tail, or an attachment's name anywhere.
-            let path = if note_stem(&key).is_some() || key.contains('.') {
-                key.clone()
-            } else {
-                format!("{key}.md")
-            };
-            self.paths
-                .find(&path)
-                .or_else(|| self.path_tail(notes, &path))
-                .or_else(|| self.paths.asset_named(&key).map(Target::Asset))
-        });
-        match found {
+        match self.by_name_or_path(notes, name) {
             Some(t) => self.target(notes, t, anchor),
             None => Resolved::Broken(Broken::NoSuchNote {
                 target: name.to_string(),
             }),
         }
+    }
+
+    /// A note or file named as Obsidian names it: a title, file name or alias, a path from the
+    /// vault's root (`Folder/Note`), a path's tail, or an attachment's name anywhere.
+    fn by_name_or_path(&self, notes: &[Note], name: &str) -> Option<Target> {
+        let key = name.to_lowercase();
+        let stem = note_stem(&key).unwrap_or(&key);
+        self.by_name
+            .get(stem)
+            .map(|&i| Target::Note(i))
+            .or_else(|| {
+                let path = if note_stem(&key).is_some() || key.contains('.') {
+                    key.clone()
+                } else {
+                    format!("{key}.md")
+                };
+                self.paths
+                    .find(&path)
+                    .or_else(|| self.path_tail(notes, &path))
+                    .or_else(|| self.paths.asset_named(&key).map(Target::Asset))
+            })
     }
 
     /// The note whose path ends with `/tail` (`[[daily/Templates]]` for
@@ -171,8 +185,14 @@ impl LinkIndex {
         if let Some(t) = self.paths.find(&target) {
             return self.target(notes, t, anchor);
         }
-        // Obsidian finds an attachment by its name wherever it is.
-        if note_stem(&target).is_none() && !decoded.contains('/') {
+        // Obsidian reads a markdown link as it reads `[[...]]`: a note by name or by path from
+        // the vault's root, an attachment by name wherever it is.
+        let last = decoded.rsplit('/').next().unwrap_or(&decoded);
+        if !last.contains('.') || note_stem(last).is_some() {
+            if let Some(t) = self.by_name_or_path(notes, &decoded) {
+                return self.target(notes, t, anchor);
+            }
+        } else if !decoded.contains('/') {
             if let Some(a) = self.paths.asset_named(&decoded) {
                 return self.target(notes, Target::Asset(a), anchor);
             }
@@ -203,6 +223,16 @@ impl LinkIndex {
         if let Some(t) = self.paths.find_rooted(&path) {
             return self.target(notes, t, anchor);
         }
+        // A README written for GitHub links from the repository's root (`/docs/big-data/x.md`
+        // when content/ is the repository's `docs/`): a file found below the first folder.
+        if let Some((_, below)) = path.split_once('/') {
+            let last = below.rsplit('/').next().unwrap_or(below);
+            if last.contains('.') {
+                if let Some(t) = self.paths.find(below) {
+                    return self.target(notes, t, anchor);
+                }
+            }
+        }
         let first = path.split('/').next().unwrap_or("");
         if KB_PAGES.contains(&first) {
             return Resolved::Unchanged;
@@ -229,10 +259,7 @@ impl LinkIndex {
                 anchor: None,
             },
             Some(a) => match self.anchors[index].find(&percent_decode(a)) {
-                Some(id) => Resolved::Note {
-                    index,
-                    anchor: id,
-                },
+                Some(id) => Resolved::Note { index, anchor: id },
                 None => Resolved::Broken(Broken::NoSuchAnchor {
                     note: notes[index].rel.clone(),
                     anchor: percent_decode(a),

@@ -254,3 +254,105 @@ fn a_note_that_opens_with_its_title_shows_it_once() {
             && other.contains("A different heading<a class=\"kb-anchor\"")
     );
 }
+
+#[test]
+fn links_written_for_obsidian_resolve_as_obsidian_resolves_them() {
+    let f = Fixture::with_files(&[
+        (
+            "content/Home.md",
+            "---\npermalink: /\n---\n# Start here\n\nSee [[Daily/Plan]].\n",
+        ),
+        (
+            "content/Daily/Plan.md",
+            "# Plan\n\nA quote. ^q1\n\n## Part\n\n### Sub\n\n![[shot.png]] ![](shot.png)\n",
+        ),
+        ("content/attachments/shot.png", "png"),
+        (
+            "content/Guide/Use.md",
+            concat!(
+                "# Use\n\n",
+                "| a | b |\n|---|---|\n| [[Plan\\|the plan]] | x |\n\n",
+                "[quote](Daily/Plan#^q1) [sub](Plan#Part#Sub) [[Plan#Part#Sub]] [[Home]]\n\n",
+                "[md link by name](Plan) <someone@example.com>\n",
+            ),
+        ),
+    ]);
+    let check = f.kb(&["check"]);
+    check.expect_code(0);
+    f.kb(&["build", "--strict"]).expect_code(0);
+    let home = f.read("public/index.html");
+    assert!(
+        home.contains("Start here") || home.contains(r#"href="/notes/plan/""#),
+        "{home}"
+    );
+    let plan = f.read("public/notes/plan/index.html");
+    assert_eq!(
+        plan.matches(r#"src="/attachments/shot.png""#).count(),
+        2,
+        "{plan}"
+    );
+    let usage = f.read("public/notes/use/index.html");
+    for href in [
+        r#"href="/notes/plan/#sub""#,
+        r#"href="/""#,
+        r#"href="mailto:someone@example.com""#,
+    ] {
+        assert!(usage.contains(href), "{href}: {usage}");
+    }
+    assert!(!usage.contains("Plan\\"), "{usage}");
+}
+
+#[test]
+fn links_written_for_zola_mdbook_hugo_and_github_resolve() {
+    let f = Fixture::with_files(&[
+        ("content/ch01-00-intro.md", "# Intro\n\n## `Mutex<T>` and you\n\nNext: [ch2](ch02-00-more.html#mutext-and-you).\n"),
+        ("content/ch02-00-more.md", "# More\n\n## `Mutex<T>` and you\n\n[back](ch01-00-intro.html) [std](../std/index.html)\n"),
+        ("content/docs/getting_started.md", "# Getting started\n\n## get_url\n"),
+        ("content/docs/_index.md", "---\ntitle: Docs\n---\n"),
+        (
+            "content/links.md",
+            concat!(
+                "# Links\n\n",
+                "[zola](@/docs/getting_started.md#get-url) [section](@/docs/_index.md)\n",
+                "[hugo url](/docs/getting-started/) [folder](docs/) [repo root](/content/ch01-00-intro.md)\n",
+                "[kb page](/tags/) [missing](/nowhere/at/all/)\n",
+            ),
+        ),
+    ]);
+    let check = f.kb(&["check"]);
+    check.expect_code(1);
+    let warnings: Vec<&str> = check
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", check.stderr);
+    assert!(
+        warnings[0].starts_with(
+            "content/links.md:5: warning: link `/nowhere/at/all/` names no page of this site"
+        ),
+        "{}",
+        check.stderr
+    );
+    f.kb(&["build"]).expect_code(0);
+    let intro = f.read("public/notes/ch01-00-intro/index.html");
+    assert!(
+        intro.contains(r#"href="/notes/ch02-00-more/#mutex-t-and-you""#),
+        "{intro}"
+    );
+    let more = f.read("public/notes/ch02-00-more/index.html");
+    assert!(
+        more.contains(r#"href="../std/index.html""#),
+        "a link out of content/ stays"
+    );
+    let links = f.read("public/notes/links/index.html");
+    for href in [
+        r#"href="/notes/getting_started/#get_url""#,
+        r#"href="/sections/docs/""#,
+        r#"href="/notes/getting_started/""#,
+        r#"href="/notes/ch01-00-intro/""#,
+        r#"href="/tags/""#,
+    ] {
+        assert!(links.contains(href), "{href}: {links}");
+    }
+}

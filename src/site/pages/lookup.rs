@@ -247,7 +247,9 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
         .iter()
         .enumerate()
         .filter(|(_, n)| n.is_folder_page())
-        .map(|(i, n)| (n.section.clone(), i))
+        .filter_map(|(i, n)| {
+            crate::content::routes::section_of(&n.route.route).map(|s| (s.to_string(), i))
+        })
         .collect();
     Lookup {
         site: site_view,
