@@ -55,6 +55,15 @@ pub struct RouteInput<'a> {
 /// The route of the home page.
 pub const HOME: &str = "";
 
+/// The first route segments of the pages kb makes itself (the tag list and tag pages, section
+/// pages, the snippet status page, the search index).
+pub const KB_ROUTES: [&str; 4] = ["tags", "sections", "verify", "_kb"];
+
+/// Whether `route` is in kb's own namespace ([`KB_ROUTES`]).
+pub fn is_kb_route(route: &str) -> bool {
+    KB_ROUTES.contains(&route.split('/').next().unwrap_or(route))
+}
+
 /// Route of the page of section `path` (`go`, `network/k8s`).
 pub fn section_route(path: &str) -> String {
     if path.is_empty() {
@@ -126,6 +135,42 @@ fn folder_of(content_rel: &str) -> &str {
 pub fn assign(notes: &[RouteInput<'_>], base: &str) -> (Vec<Route>, Vec<Diagnostic>) {
     let mut out = vec![Route::default(); notes.len()];
     let mut diags = Vec::new();
+    // A route in kb's own namespace (`permalink: tags`) would replace a page kb makes: the note
+    // keeps its file name's route instead, and is told so.
+    let wishes: Vec<Wish> = notes
+        .iter()
+        .map(|n| match n.wish {
+            Wish::Explicit { route, key, line } if is_kb_route(route) => {
+                let name = n.content_rel.rsplit('/').next().unwrap_or(n.content_rel);
+                let slug = slugify(super::note_file::note_stem(name).unwrap_or(name));
+                let slug = if slug.is_empty() { "note".into() } else { slug };
+                diags.push(
+                    Diagnostic::info(
+                        DiagnosticKind::DuplicateSlug,
+                        n.rel,
+                        Some(*line),
+                        format!(
+                            "`{key}` names `{}`, one of kb's own pages; this note is at `{}`",
+                            url(base, route),
+                            url(base, &format!("notes/{slug}"))
+                        ),
+                    )
+                    .with_hint(format!(
+                        "choose a `{key}:` outside {}",
+                        KB_ROUTES.join(", ")
+                    )),
+                );
+                Wish::Named(slug)
+            }
+            w => w.clone(),
+        })
+        .collect();
+    let notes: Vec<RouteInput<'_>> = notes
+        .iter()
+        .zip(&wishes)
+        .map(|(n, wish)| RouteInput { wish, ..*n })
+        .collect();
+    let notes = notes.as_slice();
     // route -> the note that has it
     let mut taken: HashMap<String, usize> = HashMap::new();
 
@@ -372,6 +417,38 @@ mod tests {
                 ("content/c.md".to_string(), Some(3)),
                 ("content/b.md".to_string(), Some(1))
             ]
+        );
+    }
+
+    #[test]
+    fn a_route_in_kbs_namespace_falls_back_to_the_file_name_with_an_info() {
+        let wish = Wish::Explicit {
+            route: "tags".into(),
+            key: "permalink",
+            line: 2,
+        };
+        let home = Wish::Explicit {
+            route: "".into(),
+            key: "permalink",
+            line: 2,
+        };
+        let (r, d) = run(&[
+            ("Tags.md", wish),
+            ("start/Home.md", home),
+            ("index.md", named("index")),
+        ]);
+        assert_eq!(routes(&r), ["notes/tags", "", "notes/index"]);
+        assert!(
+            r[1].folder_page && !r[2].folder_page,
+            "permalink: / wins the home page"
+        );
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].message.contains(
+                "`permalink` names `/tags/`, one of kb's own pages; this note is at `/notes/tags/`"
+            ),
+            "{}",
+            d[0]
         );
     }
 

@@ -70,7 +70,7 @@ fn block_id(line: &str) -> Option<&str> {
     let (before, id) = line.rsplit_once('^')?;
     let ok = !id.is_empty()
         && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && (before.is_empty() || before.ends_with(char::is_whitespace));
+        && !before.ends_with(|c: char| c.is_alphanumeric() || c == '_');
     ok.then_some(id)
 }
 
@@ -117,7 +117,11 @@ mod tests {
 
     #[test]
     fn block_references_name_blocks_with_an_id() {
-        let a = anchors(&[], "A paragraph. ^quote-1\n\n- item ^x2\nno^id\n");
+        let a = anchors(
+            &[],
+            "A paragraph. ^quote-1\n\n- item ^x2\nno^id\n![[pic.png]]^img\n",
+        );
+        assert_eq!(a.find("^img"), Some(None), "right after an embed");
         assert_eq!(a.find("^quote-1"), Some(None));
         assert_eq!(a.find("^x2"), Some(None));
         assert_eq!(

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::content::model::note_stem;
-use crate::content::Note;
+use crate::content::{routes, Note};
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 
 use super::anchors::Anchors;
@@ -93,6 +93,8 @@ impl LinkIndex {
 
     /// Resolve a link written in note `from`.
     pub fn resolve(&self, notes: &[Note], from: usize, dest: &str, kind: LinkKind) -> Resolved {
+        // `[[x\|alias]]` and `![[img.png\|100]]` in a table cell keep the escaping backslash.
+        let dest = dest.trim_end_matches('\\');
         match kind {
             LinkKind::Wiki => self.resolve_wiki(notes, from, dest),
             LinkKind::Inline | LinkKind::Image => self.resolve_inline(notes, from, dest),
@@ -233,8 +235,7 @@ impl LinkIndex {
                 }
             }
         }
-        let first = path.split('/').next().unwrap_or("");
-        if KB_PAGES.contains(&first) {
+        if is_kb_page(&path) {
             return Resolved::Unchanged;
         }
         Resolved::Broken(Broken::NoSuchPage {
@@ -315,17 +316,12 @@ fn broken_diagnostic(rel: &str, line: usize, dest: &str, b: &Broken) -> Diagnost
     }
 }
 
-/// The first path segments of the pages kb makes itself: a root-absolute link to them is fine.
-const KB_PAGES: [&str; 8] = [
-    "tags",
-    "sections",
-    "verify",
-    "_kb",
-    "404.html",
-    "atom.xml",
-    "sitemap.xml",
-    "",
-];
+/// Root-absolute paths of kb's own pages and files: a link to them is fine as written.
+fn is_kb_page(path: &str) -> bool {
+    path.is_empty()
+        || routes::is_kb_route(path)
+        || ["404.html", "atom.xml", "sitemap.xml"].contains(&path)
+}
 
 /// `https:`, `mailto:`, `obsidian:`, `javascript:`...: a URL with a scheme is not a path.
 fn has_scheme(dest: &str) -> bool {
