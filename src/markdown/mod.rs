@@ -14,6 +14,7 @@ mod line_breaks;
 mod link_paths;
 pub mod links;
 pub mod outline;
+mod raw_html;
 pub mod render;
 mod title;
 

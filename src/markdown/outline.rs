@@ -6,6 +6,8 @@ use crate::content::Note;
 use crate::slug::{slugify, Unique};
 use crate::snippet::extract::{markdown_options, LineIndex};
 
+use super::raw_html::HtmlLink;
+
 /// A heading of a note.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Heading {
@@ -96,6 +98,16 @@ pub fn outline(note: &Note) -> Outline {
                     line: note.body_line + lines.line_of(range.start),
                     kind,
                 });
+            }
+            Event::Html(html) | Event::InlineHtml(html) => {
+                let line = note.body_line + lines.line_of(range.start);
+                for (dest, kind) in super::raw_html::links(&html) {
+                    let kind = match kind {
+                        HtmlLink::Href => LinkKind::Inline,
+                        HtmlLink::Src => LinkKind::Image,
+                    };
+                    out.links.push(RawLink { dest, line, kind });
+                }
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
                 out.links.push(RawLink {

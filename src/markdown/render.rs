@@ -18,6 +18,7 @@ use crate::verify::results::{BlockResult, Status, VerifyResults};
 
 use super::links::{LinkIndex, Resolved};
 use super::outline::{LinkKind, Outline};
+use super::raw_html::HtmlLink;
 
 /// Everything a note needs from the rest of the site to render.
 pub struct RenderCtx<'a> {
@@ -240,6 +241,28 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
             Event::SoftBreak | Event::HardBreak => {
                 text.text(" ");
                 events.push(ev);
+            }
+            Event::Html(ref raw) | Event::InlineHtml(ref raw) => {
+                let inline = matches!(ev, Event::InlineHtml(_));
+                let kind_of = |k| match k {
+                    HtmlLink::Href => LinkKind::Inline,
+                    HtmlLink::Src => LinkKind::Image,
+                };
+                let out = super::raw_html::rewrite(raw, |dest, k| {
+                    match ctx.links.resolve(ctx.notes, index, dest, kind_of(k)) {
+                        Resolved::Note { index: to, anchor } => {
+                            Some(LinkIndex::url(ctx.notes, to, anchor.as_deref()))
+                        }
+                        Resolved::Asset(url) | Resolved::Page(url) => Some(url),
+                        Resolved::Unchanged | Resolved::Broken(_) => None,
+                    }
+                });
+                let out = CowStr::from(out.into_owned());
+                events.push(if inline {
+                    Event::InlineHtml(out)
+                } else {
+                    Event::Html(out)
+                });
             }
             other => events.push(other),
         }

@@ -356,3 +356,36 @@ fn links_written_for_zola_mdbook_hugo_and_github_resolve() {
         assert!(links.contains(href), "{href}: {links}");
     }
 }
+
+#[test]
+fn raw_html_images_and_links_are_rewritten_and_checked_like_markdown() {
+    let f = Fixture::with_files(&[
+        (
+            "content/book/ch04.md",
+            concat!(
+                "# Ownership\n\n",
+                "<img alt=\"diagram\" src=\"img/trpl04-01.svg\" class=\"center\" />\n\n",
+                "Text with <a href=\"ch05.md#structs\">an inline link</a> and <img src='img/missing.svg'>.\n",
+            ),
+        ),
+        ("content/book/ch05.md", "# More\n\n## Structs\n"),
+        ("content/book/img/trpl04-01.svg", "<svg/>"),
+    ]);
+    let check = f.kb(&["check"]);
+    check.expect_code(1);
+    assert!(
+        check.stderr.contains("content/book/ch04.md:5: warning: link `img/missing.svg` points to `content/book/img/missing.svg`, which does not exist"),
+        "{}",
+        check.stderr
+    );
+    assert_eq!(
+        check.stderr.matches("warning").count(),
+        1,
+        "{}",
+        check.stderr
+    );
+    f.kb(&["build"]).expect_code(0);
+    let page = f.read("public/notes/ch04/index.html");
+    assert!(page.contains(r#"src="/book/img/trpl04-01.svg""#), "{page}");
+    assert!(page.contains(r#"href="/notes/ch05/#structs""#), "{page}");
+}
