@@ -10,6 +10,7 @@
 //!    opening heading that repeats the note's title is not shown twice ([`title`]).
 
 mod anchors;
+pub(crate) mod includes;
 mod line_breaks;
 mod link_paths;
 pub mod links;

@@ -99,6 +99,7 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 Event::Text(t) => buf.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (info, buf) = code.take().unwrap_or_default();
+                    let buf = super::includes::expand(&buf, note, &ctx.config.root);
                     text.code(&buf);
                     let (html, snippet) =
                         render_code_block(ctx, note, ordinal, block_line, &info, &buf);

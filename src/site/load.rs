@@ -42,6 +42,13 @@ impl Site {
             let checks: Vec<SnippetCheck> =
                 notes.par_iter().map(|n| snippet_check(&cfg, n)).collect();
             diagnostics.extend(checks.iter().flat_map(|c| c.diagnostics.iter().cloned()));
+            // mdBook's `{{#include}}` directives in code blocks name files that must exist.
+            diagnostics.extend(
+                notes
+                    .par_iter()
+                    .flat_map_iter(|n| markdown::includes::check(n, &config.root))
+                    .collect::<Vec<_>>(),
+            );
             // `kb verify` also plans `_index.md` bodies and drafts: check them the same way. (A
             // section index that fails to load is reported by the load stage already; a draft
             // left out is not read for anything else.)

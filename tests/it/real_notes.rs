@@ -389,3 +389,43 @@ fn raw_html_images_and_links_are_rewritten_and_checked_like_markdown() {
     assert!(page.contains(r#"src="/book/img/trpl04-01.svg""#), "{page}");
     assert!(page.contains(r#"href="/notes/ch05/#structs""#), "{page}");
 }
+
+#[test]
+fn mdbook_includes_in_code_blocks_are_expanded_and_checked() {
+    let f = Fixture::with_files(&[
+        (
+            "listings/ch01/main.rs",
+            "use std::io;\n// ANCHOR: body\nfn main() {\n    println!(\"hi\");\n}\n// ANCHOR_END: body\n",
+        ),
+        (
+            "content/ch01.md",
+            concat!(
+                "# Hello\n\n",
+                "```rust,ignore\n{{#rustdoc_include ../listings/ch01/main.rs:body}}\n```\n\n",
+                "```rust\n{{#include ../listings/ch01/main.rs:1:1}}\n```\n\n",
+                "```rust\n{{#include ../listings/ch01/gone.rs}}\n{{#include ../listings/ch01/main.rs:nope}}\n{{#include ../../../etc/hostname}}\n```\n",
+            ),
+        ),
+    ]);
+    let check = f.kb(&["check"]);
+    for expected in [
+        "content/ch01.md:12: warning: `{{#include ../listings/ch01/gone.rs}}` includes `../listings/ch01/gone.rs`, which does not exist",
+        "content/ch01.md:13: warning: `{{#include ../listings/ch01/main.rs:nope}}`: `../listings/ch01/main.rs` has no `ANCHOR: nope`",
+    ] {
+        assert!(check.stderr.contains(expected), "{expected}\n{}", check.stderr);
+    }
+    assert!(
+        check.stderr.contains("content/ch01.md:14: warning: `{{#include ../../../etc/hostname}}` includes `../../../etc/hostname`, which is outside the knowledge base"),
+        "{}",
+        check.stderr
+    );
+    f.kb(&["build"]).expect_code(0);
+    let page = f.read("public/notes/ch01/index.html");
+    assert!(page.contains("println!"), "{page}");
+    assert!(
+        !page.contains("ANCHOR") && !page.contains("{{#rustdoc_include"),
+        "{page}"
+    );
+    assert!(page.contains("use"), "{page}");
+    assert!(page.contains("etc/hostname"), "left as written: {page}");
+}
