@@ -427,5 +427,8 @@ fn mdbook_includes_in_code_blocks_are_expanded_and_checked() {
         "{page}"
     );
     assert!(page.contains("use"), "{page}");
-    assert!(page.contains("etc/hostname"), "left as written: {page}");
+    assert!(
+        page.contains("</span>hostname</span>"),
+        "left as written: {page}"
+    );
 }
