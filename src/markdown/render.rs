@@ -92,7 +92,17 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     let title_dropped = super::title::drop_title_heading(&mut parser, outline, note);
     if title_dropped {
         heading_no = 1;
+        // Links to the title's id still land on the page (its top).
+        if let Some(h) = outline.headings.first() {
+            events.push(Event::Html(CowStr::from(format!(
+                "<a id=\"{}\"></a>\n",
+                escape(&h.id)
+            ))));
+        }
     }
+    // `![[note]]` and `![[note#heading]]` embed a note: for now a link to it, so the End of
+    // the image closes a link.
+    let mut embeds_open = 0usize;
     while let Some((ev, range)) = parser.next() {
         if let Some((_, buf)) = code.as_mut() {
             match ev {
@@ -203,6 +213,23 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                     .resolve(ctx.notes, index, &dest_url, LinkKind::Image)
                 {
                     Resolved::Asset(url) => CowStr::from(url),
+                    Resolved::Note { index: to, anchor } => {
+                        embeds_open += 1;
+                        if matches!(link_type, LinkType::WikiLink { has_pothole: false }) {
+                            wiki_text = ctx.notes[to].meta.title.clone();
+                        }
+                        events.push(Event::Start(Tag::Link {
+                            link_type,
+                            dest_url: CowStr::from(LinkIndex::url(
+                                ctx.notes,
+                                to,
+                                anchor.as_deref(),
+                            )),
+                            title,
+                            id,
+                        }));
+                        continue;
+                    }
                     _ => dest_url,
                 };
                 events.push(Event::Start(Tag::Image {
@@ -264,6 +291,10 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 } else {
                     Event::Html(out)
                 });
+            }
+            Event::End(TagEnd::Image) if embeds_open > 0 => {
+                embeds_open -= 1;
+                events.push(Event::End(TagEnd::Link));
             }
             other => events.push(other),
         }

@@ -246,7 +246,7 @@ fn a_note_that_opens_with_its_title_shows_it_once() {
         h2.contains(r#"<h1 class="kb-title">Only second level</h1>"#),
         "{h2}"
     );
-    assert!(!h2.contains(r#"id="only-second-level""#), "{h2}");
+    assert!(!h2.contains(r#"<h2 id="only-second-level""#), "{h2}");
     assert!(h2.contains(r#"id="next""#));
     let other = f.read("public/notes/other/index.html");
     assert!(
@@ -273,7 +273,7 @@ fn links_written_for_obsidian_resolve_as_obsidian_resolves_them() {
                 "# Use\n\n",
                 "| a | b |\n|---|---|\n| [[Plan\\|the plan]] | x |\n\n",
                 "[quote](Daily/Plan#^q1) [sub](Plan#Part#Sub) [[Plan#Part#Sub]] [[Home]]\n\n",
-                "[md link by name](Plan) <someone@example.com>\n",
+                "[md link by name](Plan) <someone@example.com>\n\n![[Plan#Part]]\n",
             ),
         ),
     ]);
