@@ -40,6 +40,8 @@ pub enum DiagnosticKind {
     BadConfig,
     /// Two parts of the site (an alias, an asset, a generated file) would write one file.
     OutputCollision,
+    /// A Hugo or Zola shortcode kb does not render.
+    UnknownShortcode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

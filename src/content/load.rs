@@ -302,6 +302,10 @@ pub fn load_note(
             Wish::Named(s)
         }
     };
+    let (body, unknown_shortcodes) = match super::shortcodes::expand(split.body, split.body_line) {
+        Some((body, unknown)) => (body, unknown),
+        None => (split.body.to_string(), Vec::new()),
+    };
     let mut meta = meta;
     if meta.title.is_none() {
         // A folder's README.md or index.md without a heading is named after its folder.
@@ -310,7 +314,7 @@ pub fn load_note(
             None => None,
         };
         meta.title = Some(
-            title_heading(split.body)
+            title_heading(&body)
                 .unwrap_or_else(|| fallback.map(str::to_string).unwrap_or_else(|| stem.clone())),
         );
     }
@@ -331,7 +335,8 @@ pub fn load_note(
         wish,
         route,
         meta,
-        body: split.body.to_string(),
+        body,
+        unknown_shortcodes,
         body_line: split.body_line,
         hash,
     }))

@@ -9,6 +9,7 @@ pub mod load;
 pub mod model;
 mod note_file;
 pub mod routes;
+pub mod shortcodes;
 
 pub use front_matter::FrontMatter;
 pub use load::{load, LoadOptions};

@@ -28,8 +28,11 @@ pub struct Note {
     /// Site URL including the base path: `/notes/go-gc/` (from `route`).
     pub url: String,
     pub meta: FrontMatter,
-    /// Markdown after the front matter.
+    /// Markdown after the front matter, Hugo and Zola shortcodes turned into markdown
+    /// line for line ([`super::shortcodes`]).
     pub body: String,
+    /// Shortcodes kb does not know, left out of the page (reported once per name).
+    pub unknown_shortcodes: Vec<super::shortcodes::Unknown>,
     /// 1-based file line on which `body` starts.
     pub body_line: usize,
     /// Hash of the whole file, for incremental work (highlight cache, search, serve).

@@ -42,6 +42,7 @@ impl Site {
             let checks: Vec<SnippetCheck> =
                 notes.par_iter().map(|n| snippet_check(&cfg, n)).collect();
             diagnostics.extend(checks.iter().flat_map(|c| c.diagnostics.iter().cloned()));
+            diagnostics.extend(unknown_shortcodes(&notes));
             // mdBook's `{{#include}}` directives in code blocks name files that must exist.
             diagnostics.extend(
                 notes
@@ -103,6 +104,32 @@ impl Site {
             timings,
         })
     }
+}
+
+/// One warning per shortcode name kb does not know, at its first use, with how often it is used.
+fn unknown_shortcodes(notes: &[Note]) -> Vec<Diagnostic> {
+    let mut by_name: std::collections::BTreeMap<&str, (&Note, usize, usize)> = Default::default();
+    for n in notes {
+        for u in &n.unknown_shortcodes {
+            by_name.entry(&u.name).or_insert((n, u.line, 0)).2 += 1;
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(name, (note, line, uses))| {
+            let more = match uses {
+                1 => String::new(),
+                n => format!(" (and {} more use{})", n - 1, diagnostics::plural(n - 1)),
+            };
+            Diagnostic::warning(
+                diagnostics::DiagnosticKind::UnknownShortcode,
+                &note.rel,
+                Some(line),
+                format!("shortcode `{name}` is not one kb renders: left out of the page{more}"),
+            )
+            .with_hint("kb renders ref, relref, highlight, figure, img, admonitions and Zola's image shortcodes; write the rest as markdown or HTML")
+        })
+        .collect()
 }
 
 /// Plan one note's snippets as `kb verify` would, keeping only the verdict.

@@ -432,3 +432,45 @@ fn mdbook_includes_in_code_blocks_are_expanded_and_checked() {
         "left as written: {page}"
     );
 }
+
+#[test]
+fn hugo_and_zola_shortcodes_render_or_are_reported_once_per_name() {
+    let f = Fixture::with_files(&[
+        ("content/functions/Contains.md", "# Contains\n\n## Usage\n"),
+        (
+            "content/guide.md",
+            concat!(
+                "# Guide\n\n",
+                "Use [contains]({{< ref \"functions/Contains.md#usage\" >}}).\n\n",
+                "{{< code-toggle file=hugo >}}\n[[menus.main]]\nname = 'Home'\n{{< /code-toggle >}}\n\n",
+                "{{% note %}}\nMind the gap.\n{{% /note %}}\n\n",
+                "New in {{< new-in 0.120.0 />}}, again {{< new-in 0.121.0 />}}.\n",
+            ),
+        ),
+    ]);
+    let check = f.kb(&["check"]);
+    check.expect_code(1);
+    let warnings: Vec<&str> = check
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["content/guide.md:14: warning: shortcode `new-in` is not one kb renders: left out of the page (and 1 more use)"],
+        "{}",
+        check.stderr
+    );
+    f.kb(&["build"]).expect_code(0);
+    let page = f.read("public/notes/guide/index.html");
+    assert!(page.contains(r#"href="/notes/contains/#usage""#), "{page}");
+    assert!(
+        !page.contains("{{") && !page.contains("menus.main\">"),
+        "{page}"
+    );
+    assert!(
+        page.contains("menus"),
+        "the code-toggle body is shown as code: {page}"
+    );
+    assert!(page.contains("Mind the gap."), "{page}");
+}
