@@ -8,7 +8,8 @@
 //! 2. [`content::front_matter`] splits and parses YAML front matter into typed metadata.
 //! 3. [`markdown`] renders the body (pulldown-cmark): heading ids, ToC, link rewriting,
 //!    wikilinks, backlinks, verify badges, and the text handed to search.
-//! 4. [`highlight`] colours code blocks with syntect at build time (CSS classes, cached by hash).
+//! 4. [`highlight`] colours code blocks with syntect at build time (CSS classes, cached by hash);
+//!    [`languages`] is the one table of language names and aliases it and [`snippet`] share.
 //! 5. [`render`] fills tera templates from view structs ([`render::views`]).
 //! 6. [`output`] writes pages, sitemap, feed, aliases and static assets through a staging dir that
 //!    updates the output dir only when the build succeeded (unchanged files are left alone).
@@ -44,6 +45,7 @@ pub mod duration;
 pub mod highlight;
 pub mod html;
 pub mod init;
+pub mod languages;
 pub mod markdown;
 pub mod output;
 pub mod render;

@@ -157,10 +157,8 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 let info = match kind {
                     CodeBlockKind::Fenced(info) => {
                         ordinal += 1;
-                        crate::snippet::info::parse(&info).unwrap_or_else(|_| FenceInfo {
-                            lang: info.split_whitespace().next().map(Lang::parse),
-                            ..Default::default()
-                        })
+                        crate::snippet::info::parse(&info)
+                            .unwrap_or_else(|_| FenceInfo::plain(&info))
                     }
                     CodeBlockKind::Indented => FenceInfo::default(),
                 };
@@ -396,7 +394,7 @@ fn render_code_block(
             escape(&label)
         ));
     }
-    if let Some(f) = &attrs.file {
+    if let Some(f) = &info.caption {
         head.push_str(&format!("<span class=\"kb-file\">{}</span>", escape(f)));
     }
     if let Some(s) = &snippet {

@@ -72,12 +72,7 @@ pub fn extract(body: &str, body_line: usize) -> (Vec<CodeBlock>, Vec<BlockError>
                     Ok(i) => i,
                     Err(error) => {
                         errors.push(BlockError { line, error });
-                        FenceInfo {
-                            lang: info::parse(info_str.split_whitespace().next().unwrap_or(""))
-                                .ok()
-                                .and_then(|f| f.lang),
-                            ..Default::default()
-                        }
+                        FenceInfo::plain(&info_str)
                     }
                 };
                 current = Some((line, info, String::new(), None));

@@ -1,17 +1,38 @@
-//! Fence info strings: ```` ```LANG attr attr=value {attr="quoted value"} ````.
+//! Fence info strings: ```` ```LANG attr attr=value {attr="quoted value"} ````, and the rule
+//! that tells kb's snippet attributes from other tools' (docs/snippets.md, "Other tools'
+//! attributes", says the same for users).
 //!
-//! This is the contract between a note and `kb verify`: the first word is the language (all that
-//! GitHub and editors look at), everything after it is snippet attributes in `key=value`,
-//! `key="value with spaces"` or bare-flag form, optionally wrapped in `{...}`. The markdown stage
-//! uses the language for highlighting and strips the rest; the verify stage plans runs from the
+//! This is the contract between a note and `kb verify`. The language is the first word, up to a
+//! space, a comma, `{` or `:` (`rust,ignore`, `go{run}`, `ts:line-numbers`). The attributes
+//! after it ([`super::tokens`]) are of four kinds:
+//!
+//! - **kb's** ([`KNOWN_ATTRS`]). All but `file=` and `id=` belong to kb alone; a fence with one
+//!   of those (or ```` ```output ````) is a **kb snippet**.
+//! - **captions**: `file=` (kb and Hugo), `name=` (Zola), `title=` (Docusaurus, MkDocs),
+//!   `caption=` (Hugo diagrams), `[label]` (VitePress): the file name shown above the block.
+//! - **other tools'** ([`FOREIGN_ATTRS`], plus shapes: `.class`, `#id`, `:line-numbers`, line
+//!   numbers like `3-5`, `edition2021`, rustdoc's `E0382`): accepted and ignored.
+//! - **unknown**: anything else.
+//!
+//! On a kb snippet kb's attributes are checked and an unknown one is an error naming the closest
+//! known name, as is a problem of form (an unclosed `{`). On any other block nothing is an
+//! error: Hugo, Zola or mdBook accept attributes kb has never heard of, and a note written for
+//! them must build as it is. Only two things carry over: a `file=` that names a relative path
+//! (kb's form for a file a later runnable block uses) and `id=`. The one exception is a bare
+//! word one edit from `run` (`rnu`, `Run`, `runn`): it makes the block a kb snippet, so the
+//! typo is reported instead of the block silently never running.
+//!
+//! The markdown stage uses the language and the caption; the verify stage plans runs from the
 //! attributes. Parsing happens once, here, into typed values.
 
 use std::fmt;
-use std::time::Duration;
 
+pub use super::attrs::{Attrs, Network, Requirement, Skip, KNOWN_ATTRS};
 pub use super::limits::{
     human_bytes, human_cpus, parse_cpus, parse_memory, parse_pids, Limits, MIN_MEMORY,
 };
+pub use super::tokens::AttrError;
+use super::tokens::{tokenize, Token, Tokens};
 
 /// A code block's language, parsed from the first word of the fence info string.
 /// Languages that `kb verify` knows how to run are variants; anything else is kept verbatim
@@ -26,21 +47,23 @@ pub enum Lang {
     /// A transcript: `$ cmd` lines followed by their expected output.
     Console,
     Dockerfile,
-    /// Any other language name (lower-cased), highlighted if syntect knows it.
+    /// Any other language name (lower-cased), highlighted if the syntax set knows it.
     Other(String),
 }
 
 impl Lang {
+    /// The language of a fence word; aliases come from [`crate::languages`] (`golang` is Go,
+    /// `shell-session` a console transcript).
     pub fn parse(word: &str) -> Lang {
-        match word.to_ascii_lowercase().as_str() {
-            "go" | "golang" => Lang::Go,
-            "sh" | "shell" => Lang::Sh,
+        match crate::languages::canonical(word).as_str() {
+            "go" => Lang::Go,
+            "sh" => Lang::Sh,
             "bash" => Lang::Bash,
             "c" => Lang::C,
-            "python" | "py" | "python3" => Lang::Python,
-            "console" | "shell-session" | "shellsession" => Lang::Console,
-            "dockerfile" | "docker" => Lang::Dockerfile,
-            other => Lang::Other(other.to_string()),
+            "python" => Lang::Python,
+            "console" => Lang::Console,
+            "dockerfile" => Lang::Dockerfile,
+            _ => Lang::Other(word.to_ascii_lowercase()),
         }
     }
 
@@ -65,521 +88,236 @@ impl fmt::Display for Lang {
     }
 }
 
-/// `network=` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    None,
-    Bridge,
-}
-
-/// `requires=` values: what the engine must offer for a session to run. A session whose
-/// requirement the engine does not meet is reported skipped with the reason, not failed, so a
-/// note written on one kind of host still verifies (in part) on another.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub enum Requirement {
-    /// `cgroup-v1`: the engine's host uses cgroup v1 (per-controller hierarchies such as
-    /// /sys/fs/cgroup/memory/).
-    #[serde(rename = "cgroup-v1")]
-    CgroupV1,
-    /// `cgroup-v2`: the engine's host uses the unified cgroup v2 hierarchy.
-    #[serde(rename = "cgroup-v2")]
-    CgroupV2,
-}
-
-impl Requirement {
-    pub const ALL: [Requirement; 2] = [Requirement::CgroupV1, Requirement::CgroupV2];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Requirement::CgroupV1 => "cgroup-v1",
-            Requirement::CgroupV2 => "cgroup-v2",
-        }
-    }
-}
-
-impl std::fmt::Display for Requirement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `skip` or `skip="reason"`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Skip {
-    pub reason: Option<String>,
-}
-
-/// Every snippet attribute of a fence, typed. Field docs are the user-facing contract
-/// (README "Snippet syntax").
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Attrs {
-    /// `run`: execute this block.
-    pub run: bool,
-    /// `output`: the expected output of the runnable block right before this one.
-    pub output: bool,
-    /// `file=PATH`: write the block's text to PATH inside the session's work dir `/work`.
-    pub file: Option<String>,
-    /// `session=NAME`: blocks with the same session in one note share one container.
-    pub session: Option<String>,
-    /// `image=REF`: a `snippets/images/NAME` image or any image reference.
-    pub image: Option<String>,
-    /// `restart`: stop + start the session's container before this block.
-    pub restart: bool,
-    /// `exit=N`: expected exit status of a non-console runnable block.
-    pub exit: Option<i32>,
-    /// `timeout=DURATION`, e.g. `30s`, `2m`, `1h30m`, `500ms` (at most 24h).
-    pub timeout: Option<Duration>,
-    /// `caps=CAP,CAP`.
-    pub caps: Vec<String>,
-    /// `sysctl=key=value` (may repeat).
-    pub sysctl: Vec<(String, String)>,
-    /// `privileged`.
-    pub privileged: bool,
-    /// `network=none|bridge`.
-    pub network: Option<Network>,
-    /// `docker`: the session can talk to the engine that runs it.
-    pub docker: bool,
-    /// `hidden`: run or write it, but do not show the block on the site.
-    pub hidden: bool,
-    /// `skip` / `skip="reason"`: documented, never run.
-    pub skip: Option<Skip>,
-    /// `requires=cgroup-v1` (comma-separated): run the session only on an engine that offers
-    /// this; elsewhere its blocks are reported skipped with the reason.
-    pub requires: Vec<Requirement>,
-    /// `pids=N`: most processes and threads in the session's container.
-    pub pids: Option<u32>,
-    /// `memory=SIZE` (`512m`, `2g`): most memory of the session's container, in bytes.
-    pub memory: Option<u64>,
-    /// `cpus=N` (`0.5`, `4`): CPU time of the session's container, in thousandths of a CPU.
-    pub millicpus: Option<u32>,
-    /// `id=NAME`: stable name in reports.
-    pub id: Option<String>,
-    /// `cmd="..."`: how to run a non-console block (`{file}` is replaced by its path).
-    pub cmd: Option<String>,
-}
-
-impl Attrs {
-    /// Does this block take part in verification at all?
-    pub fn is_verified(&self) -> bool {
-        self.run || self.file.is_some() || self.output
-    }
-}
-
 /// A parsed fence info string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FenceInfo {
     /// `None` for a bare ```` ``` ```` fence.
     pub lang: Option<Lang>,
     pub attrs: Attrs,
+    /// The file name (or title) shown above the block: `file=`, `name=`, `title=`, `caption=`
+    /// or `[label]`, the first one given.
+    pub caption: Option<String>,
 }
 
-/// Why an info string was rejected. `column` is 1-based within the info string.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (column {column} of the fence info string); {hint}")]
-pub struct AttrError {
-    pub column: usize,
-    pub message: String,
-    pub hint: String,
+impl FenceInfo {
+    /// The language and caption of a fence whose attributes [`parse`] refused, so the block
+    /// still shows as what it is while the error is reported.
+    pub fn plain(info: &str) -> FenceInfo {
+        let (lang_word, tokens, rest_start) = split(info.trim());
+        let Tokens { tokens, .. } = tokenize(tokens, rest_start);
+        FenceInfo {
+            lang: language(lang_word, &tokens),
+            caption: tokens.iter().find_map(caption_of),
+            ..FenceInfo::default()
+        }
+    }
 }
 
-/// Every attribute name we accept, for "did you mean" hints.
-pub const KNOWN_ATTRS: &[&str] = &[
-    "run",
-    "output",
-    "file",
-    "session",
-    "image",
-    "restart",
-    "exit",
-    "timeout",
-    "caps",
-    "sysctl",
-    "privileged",
-    "network",
-    "docker",
-    "hidden",
-    "skip",
-    "requires",
-    "pids",
-    "memory",
-    "cpus",
-    "id",
-    "cmd",
+/// Attribute names of other tools, accepted and ignored on every block (lower case; matched
+/// in any case): Hugo, Zola, mdBook and rustdoc, the Rust book's own classes, MkDocs,
+/// Docusaurus, Pandoc.
+pub const FOREIGN_ATTRS: &[&str] = &[
+    // Hugo (code fences and its render hooks)
+    "anchorlinenos",
+    "class",
+    "codefences",
+    "color",
+    "copy",
+    "details",
+    "guesssyntax",
+    "height",
+    "hl_inline",
+    "hl_lines",
+    "lineanchors",
+    "linenos",
+    "linenostart",
+    "noclasses",
+    "open",
+    "style",
+    "summary",
+    "tabwidth",
+    "trim",
+    "width",
+    // Zola
+    "hide_lines",
+    // mdBook and rustdoc
+    "compile_fail",
+    "editable",
+    "hidelines",
+    "ignore",
+    "mdbook-runnable",
+    "no_run",
+    "noplayground",
+    "should_panic",
+    "standalone_crate",
+    "test_harness",
+    // the Rust book's listing classes
+    "does_not_compile",
+    "not_desired_behavior",
+    "panics",
+    // MkDocs Material, Docusaurus, Pandoc
+    "anchorlinenums",
+    "linenums",
+    "live",
+    "numberlines",
+    "showlinenumbers",
+    "startfrom",
 ];
 
-/// Parse a fence info string. An info string with only a language (the common case, and every
-/// non-kb markdown file) never fails.
+/// Caption attributes other than kb's `file=`.
+const CAPTION_ATTRS: &[&str] = &["name", "title", "caption"];
+
+/// kb attributes other tools use too: they alone don't make a block a kb snippet.
+const SHARED_ATTRS: &[&str] = &["file", "id"];
+
+/// What an attribute is, by the rule in this module's docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Kb,
+    Caption,
+    Foreign,
+    Unknown,
+}
+
+fn kind_of(t: &Token) -> Kind {
+    let lower = t.key.to_ascii_lowercase();
+    let bare = t.value.is_none();
+    if KNOWN_ATTRS.contains(&t.key.as_str()) {
+        Kind::Kb
+    } else if caption_of(t).is_some() {
+        Kind::Caption
+    } else if FOREIGN_ATTRS.contains(&lower.as_str())
+        || t.key.starts_with(['.', '#', ':'])
+        || bare && t.key.chars().all(|c| c.is_ascii_digit() || c == '-')
+        || bare && is_word_then_digits(&lower, "edition")
+        || bare && is_word_then_digits(&lower, "e")
+    {
+        Kind::Foreign
+    } else {
+        Kind::Unknown
+    }
+}
+
+/// `edition2021`, `e0382`: `prefix` then digits only.
+fn is_word_then_digits(word: &str, prefix: &str) -> bool {
+    word.strip_prefix(prefix)
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The caption an attribute gives, if it is a caption: `file=`, `name=`, `title=`, `caption=`
+/// with a value, or `[label]`.
+fn caption_of(t: &Token) -> Option<String> {
+    let text = match &t.value {
+        Some(v)
+            if t.key == "file" || CAPTION_ATTRS.contains(&t.key.to_ascii_lowercase().as_str()) =>
+        {
+            v.trim()
+        }
+        Some(_) => return None,
+        None => t.key.strip_prefix('[')?.strip_suffix(']')?.trim(),
+    };
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// A bare word one edit from `run` (`rnu`, `Run`, `runn`, `rn`): a typo of kb's own flag.
+fn looks_like_run(t: &Token) -> bool {
+    t.value.is_none() && strsim::osa_distance(&t.key.to_ascii_lowercase(), "run") <= 1
+}
+
+/// Split a trimmed info string into its language word and the attributes after it, with the
+/// attributes' offset in characters.
+fn split(info: &str) -> (&str, &str, usize) {
+    let end = info
+        .find(|c: char| c.is_whitespace() || matches!(c, '{' | ',' | ':'))
+        .unwrap_or(info.len());
+    (&info[..end], &info[end..], info[..end].chars().count())
+}
+
+/// The language: the first word, or (Pandoc, markdown-it: ```` ```{.python} ````) the first
+/// `.class` when no word comes before the attributes. ```` ```output ```` is the attribute.
+fn language(word: &str, tokens: &[Token]) -> Option<Lang> {
+    if word == "output" {
+        return None;
+    }
+    if !word.is_empty() {
+        return Some(Lang::parse(word));
+    }
+    let first = tokens.first().filter(|t| t.value.is_none())?;
+    let class = first.key.strip_prefix('.').filter(|c| !c.is_empty())?;
+    Some(Lang::parse(class))
+}
+
+/// Parse a fence info string by the rule in this module's docs. Only a kb snippet can fail.
 pub fn parse(info: &str) -> Result<FenceInfo, AttrError> {
     let info = info.trim();
     if info.is_empty() {
         return Ok(FenceInfo::default());
     }
-    // First word is the language; `{` may follow it directly (```go{run}).
-    let lang_end = info
-        .find(|c: char| c.is_whitespace() || c == '{')
-        .unwrap_or(info.len());
-    let lang_word = &info[..lang_end];
-    // ```output is the common way to write an expected-output block: `output` is then the
-    // attribute, not a language.
+    let (lang_word, rest, rest_start) = split(info);
+    let Tokens { tokens, problem } = tokenize(rest, rest_start);
+    let lang = language(lang_word, &tokens);
     let bare_output = lang_word == "output";
-    let lang = if lang_word.is_empty() || bare_output {
-        None
-    } else {
-        Some(Lang::parse(lang_word))
+    let kinds: Vec<Kind> = tokens.iter().map(kind_of).collect();
+    let snippet = bare_output
+        || tokens.iter().zip(&kinds).any(|(t, k)| match k {
+            Kind::Kb => !SHARED_ATTRS.contains(&t.key.as_str()),
+            Kind::Unknown => looks_like_run(t),
+            Kind::Caption | Kind::Foreign => false,
+        });
+    let mut fence = FenceInfo {
+        lang,
+        attrs: Attrs {
+            output: bare_output,
+            ..Attrs::default()
+        },
+        caption: None,
     };
-    // columns count characters, not bytes (a Chinese value before an error)
-    let mut rest_start = info[..lang_end].chars().count();
-    let mut rest = &info[lang_end..];
-    // Optional `{ ... }` wrapper around the attributes.
-    let trimmed = rest.trim_start();
-    if let Some(inner) = trimmed.strip_prefix('{') {
-        rest_start += rest[..rest.len() - trimmed.len()].chars().count() + 1;
-        match inner.rfind('}') {
-            Some(close) if inner[close + 1..].trim().is_empty() => rest = &inner[..close],
-            _ => {
-                return Err(AttrError {
-                    column: rest_start,
-                    message: "unclosed `{` in the attributes".into(),
-                    hint: "close the attribute list with `}` at the end of the line".into(),
-                })
+    if !snippet {
+        for t in tokens {
+            if fence.caption.is_none() {
+                fence.caption = caption_of(&t);
+            }
+            match (t.key.as_str(), t.value) {
+                // checked where kb uses it: when a runnable block takes the file
+                ("file", Some(path)) if !path.is_empty() => fence.attrs.file = Some(path),
+                ("id", Some(id)) if !id.is_empty() => fence.attrs.id = Some(id),
+                _ => {}
             }
         }
+        return Ok(fence);
     }
-    let mut attrs = Attrs {
-        output: bare_output,
-        ..Attrs::default()
-    };
+    if let Some(problem) = problem {
+        return Err(problem);
+    }
     let mut seen: Vec<(String, usize)> = Vec::new();
-    for token in tokenize(rest, rest_start)? {
+    for (t, kind) in tokens.into_iter().zip(kinds) {
+        if fence.caption.is_none() {
+            fence.caption = caption_of(&t);
+        }
+        if matches!(kind, Kind::Caption | Kind::Foreign) {
+            continue;
+        }
         // Each attribute once (`id=a id=b` would silently keep one), but `sysctl=` repeats.
-        if token.key != "sysctl" {
-            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == token.key) {
+        if t.key != "sysctl" {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == t.key) {
                 return Err(AttrError {
-                    column: token.column,
-                    message: format!("`{}` is given twice (first at column {first})", token.key),
+                    column: t.column,
+                    message: format!("`{}` is given twice (first at column {first})", t.key),
                     hint: "give each attribute once (lists like caps= take commas: `caps=A,B`)"
                         .into(),
                 });
             }
-            seen.push((token.key.clone(), token.column));
+            seen.push((t.key.clone(), t.column));
         }
-        apply(&mut attrs, token)?;
+        super::attrs::apply(&mut fence.attrs, t)?;
     }
-    Ok(FenceInfo { lang, attrs })
-}
-
-struct Token {
-    column: usize,
-    key: String,
-    value: Option<String>,
-}
-
-/// Split `a b=c d="e f"` into tokens, honouring double quotes (with `\"` and `\\` escapes).
-/// Commas between attributes are accepted as separators too (`{run, session=x}`).
-fn tokenize(s: &str, offset: usize) -> Result<Vec<Token>, AttrError> {
-    let chars: Vec<(usize, char)> = s.char_indices().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let (pos, c) = chars[i];
-        if c.is_whitespace() || c == ',' {
-            i += 1;
-            continue;
-        }
-        let column = offset + s[..pos].chars().count() + 1;
-        let mut key = String::new();
-        while i < chars.len()
-            && !chars[i].1.is_whitespace()
-            && chars[i].1 != '='
-            && chars[i].1 != ','
-        {
-            key.push(chars[i].1);
-            i += 1;
-        }
-        let mut value = None;
-        if i < chars.len() && chars[i].1 == '=' {
-            i += 1;
-            let mut v = String::new();
-            if i < chars.len() && chars[i].1 == '"' {
-                i += 1;
-                let mut closed = false;
-                while i < chars.len() {
-                    match chars[i].1 {
-                        '\\' if i + 1 < chars.len() && matches!(chars[i + 1].1, '"' | '\\') => {
-                            v.push(chars[i + 1].1);
-                            i += 2;
-                        }
-                        '"' => {
-                            closed = true;
-                            i += 1;
-                            break;
-                        }
-                        ch => {
-                            v.push(ch);
-                            i += 1;
-                        }
-                    }
-                }
-                if !closed {
-                    return Err(AttrError {
-                        column,
-                        message: format!("unterminated quoted value for `{key}`"),
-                        hint: "close the value with `\"`".into(),
-                    });
-                }
-            } else {
-                // Unquoted value: runs to the next whitespace (commas allowed inside: caps=A,B).
-                while i < chars.len() && !chars[i].1.is_whitespace() {
-                    v.push(chars[i].1);
-                    i += 1;
-                }
-                // A comma at the end separates this attribute from the next (`{run, session=a, x}`).
-                while v.ends_with(',') {
-                    v.pop();
-                }
-            }
-            value = Some(v);
-        }
-        if key.is_empty() {
-            return Err(AttrError {
-                column,
-                message: "an attribute has no name".into(),
-                hint: "write attributes as `key=value` or a bare `flag`".into(),
-            });
-        }
-        tokens.push(Token { column, key, value });
-    }
-    Ok(tokens)
-}
-
-fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
-    let err = |message: String, hint: &str| AttrError {
-        column: t.column,
-        message,
-        hint: hint.to_string(),
-    };
-    let need_value = |v: &Option<String>, example: &str| -> Result<String, AttrError> {
-        match v {
-            Some(v) if !v.is_empty() => Ok(v.clone()),
-            _ => Err(AttrError {
-                column: t.column,
-                message: format!("`{}` needs a value", t.key),
-                hint: format!("write it as `{example}`"),
-            }),
-        }
-    };
-    let no_value = |v: &Option<String>| -> Result<(), AttrError> {
-        match v {
-            None => Ok(()),
-            Some(_) => Err(AttrError {
-                column: t.column,
-                message: format!("`{}` is a flag and takes no value", t.key),
-                hint: format!("write just `{}`", t.key),
-            }),
-        }
-    };
-    match t.key.as_str() {
-        "run" => {
-            no_value(&t.value)?;
-            a.run = true
-        }
-        "output" => {
-            no_value(&t.value)?;
-            a.output = true
-        }
-        "restart" => {
-            no_value(&t.value)?;
-            a.restart = true
-        }
-        "privileged" => {
-            no_value(&t.value)?;
-            a.privileged = true
-        }
-        "docker" => {
-            no_value(&t.value)?;
-            a.docker = true
-        }
-        "hidden" => {
-            no_value(&t.value)?;
-            a.hidden = true
-        }
-        "skip" => {
-            a.skip = Some(Skip {
-                reason: t.value.clone().filter(|r| !r.is_empty()),
-            })
-        }
-        "file" => {
-            let path = need_value(&t.value, "file=main.go")?;
-            check_relative_path(&path).map_err(|(m, h)| err(m, h))?;
-            a.file = Some(path)
-        }
-        "session" => a.session = Some(need_value(&t.value, "session=gc")?),
-        "image" => a.image = Some(need_value(&t.value, "image=go")?),
-        "id" => a.id = Some(need_value(&t.value, "id=panic-defer-order")?),
-        "cmd" => a.cmd = Some(need_value(&t.value, "cmd=\"go run {file}\"")?),
-        "exit" => {
-            let v = need_value(&t.value, "exit=2")?;
-            a.exit = Some(v.parse().map_err(|_| {
-                err(
-                    format!("`exit={v}` is not an integer exit status"),
-                    "write e.g. `exit=2`",
-                )
-            })?)
-        }
-        "timeout" => {
-            let v = need_value(&t.value, "timeout=30s")?;
-            a.timeout = Some(
-                crate::duration::parse(&v, crate::duration::MAX_TIMEOUT)
-                    .map_err(|e| err(format!("`timeout={v}` {e}"), &e.hint("timeout=30s")))?,
-            )
-        }
-        "caps" => {
-            let v = need_value(&t.value, "caps=NET_ADMIN,SYS_ADMIN")?;
-            for cap in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-                let cap = cap.to_ascii_uppercase();
-                let cap = cap.strip_prefix("CAP_").unwrap_or(&cap).to_string();
-                if !cap.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-                    return Err(err(
-                        format!("`{cap}` is not a capability name"),
-                        "use names like NET_ADMIN,SYS_ADMIN",
-                    ));
-                }
-                a.caps.push(cap);
-            }
-        }
-        "sysctl" => {
-            let v = need_value(&t.value, "sysctl=kernel.shmmax=68719476736")?;
-            let (k, val) = v.split_once('=').ok_or_else(|| {
-                err(
-                    format!("`sysctl={v}` has no value"),
-                    "write `sysctl=key=value`, e.g. `sysctl=net.ipv4.ip_forward=1`",
-                )
-            })?;
-            a.sysctl.push((k.to_string(), val.to_string()));
-        }
-        "requires" => {
-            let v = need_value(&t.value, "requires=cgroup-v1")?;
-            for r in v.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-                let req = Requirement::ALL
-                    .into_iter()
-                    .find(|k| k.as_str() == r)
-                    .ok_or_else(|| {
-                        let known: Vec<&str> =
-                            Requirement::ALL.iter().map(|k| k.as_str()).collect();
-                        err(
-                            format!("`requires={r}` is not a known requirement"),
-                            &format!("use one of: {}", known.join(", ")),
-                        )
-                    })?;
-                if !a.requires.contains(&req) {
-                    a.requires.push(req);
-                }
-            }
-        }
-        "pids" => {
-            let v = need_value(&t.value, "pids=64")?;
-            a.pids = Some(parse_pids(&v).ok_or_else(|| {
-                err(
-                    format!("`pids={v}` is not a process count"),
-                    "write a whole number of processes, e.g. `pids=64`",
-                )
-            })?)
-        }
-        "memory" => {
-            let v = need_value(&t.value, "memory=512m")?;
-            a.memory = Some(parse_memory(&v).ok_or_else(|| {
-                err(
-                    format!("`memory={v}` is not a memory size of at least 6 MiB"),
-                    "write a size like `memory=512m` or `memory=2g`",
-                )
-            })?)
-        }
-        "cpus" => {
-            let v = need_value(&t.value, "cpus=1")?;
-            a.millicpus = Some(parse_cpus(&v).ok_or_else(|| {
-                err(
-                    format!("`cpus={v}` is not a number of CPUs"),
-                    "write a number of CPUs from 0.01 up, e.g. `cpus=1` or `cpus=0.5`",
-                )
-            })?)
-        }
-        "network" => {
-            let v = need_value(&t.value, "network=bridge")?;
-            a.network = Some(match v.as_str() {
-                "none" => Network::None,
-                "bridge" => Network::Bridge,
-                _ => {
-                    return Err(err(
-                        format!("`network={v}` is not supported"),
-                        "use `network=none` or `network=bridge`",
-                    ))
-                }
-            })
-        }
-        unknown => {
-            let hint = match closest(unknown) {
-                Some(k) => format!(
-                    "did you mean `{k}`? known attributes: {}",
-                    KNOWN_ATTRS.join(", ")
-                ),
-                None => format!("known attributes: {}", KNOWN_ATTRS.join(", ")),
-            };
-            return Err(AttrError {
-                column: t.column,
-                message: format!("unknown snippet attribute `{unknown}`"),
-                hint,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// `file=` must stay inside the session's work dir.
-fn check_relative_path(path: &str) -> Result<(), (String, &'static str)> {
-    if path.starts_with('/') {
-        return Err((
-            format!("`file={path}` is absolute"),
-            "file= paths are relative to the session's work dir /work, e.g. `file=main.go`",
-        ));
-    }
-    if path.split('/').any(|c| c == "..") {
-        return Err((
-            format!("`file={path}` escapes the work dir"),
-            "remove the `..`: file= paths must stay inside /work",
-        ));
-    }
-    // `.`, `./`, `a/` or `a//b` name a directory (or nothing), not a file to write.
-    let parts: Vec<&str> = path.split('/').collect();
-    let names_a_file = match parts.split_last() {
-        Some((last, dirs)) => {
-            !last.is_empty() && *last != "." && dirs.iter().all(|c| !c.is_empty())
-        }
-        None => false,
-    };
-    if !names_a_file || path.contains('\0') {
-        return Err((
-            format!("`file={path}` does not name a file"),
-            "give a file path relative to /work, e.g. `file=main.go` or `file=src/main.go`",
-        ));
-    }
-    Ok(())
-}
-
-fn closest(word: &str) -> Option<&'static str> {
-    KNOWN_ATTRS
-        .iter()
-        .map(|k| (strsim::levenshtein(word, k), *k))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, k)| k)
+    Ok(fence)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn plain_language_has_no_attributes() {
@@ -704,18 +442,18 @@ mod tests {
 
     #[test]
     fn file_paths_must_stay_inside_the_work_dir() {
-        assert!(parse("go file=../x.go")
+        assert!(parse("go run file=../x.go")
             .unwrap_err()
             .message
             .contains("escapes"));
-        assert!(parse("go file=/etc/passwd")
+        assert!(parse("go session=a file=/etc/passwd")
             .unwrap_err()
             .message
             .contains("absolute"));
-        assert!(parse("go file=a/b.go").is_ok());
-        assert!(parse("go file=./b.go").is_ok());
+        assert!(parse("go run file=a/b.go").is_ok());
+        assert!(parse("go run file=./b.go").is_ok());
         for bad in [".", "./", "a/", "a//b.go", "a/."] {
-            let e = parse(&format!("go file={bad}")).unwrap_err();
+            let e = parse(&format!("go run file={bad}")).unwrap_err();
             assert!(e.message.contains("does not name a file"), "{bad}: {e}");
         }
     }
@@ -783,9 +521,141 @@ mod tests {
 
     #[test]
     fn error_columns_count_characters_not_bytes() {
-        let e = parse("run=写屏障 0=").unwrap_err();
-        assert_eq!(e.column, 9, "{e}");
-        let e = parse("sh {id=写屏障 =x}").unwrap_err();
-        assert_eq!(e.column, 12, "{e}");
+        let e = parse("sh run id=写屏障 0=").unwrap_err();
+        assert_eq!(e.column, 15, "{e}");
+        let e = parse("sh {run id=写屏障 =x}").unwrap_err();
+        assert_eq!(e.column, 16, "{e}");
+    }
+
+    /// The first word up to a space, comma, `{` or `:` is the language, whatever follows.
+    #[test]
+    fn the_language_is_the_first_word_before_a_comma_space_brace_or_colon() {
+        for (info, lang) in [
+            ("rust,ignore", "rust"),
+            ("rust,no_run", "rust"),
+            ("scss, linenos", "scss"),
+            ("go {linenos=true}", "go"),
+            ("js{1,3-4}", "javascript"),
+            ("ts:line-numbers {1}", "typescript"),
+            ("{.python .numberLines}", "python"),
+            ("TOML", "toml"),
+        ] {
+            let f = parse(info).unwrap_or_else(|e| panic!("{info}: {e}"));
+            let got = f.lang.map(|l| crate::languages::canonical(l.as_str()));
+            assert_eq!(got.as_deref(), Some(lang), "{info}");
+            assert_eq!(f.attrs, Attrs::default(), "{info}: nothing for kb");
+        }
+    }
+
+    /// Every style of other tools' attributes parses, without an error and without making the
+    /// block a kb snippet.
+    #[test]
+    fn other_tools_attributes_are_accepted_and_ignored() {
+        for info in [
+            // Hugo
+            r#"go-html-template {file="layouts/page.html" copy=true}"#,
+            r#"sh {class="my-class" id="my-codeblock" lineNos=inline tabWidth=2}"#,
+            r#"go {linenos=table,hl_lines=[8,"15-17"],linenostart=199}"#,
+            r#"go {hl_lines=[2,3] linenos=table}"#,
+            r#"goat {.w-40}"#,
+            r#"goat {width=300 color="orange" caption="Figure 1"}"#,
+            r#"css {file="/assets/css/main.css"}"#,
+            r#"html {trim=false}"#,
+            // Zola
+            "rust,linenos",
+            "rust,hl_lines=1 3-5 9",
+            "rust,linenos,linenostart=20",
+            "scss, linenos, linenostart=10, hl_lines=3-4 8-9, hide_lines=2 7",
+            "rust,name=mod.rs",
+            // mdBook, rustdoc and the Rust book
+            "rust,ignore",
+            "rust,editable",
+            "rust,should_panic",
+            "rust,noplayground",
+            "rust,compile_fail,E0382",
+            "rust,edition2021",
+            "rust,ignore,does_not_compile",
+            "rust,noplayground,test_harness,does_not_compile,ignore",
+            // VitePress, Docusaurus, MkDocs, Pandoc
+            "ts [vite.config.ts]",
+            "js{4}",
+            r#"jsx title="src/App.jsx" showLineNumbers"#,
+            r#"py title="hello.py" linenums="1" hl_lines="2 3""#,
+            "{.haskell .numberLines startFrom=100}",
+            // not kb's concern either: a stray brace or quote, words kb has never seen
+            "go {unclosed",
+            r#"go {note="unterminated"#,
+            "sh sesion=x flavour=mild",
+        ] {
+            let f = parse(info).unwrap_or_else(|e| panic!("{info}: {e}"));
+            let a = &f.attrs;
+            assert!(
+                !(a.run || a.output || a.skip.is_some() || a.session.is_some() || a.hidden),
+                "{info}: {a:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_name_title_and_labels_are_captions() {
+        let caption = |info: &str| parse(info).unwrap().caption;
+        assert_eq!(
+            caption(r#"md {file="content/example.md" copy=true}"#).as_deref(),
+            Some("content/example.md")
+        );
+        assert_eq!(caption("rust,name=mod.rs").as_deref(), Some("mod.rs"));
+        assert_eq!(
+            caption(r#"jsx title="App.jsx""#).as_deref(),
+            Some("App.jsx")
+        );
+        assert_eq!(
+            caption("ts [vite.config.ts]").as_deref(),
+            Some("vite.config.ts")
+        );
+        assert_eq!(caption("go file=main.go run").as_deref(), Some("main.go"));
+        assert_eq!(caption("go").as_deref(), None);
+        // Hugo's `file=` is also kb's file for a runnable block after it (the planner checks
+        // the path then); alone it is a caption, whatever the path
+        let f = parse(r#"css {file="/assets/main.css" copy=true}"#).unwrap();
+        assert_eq!(f.attrs.file.as_deref(), Some("/assets/main.css"));
+        assert_eq!(f.caption.as_deref(), Some("/assets/main.css"));
+    }
+
+    #[test]
+    fn a_kb_snippet_still_errors_on_typos_and_ignores_other_tools_attributes() {
+        let e = parse(r#"sh {run sesion=x copy=true}"#).unwrap_err();
+        assert!(e.message.contains("`sesion`"), "{e}");
+        assert!(e.hint.contains("did you mean `session`"), "{e}");
+        let e = parse("go {run").unwrap_err();
+        assert!(e.message.contains("unclosed"), "{e}");
+        let e = parse("go session=a file=../x.go").unwrap_err();
+        assert!(e.message.contains("escapes"), "{e}");
+        // `copy` is Hugo's, not a typo of `caps`; `linenos` and `3-5` are Zola's
+        let f = parse(r#"sh {run copy=true file="build.sh" linenos hl_lines=1 3-5}"#).unwrap();
+        assert!(f.attrs.run);
+        assert_eq!(f.attrs.file.as_deref(), Some("build.sh"));
+        assert_eq!(f.attrs.caps, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_word_one_edit_from_run_is_a_typo_of_run() {
+        for typo in ["rnu", "Run", "runn", "rn"] {
+            let e = parse(&format!("go {typo}")).unwrap_err();
+            assert!(e.hint.contains("did you mean `run`"), "{typo}: {e}");
+        }
+        assert!(
+            parse("rust,no_run").is_ok(),
+            "mdBook's no_run is not a typo"
+        );
+    }
+
+    #[test]
+    fn a_refused_fence_keeps_its_language_and_caption() {
+        let info = r#"rust,ignore {run sesion=x file="src/main.rs"}"#;
+        assert!(parse(info).is_err());
+        let f = FenceInfo::plain(info);
+        assert_eq!(f.lang, Some(Lang::Other("rust".into())));
+        assert_eq!(f.caption.as_deref(), Some("src/main.rs"));
+        assert!(!f.attrs.run);
     }
 }

@@ -241,6 +241,25 @@ mod tests {
         );
     }
 
+    /// Hugo's `{file="..."}` (and other tools' attributes) on a note that runs nothing: captions,
+    /// no session and no error, whatever the path.
+    #[test]
+    fn a_file_block_no_runnable_block_takes_is_a_caption() {
+        let body = "```go-html-template {file=\"layouts/page.html\" copy=true}\n{{ .Title }}\n```\n\n```css {file=\"/assets/main.css\"}\nbody {}\n```\n\n```rust,ignore\nfn main() {}\n```\n\n```sh\nhugo build\n```\n";
+        assert_eq!(plan_body(body).unwrap().len(), 0);
+    }
+
+    /// A plain `file=` block a runnable block takes has its path checked then.
+    #[test]
+    fn a_taken_file_must_stay_inside_the_work_dir() {
+        let e =
+            errors("```c {file=\"/etc/x.c\"}\nint main(){}\n```\n\n```console run\n$ true\n```\n");
+        assert!(
+            e[0].starts_with("content/n.md:1: error: `file=/etc/x.c` is absolute"),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn run_with_file_writes_and_runs_that_file() {
         let s = plan_body("```go run file=cmd/main.go\npackage main\n```\n").unwrap();

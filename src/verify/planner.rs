@@ -4,6 +4,7 @@
 //! gets its file and command. Each group then becomes a session ([`super::group`]).
 
 use crate::diagnostics::Diagnostic;
+use crate::snippet::attrs::check_relative_path;
 use crate::snippet::{Attrs, CodeBlock, Lang, SnippetKey};
 
 use super::group::{bad_snippet, finish, Group, Item, Settings};
@@ -164,13 +165,18 @@ impl<'a> NotePlanner<'a> {
                 Prev::Program(at)
             };
         }
-        for (item, s) in std::mem::take(&mut self.pending_files) {
-            if let Item::File { block, .. } = item {
-                self.error(
-                    s.line,
-                    format!("`file={}` has no session and no runnable block after it", block.id),
-                    "a file= block without session= is written for the next runnable block without one; add `run`, or put it and the blocks that use it in a `session=NAME`",
-                );
+        // A `file=` block no runnable block takes is a caption (Hugo's `{file="x"}`), unless
+        // the note runs blocks: there it is a file its author meant a block to use.
+        let pending = std::mem::take(&mut self.pending_files);
+        if blocks.iter().any(|b| b.info.attrs.run) {
+            for (item, s) in pending {
+                if let Item::File { block, .. } = item {
+                    self.error(
+                        s.line,
+                        format!("`file={}` has no session and no runnable block after it", block.id),
+                        "a file= block without session= is written for the next runnable block without one; add `run`, or put it and the blocks that use it in a `session=NAME`",
+                    );
+                }
             }
         }
         let mut sessions = Vec::new();
@@ -232,7 +238,7 @@ impl<'a> NotePlanner<'a> {
             }
             None => {
                 let mut items = if runnable {
-                    std::mem::take(&mut self.pending_files)
+                    self.take_pending_files()
                 } else {
                     Vec::new()
                 };
@@ -248,6 +254,24 @@ impl<'a> NotePlanner<'a> {
                 )
             }
         }
+    }
+
+    /// The `file=` blocks without a session waiting for this runnable block. Their paths are
+    /// checked here, where kb writes them: on a block with no other kb attribute `file=` is
+    /// taken as written (Hugo's `{file="/assets/x.css"}` is a caption, and no error).
+    fn take_pending_files(&mut self) -> Vec<(Item, Settings)> {
+        let mut files = std::mem::take(&mut self.pending_files);
+        files.retain(|(item, s)| match item {
+            Item::File { write, .. } => match check_relative_path(&write.path) {
+                Ok(()) => true,
+                Err((message, hint)) => {
+                    bad_snippet(self.diags, self.note.path, s.line, message, hint);
+                    false
+                }
+            },
+            _ => true,
+        });
+        files
     }
 
     fn item_mut(&mut self, at: GroupAt) -> Option<&mut Item> {

@@ -19,6 +19,7 @@ mod webdriver;
 
 mod architecture;
 mod build;
+mod code_blocks;
 mod feeds;
 mod pipes;
 mod real_notes;
