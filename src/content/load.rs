@@ -334,6 +334,7 @@ fn first_h1(body: &str) -> Option<String> {
                 return (!t.is_empty()).then_some(t);
             }
             Event::Text(t) | Event::Code(t) if in_h1 => text.push_str(&t),
+            Event::InlineMath(t) if in_h1 => text.push_str(&format!("${t}$")),
             _ => {}
         }
     }

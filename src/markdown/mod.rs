@@ -4,13 +4,26 @@
 //! 2. [`links`] (whole site): which note each link points to, broken links and anchors,
 //!    backlinks.
 //! 3. [`render`] (per note, parallel): HTML with heading anchors, rewritten links, highlighted
-//!    code blocks with verify badges, the table of contents, and the text for search; a line
-//!    wrap between two Chinese or Japanese characters is dropped ([`line_breaks`]).
+//!    code blocks with verify badges, the table of contents, and the text for search
+//!    ([`search_text`]); a line wrap between two Chinese or Japanese characters is dropped
+//!    ([`line_breaks`]).
+//!
+//! Both per-note passes read the same [`events`]: pulldown-cmark's, with other tools' syntax
+//! applied ([`table_pipes`], [`comments`], [`callouts`], [`marks`]); render then draws [`math`]
+//! as MathML and keeps [`mermaid`] diagrams for a client-side renderer.
 
+mod callouts;
+mod comments;
+mod events;
 mod line_breaks;
 pub mod links;
+mod marks;
+mod math;
+mod mermaid;
 pub mod outline;
 pub mod render;
+mod search_text;
+mod table_pipes;
 
 pub use links::LinkIndex;
 pub use outline::{Heading, Outline};

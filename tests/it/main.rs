@@ -20,6 +20,7 @@ mod webdriver;
 mod architecture;
 mod build;
 mod feeds;
+mod markdown_syntax;
 mod pipes;
 mod search;
 mod serve;
