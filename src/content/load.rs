@@ -370,6 +370,7 @@ fn title_heading(body: &str) -> Option<String> {
                 opening.get_or_insert(t);
             }
             Event::Text(t) | Event::Code(t) if in_heading.is_some() => text.push_str(&t),
+            Event::InlineMath(t) if in_heading.is_some() => text.push_str(&format!("${t}$")),
             _ => {}
         }
     }

@@ -1,10 +1,10 @@
 //! Pass 1: a note's headings (with stable, unique ids) and links (with file lines).
 
-use pulldown_cmark::{Event, LinkType, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, LinkType, Tag, TagEnd};
 
 use crate::content::Note;
 use crate::slug::{slugify, Unique};
-use crate::snippet::extract::{markdown_options, LineIndex};
+use crate::snippet::extract::LineIndex;
 
 use super::raw_html::HtmlLink;
 
@@ -53,7 +53,7 @@ pub fn outline(note: &Note) -> Outline {
     let mut out = Outline::default();
     let mut ids = Unique::default();
     let mut current: Option<(u8, Option<String>, String, usize)> = None;
-    for (ev, range) in Parser::new_ext(&note.body, markdown_options()).into_offset_iter() {
+    for (ev, range) in super::events::events(&note.body) {
         match ev {
             Event::Start(Tag::Heading { level, id, .. }) => {
                 current = Some((
@@ -81,6 +81,12 @@ pub fn outline(note: &Note) -> Outline {
             Event::Text(t) | Event::Code(t) => {
                 if let Some((_, _, text, _)) = current.as_mut() {
                     text.push_str(&t);
+                }
+            }
+            // Math in a heading is its TeX as written, so its id is the one it had as text.
+            Event::InlineMath(t) => {
+                if let Some((_, _, text, _)) = current.as_mut() {
+                    text.push_str(&format!("${t}$"));
                 }
             }
             Event::Start(Tag::Link {

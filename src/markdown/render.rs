@@ -5,20 +5,21 @@
 //! verified snippets, a badge from the last `kb verify` run. The same walk collects the note's
 //! text per heading for search.
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Tag, TagEnd};
 
 use crate::config::Config;
 use crate::content::Note;
 use crate::highlight::Highlighter;
 use crate::html::escape;
-use crate::search::doc::{SearchDoc, SearchSection};
-use crate::snippet::extract::{markdown_options, LineIndex};
+use crate::search::doc::SearchDoc;
+use crate::snippet::extract::LineIndex;
 use crate::snippet::{FenceInfo, Lang, SnippetKey};
 use crate::verify::results::{BlockResult, Status, VerifyResults};
 
 use super::links::{LinkIndex, Resolved};
 use super::outline::{LinkKind, Outline};
 use super::raw_html::HtmlLink;
+use super::search_text::TextCollector;
 
 /// Everything a note needs from the rest of the site to render.
 pub struct RenderCtx<'a> {
@@ -86,9 +87,7 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     // The last character of prose before a soft line break, to drop the break between two
     // Chinese or Japanese characters (see `line_breaks`).
     let mut last_char: Option<char> = None;
-    let mut parser = Parser::new_ext(&note.body, markdown_options())
-        .into_offset_iter()
-        .peekable();
+    let mut parser = super::events::events(&note.body).peekable();
     let title_dropped = super::title::drop_title_heading(&mut parser, outline, note);
     if title_dropped {
         heading_no = 1;
@@ -246,6 +245,13 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 last_char = t.chars().next_back().or(last_char);
                 events.push(Event::Text(t));
             }
+            Event::InlineMath(_) | Event::DisplayMath(_) => {
+                let ev = super::math::event(ev, &range, &note.body);
+                if let Event::Text(t) = &ev {
+                    text.text(t);
+                }
+                events.push(ev);
+            }
             Event::Code(t) => {
                 text.text(&t);
                 last_char = t.chars().next_back().or(last_char);
@@ -260,6 +266,16 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 text.end_paragraph();
                 events.push(Event::End(TagEnd::Paragraph));
             }
+            // Words of two list items, cells or a callout's title and body are not one word.
+            Event::End(
+                TagEnd::Item
+                | TagEnd::TableCell
+                | TagEnd::DefinitionListTitle
+                | TagEnd::DefinitionListDefinition,
+            ) => {
+                text.push_space();
+                events.push(ev);
+            }
             Event::SoftBreak
                 if last_char.zip(next_text_char(parser.peek())).is_some_and(
                     |(before, after)| super::line_breaks::joins_without_space(before, after),
@@ -268,8 +284,12 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 text.text(" ");
                 events.push(ev);
             }
+            // Raw HTML (a callout's box too): its links rewritten; a block separates words.
             Event::Html(ref raw) | Event::InlineHtml(ref raw) => {
                 let inline = matches!(ev, Event::InlineHtml(_));
+                if !inline {
+                    text.push_space();
+                }
                 let kind_of = |k| match k {
                     HtmlLink::Href => LinkKind::Inline,
                     HtmlLink::Src => LinkKind::Image,
@@ -375,6 +395,9 @@ fn render_code_block(
     });
     if attrs.hidden {
         return (String::new(), snippet);
+    }
+    if super::mermaid::is_diagram(info) {
+        return (super::mermaid::render(text), snippet);
     }
     let body = match info.lang {
         Some(Lang::Console) => ctx
@@ -527,95 +550,6 @@ fn next_text_char(next: Option<&(Event<'_>, std::ops::Range<usize>)>) -> Option<
     match next {
         Some((Event::Text(t), _)) => t.chars().next(),
         _ => None,
-    }
-}
-
-/// Collects prose per heading section, the first paragraph, and a character count.
-#[derive(Default)]
-struct TextCollector {
-    sections: Vec<SearchSection>,
-    current: SearchSection,
-    heading: Option<String>,
-    in_paragraph: bool,
-    first_paragraph: Option<String>,
-    paragraph: String,
-    chars: usize,
-}
-
-impl TextCollector {
-    fn start_heading(&mut self, id: &str) {
-        let done = std::mem::replace(
-            &mut self.current,
-            SearchSection {
-                anchor: id.to_string(),
-                ..Default::default()
-            },
-        );
-        if !(done.text.is_empty() && done.code.is_empty() && done.heading.is_empty()) {
-            self.sections.push(done);
-        }
-        self.heading = Some(String::new());
-    }
-
-    fn end_heading(&mut self) {
-        if let Some(h) = self.heading.take() {
-            self.current.heading = h.trim().to_string();
-        }
-    }
-
-    fn start_paragraph(&mut self) {
-        self.in_paragraph = true;
-        self.paragraph.clear();
-    }
-
-    fn end_paragraph(&mut self) {
-        self.in_paragraph = false;
-        if self.first_paragraph.is_none() && !self.paragraph.trim().is_empty() {
-            self.first_paragraph = Some(self.paragraph.trim().to_string());
-        }
-        self.push_space();
-    }
-
-    fn push_space(&mut self) {
-        if !self.current.text.is_empty() && !self.current.text.ends_with(' ') {
-            self.current.text.push(' ');
-        }
-    }
-
-    fn text(&mut self, t: &str) {
-        if let Some(h) = self.heading.as_mut() {
-            h.push_str(t);
-            return;
-        }
-        self.chars += t.chars().filter(|c| !c.is_whitespace()).count();
-        if self.in_paragraph {
-            self.paragraph.push_str(t);
-        }
-        self.current.text.push_str(t);
-    }
-
-    fn code(&mut self, t: &str) {
-        self.current.code.push_str(t);
-        if !t.ends_with('\n') {
-            self.current.code.push('\n');
-        }
-    }
-
-    fn finish(mut self) -> (Vec<SearchSection>, String, usize) {
-        let last = std::mem::take(&mut self.current);
-        if !(last.text.is_empty() && last.code.is_empty() && last.heading.is_empty()) {
-            self.sections.push(last);
-        }
-        for s in &mut self.sections {
-            s.text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        }
-        let excerpt = self.first_paragraph.unwrap_or_default();
-        let excerpt: String = if excerpt.chars().count() > 160 {
-            excerpt.chars().take(157).collect::<String>() + "…"
-        } else {
-            excerpt
-        };
-        (self.sections, excerpt, self.chars)
     }
 }
 

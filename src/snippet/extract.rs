@@ -46,6 +46,11 @@ pub struct BlockError {
 }
 
 /// Markdown options shared by every stage that parses note bodies, so block ordinals agree.
+///
+/// Math (`$x$`, `$$x$$`: TeX is kept verbatim, so `\\` survives) and definition lists (`Term`
+/// then `: definition`) are inline or wrap blocks without changing where a fence starts or ends,
+/// so they do not change which code blocks are found. GitHub alerts (`ENABLE_GFM`) are left off:
+/// `markdown::callouts` reads `> [!NOTE]` and Obsidian's `> [!info] Title` the same way.
 pub fn markdown_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -53,6 +58,17 @@ pub fn markdown_options() -> Options {
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_HEADING_ATTRIBUTES
         | Options::ENABLE_WIKILINKS
+        | Options::ENABLE_MATH
+        | Options::ENABLE_DEFINITION_LIST
+}
+
+/// Opens and closes an Obsidian comment (`%%hidden%%`) in prose; inside code it is text.
+/// A fenced block inside a comment is no block: not shown (`markdown::comments`) and not run.
+pub const COMMENT_MARK: &str = "%%";
+
+/// Whether the prose text `t` opens or closes a comment (an odd number of marks).
+pub fn toggles_comment(t: &str) -> bool {
+    t.matches(COMMENT_MARK).count() % 2 == 1
 }
 
 /// Extract the fenced code blocks of `body`. `body_line` is the 1-based file line on which the
@@ -63,9 +79,16 @@ pub fn extract(body: &str, body_line: usize) -> (Vec<CodeBlock>, Vec<BlockError>
     let mut errors = Vec::new();
     let mut current: Option<(usize, FenceInfo, String, Option<Range<usize>>)> = None;
     let mut ordinal = 0;
+    let mut in_code = false;
+    let mut in_comment = false;
+    let has_comments = body.contains(COMMENT_MARK);
     for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
         match event {
+            Event::Start(Tag::CodeBlock(_)) if in_comment => in_code = true,
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)) => in_code = true,
+            Event::Text(t) if has_comments && !in_code => in_comment ^= toggles_comment(&t),
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info_str))) => {
+                in_code = true;
                 ordinal += 1;
                 let line = body_line + line_starts.line_of(range.start);
                 let info = match info::parse(&info_str) {
@@ -87,6 +110,7 @@ pub fn extract(body: &str, body_line: usize) -> (Vec<CodeBlock>, Vec<BlockError>
                 }
             }
             Event::End(TagEnd::CodeBlock) => {
+                in_code = false;
                 if let Some((line, info, text, r)) = current.take() {
                     // An empty block: point the range just before the closing fence.
                     let text_range = r.unwrap_or_else(|| {
@@ -179,6 +203,65 @@ mod tests {
         let (blocks, _) = extract(body, 1);
         assert_eq!(blocks[0].text, "");
         assert_eq!(blocks[0].text_range, 10..10);
+    }
+
+    #[test]
+    fn a_fenced_block_inside_an_obsidian_comment_is_no_block() {
+        let body = "```sh\na\n```\n\n%%\n```sh\nb %% c\n```\n%%\n\n`%%` ```sh\nnot a fence\n\n```sh\nd\n```\n";
+        let (blocks, _) = extract(body, 1);
+        let texts: Vec<_> = blocks
+            .iter()
+            .map(|b| (b.ordinal, b.text.as_str()))
+            .collect();
+        assert_eq!(texts, [(1, "a\n"), (2, "d\n")]);
+    }
+
+    /// Math and definition lists were switched on after notes had snippets keyed by ordinal:
+    /// they must find the fences the old options found, where they found them.
+    #[test]
+    fn math_and_definition_lists_find_the_same_fences() {
+        let before = Options::ENABLE_TABLES
+            | Options::ENABLE_FOOTNOTES
+            | Options::ENABLE_STRIKETHROUGH
+            | Options::ENABLE_TASKLISTS
+            | Options::ENABLE_HEADING_ATTRIBUTES
+            | Options::ENABLE_WIKILINKS;
+        let fences = |body: &str, options: Options| -> Vec<(usize, String)> {
+            let mut found = Vec::new();
+            let mut current: Option<(usize, String)> = None;
+            for (ev, range) in Parser::new_ext(body, options).into_offset_iter() {
+                match ev {
+                    Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) => {
+                        current = Some((range.start, String::new()))
+                    }
+                    Event::Text(t) => {
+                        if let Some((_, text)) = current.as_mut() {
+                            text.push_str(&t)
+                        }
+                    }
+                    Event::End(TagEnd::CodeBlock) => found.extend(current.take()),
+                    _ => {}
+                }
+            }
+            found
+        };
+        for body in [
+            "$$\n```sh\nx\n```\n$$\n",
+            "cost $5\n```sh\necho $HOME\n```\nand $6\n",
+            "$a\n```\nb$\n```\n",
+            "Term\n: def\n\n```go\ny\n```\n",
+            ": not a definition\n```sh\nz\n```\n",
+            "- a\n\n  : b\n\n  ```sh\nw\n  ```\n",
+            "| a |\n|---|\n| $x |\n\n```sh\nv $\n```\n",
+        ] {
+            let old = fences(body, before);
+            assert_eq!(old, fences(body, markdown_options()), "{body:?}");
+            assert!(!old.is_empty(), "{body:?}");
+        }
+        // The one change: a fence opened on a definition's line is a fence (it was text that
+        // swallowed what followed), which is what the author of a definition list meant.
+        let body = "Term\n: ```sh\n  x\n  ```\n\nafter\n";
+        assert_eq!(fences(body, markdown_options()), [(7, "x\n".to_string())]);
     }
 
     #[test]

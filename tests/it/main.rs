@@ -21,6 +21,7 @@ mod architecture;
 mod build;
 mod code_blocks;
 mod feeds;
+mod markdown_syntax;
 mod pipes;
 mod real_notes;
 mod search;
