@@ -274,8 +274,10 @@ fn inline(line: &str, file_line: usize, unknown: &mut Vec<Unknown>) -> String {
             let args = Args::parse(&c[3]);
             match name {
                 "get_url" => args.named("path").unwrap_or_default(),
-                "resize_image" | "resize_image_relative" | "high_res_image" | "image" => image(
-                    args.named("path").or(args.named("src")),
+                // Zola's image paths are from the content root, but for the `_relative` one.
+                "resize_image_relative" => image(args.named("path"), args.named("alt"), None),
+                "resize_image" | "high_res_image" | "image" => image(
+                    args.named("path").or(args.named("src")).map(rooted),
                     args.named("alt"),
                     None,
                 ),
@@ -418,7 +420,7 @@ mod tests {
                 "> [!NOTE]\n",
                 "> Mind the **gap**.\n",
                 "\n",
-                "![](img/x.png)\n",
+                "![](/img/x.png)\n",
                 "[doc](@/docs/a.md)\n",
             )
         );

@@ -153,7 +153,8 @@ impl LinkIndex {
     }
 
     fn resolve_inline(&self, notes: &[Note], from: usize, dest: &str) -> Resolved {
-        if dest.is_empty() || has_scheme(dest) || is_email(dest) {
+        // `//host/path` is another site, with the page's scheme.
+        if dest.is_empty() || has_scheme(dest) || is_email(dest) || dest.starts_with("//") {
             return Resolved::Unchanged;
         }
         let (path, anchor) = split_anchor(dest);

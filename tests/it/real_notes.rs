@@ -315,7 +315,7 @@ fn links_written_for_zola_mdbook_hugo_and_github_resolve() {
                 "# Links\n\n",
                 "[zola](@/docs/getting_started.md#get-url) [section](@/docs/_index.md)\n",
                 "[hugo url](/docs/getting-started/) [folder](docs/) [repo root](/content/ch01-00-intro.md)\n",
-                "[kb page](/tags/) [missing](/nowhere/at/all/)\n",
+                "[kb page](/tags/) [missing](/nowhere/at/all/) [cdn](//cdn.example.com/x.js)\n",
             ),
         ),
     ]);
@@ -352,6 +352,7 @@ fn links_written_for_zola_mdbook_hugo_and_github_resolve() {
         r#"href="/notes/getting_started/""#,
         r#"href="/notes/ch01-00-intro/""#,
         r#"href="/tags/""#,
+        r#"href="//cdn.example.com/x.js""#,
     ] {
         assert!(links.contains(href), "{href}: {links}");
     }
