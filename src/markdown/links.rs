@@ -45,6 +45,8 @@ pub enum Broken {
     NoSuchPage {
         target: String,
     },
+    /// A relative link that climbs out of content/ (`../../std/`).
+    OutsideContent,
 }
 
 /// Lookup tables for link resolution, built once per build.
@@ -180,10 +182,10 @@ impl LinkIndex {
             .rsplit_once('/')
             .map(|(d, _)| d)
             .unwrap_or("");
-        // A link climbing out of content/ points at something kb does not publish or know
-        // (mdBook's `../std/` beside the book): left as written.
+        // A link climbing out of content/ points at something kb does not publish (mdBook's
+        // `../std/` beside the book, on the host that serves both): dead on this site.
         let Some(target) = join_normalized(base_dir, &decoded) else {
-            return Resolved::Unchanged;
+            return Resolved::Broken(Broken::OutsideContent);
         };
         if let Some(t) = self.paths.find(&target) {
             return self.target(notes, t, anchor);
@@ -310,6 +312,8 @@ fn broken_diagnostic(rel: &str, line: usize, dest: &str, b: &Broken) -> Diagnost
     match b {
         Broken::NoSuchNote { target } => Diagnostic::warning(DiagnosticKind::BrokenLink, rel, Some(line), format!("link `{dest}` points to `{target}`, which does not exist"))
             .with_hint("fix the path (relative to this note's folder) or the [[title]]; `kb check` lists every broken link"),
+        Broken::OutsideContent => Diagnostic::warning(DiagnosticKind::BrokenLink, rel, Some(line), format!("link `{dest}` leaves content/: nothing kb publishes is there, so it is dead on this site"))
+            .with_hint("link to the page's full URL (https://…) if it lives on another site, or copy the file under content/"),
         Broken::NoSuchPage { target } => Diagnostic::warning(DiagnosticKind::BrokenLink, rel, Some(line), format!("link `{dest}` names no page of this site: no note, folder or file under content/ is at `{target}`"))
             .with_hint("a link starting with `/` is read from the site's root: write the note's path under content/ (`/go/gc.md`) or its URL"),
         Broken::NoSuchAnchor { note, anchor } => Diagnostic::warning(DiagnosticKind::BrokenAnchor, rel, Some(line), format!("link `{dest}`: `{note}` has no heading with id `{anchor}`"))
