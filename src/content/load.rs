@@ -381,23 +381,21 @@ fn title_heading(body: &str) -> Option<String> {
 /// route, and an info per note told apart from a namesake by its folder. Shared by a full load
 /// and `kb serve`'s updates.
 pub(crate) fn place_all(notes: &mut [Note], base: &str) -> Vec<Diagnostic> {
-    let (placed, diags) = routes::assign(&route_inputs(notes), base);
+    let inputs: Vec<RouteInput<'_>> = notes.iter().map(route_input).collect();
+    let (placed, diags) = routes::assign(&inputs, base);
     for (n, r) in notes.iter_mut().zip(placed) {
         n.place(r, base);
     }
     diags
 }
 
-/// What [`routes::assign`] reads of each note.
-pub(crate) fn route_inputs(notes: &[Note]) -> Vec<RouteInput<'_>> {
-    notes
-        .iter()
-        .map(|n| RouteInput {
-            rel: &n.rel,
-            content_rel: &n.content_rel,
-            wish: &n.wish,
-        })
-        .collect()
+/// What [`routes::assign`] reads of a note.
+pub(crate) fn route_input(n: &Note) -> RouteInput<'_> {
+    RouteInput {
+        rel: &n.rel,
+        content_rel: &n.content_rel,
+        wish: &n.wish,
+    }
 }
 
 fn sections(

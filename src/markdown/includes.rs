@@ -71,6 +71,13 @@ fn locate(note_dir: &Path, root: &Path, path: &str) -> Result<PathBuf, Missing> 
     Ok(real)
 }
 
+/// The lines a directive names, read from its file.
+fn contents(note_dir: &Path, root: &Path, d: &Directive) -> Result<String, Missing> {
+    let file = locate(note_dir, root, &d.path)?;
+    let text = std::fs::read_to_string(file).map_err(|_| Missing::File(d.path.clone()))?;
+    select(&text, &d.part)
+}
+
 fn select(text: &str, part: &Part) -> Result<String, Missing> {
     let is_marker = |l: &str| l.contains("ANCHOR:") || l.contains("ANCHOR_END:");
     let keep = |lines: Vec<&str>| {
@@ -119,11 +126,7 @@ pub(crate) fn expand(code: &str, note: &Note, root: &Path) -> String {
     let dir = note.source.parent().unwrap_or(root);
     directive_re()
         .replace_all(code, |c: &regex::Captures<'_>| {
-            let d = parse(&c[2]);
-            locate(dir, root, &d.path)
-                .and_then(|p| std::fs::read_to_string(p).map_err(|_| Missing::File(d.path.clone())))
-                .and_then(|text| select(&text, &d.part))
-                .unwrap_or_else(|_| c[0].to_string())
+            contents(dir, root, &parse(&c[2])).unwrap_or_else(|_| c[0].to_string())
         })
         .into_owned()
 }
@@ -139,10 +142,7 @@ pub(crate) fn check(note: &Note, root: &Path) -> Vec<Diagnostic> {
     for (n, line) in note.body.lines().enumerate() {
         for c in directive_re().captures_iter(line) {
             let d = parse(&c[2]);
-            let problem = locate(dir, root, &d.path)
-                .and_then(|p| std::fs::read_to_string(p).map_err(|_| Missing::File(d.path.clone())))
-                .and_then(|text| select(&text, &d.part))
-                .err();
+            let problem = contents(dir, root, &d).err();
             let (message, hint) = match problem {
                 None => continue,
                 Some(Missing::File(p)) => (

@@ -272,6 +272,16 @@ impl LinkIndex {
         }
     }
 
+    /// The URL a link gets on the page: a note's (with its anchor), a file's or a section's;
+    /// `None` to leave the link as written.
+    pub fn href(notes: &[Note], resolved: &Resolved) -> Option<String> {
+        match resolved {
+            Resolved::Note { index, anchor } => Some(Self::url(notes, *index, anchor.as_deref())),
+            Resolved::Asset(url) | Resolved::Page(url) => Some(url.clone()),
+            Resolved::Unchanged | Resolved::Broken(_) => None,
+        }
+    }
+
     /// URL of a resolved note link, relative to nothing (absolute path with base path).
     pub fn url(notes: &[Note], index: usize, anchor: Option<&str>) -> String {
         match anchor {

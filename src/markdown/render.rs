@@ -175,12 +175,9 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                     LinkKind::Inline
                 };
                 let resolved = ctx.links.resolve(ctx.notes, index, &dest_url, kind);
-                let new_dest = match &resolved {
-                    Resolved::Note { index: to, anchor } => {
-                        CowStr::from(LinkIndex::url(ctx.notes, *to, anchor.as_deref()))
-                    }
-                    Resolved::Asset(url) | Resolved::Page(url) => CowStr::from(url.clone()),
-                    Resolved::Unchanged | Resolved::Broken(_) => dest_url.clone(),
+                let new_dest = match LinkIndex::href(ctx.notes, &resolved) {
+                    Some(url) => CowStr::from(url),
+                    None => dest_url.clone(),
                 };
                 if let (
                     LinkType::WikiLink { has_pothole: false },
@@ -295,13 +292,8 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                     HtmlLink::Src => LinkKind::Image,
                 };
                 let out = super::raw_html::rewrite(raw, |dest, k| {
-                    match ctx.links.resolve(ctx.notes, index, dest, kind_of(k)) {
-                        Resolved::Note { index: to, anchor } => {
-                            Some(LinkIndex::url(ctx.notes, to, anchor.as_deref()))
-                        }
-                        Resolved::Asset(url) | Resolved::Page(url) => Some(url),
-                        Resolved::Unchanged | Resolved::Broken(_) => None,
-                    }
+                    let resolved = ctx.links.resolve(ctx.notes, index, dest, kind_of(k));
+                    LinkIndex::href(ctx.notes, &resolved)
                 });
                 let out = CowStr::from(out.into_owned());
                 events.push(if inline {

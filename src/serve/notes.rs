@@ -312,14 +312,8 @@ impl LiveSite {
             .chain(upserts.values())
             .collect();
         all.sort_by(|a, b| a.rel.cmp(&b.rel));
-        let inputs: Vec<content::routes::RouteInput<'_>> = all
-            .iter()
-            .map(|n| content::routes::RouteInput {
-                rel: &n.rel,
-                content_rel: &n.content_rel,
-                wish: &n.wish,
-            })
-            .collect();
+        let inputs: Vec<content::routes::RouteInput<'_>> =
+            all.iter().map(|n| content::load::route_input(n)).collect();
         let (placed, diags) = content::routes::assign(&inputs, &self.site.config.base_path);
         let mut routes: BTreeMap<String, content::routes::Route> = BTreeMap::new();
         for (n, r) in all.iter().zip(placed) {

@@ -104,12 +104,7 @@ pub(crate) fn render_page(
                 },
             )?;
             let mut files = vec![(page.path(&site.notes), html.into_bytes())];
-            let redirect = feeds::redirect(&n.url);
-            files.extend(
-                alias_paths(n)
-                    .into_iter()
-                    .map(|path| (path, redirect.clone().into_bytes())),
-            );
+            files.extend(alias_files(n));
             Ok(files)
         }
         Page::Home => {
@@ -304,15 +299,18 @@ fn with_aliases(
 ) -> anyhow::Result<PageFiles> {
     let mut files = vec![(page.path(&site.notes), html.into_bytes())];
     if let Some(i) = intro {
-        let n = &site.notes[i];
-        let redirect = feeds::redirect(&n.url);
-        files.extend(
-            alias_paths(n)
-                .into_iter()
-                .map(|path| (path, redirect.clone().into_bytes())),
-        );
+        files.extend(alias_files(&site.notes[i]));
     }
     Ok(files)
+}
+
+/// The redirect page of each of a note's front matter `aliases`.
+fn alias_files(note: &crate::content::Note) -> PageFiles {
+    let redirect = feeds::redirect(&note.url);
+    alias_paths(note)
+        .into_iter()
+        .map(|path| (path, redirect.clone().into_bytes()))
+        .collect()
 }
 
 /// The notes the home page lists: newest first, at most [`HOME_RECENT`]; not the home page's
