@@ -140,7 +140,7 @@ pub fn expand(body: &str, body_line: usize) -> Option<(String, Vec<Unknown>)> {
         if let Some((name, delim, args)) = opening(trimmed) {
             let closes = lines[n + 1..].iter().any(|l| is_closing(l.trim(), &name));
             if closes {
-                let body = paired(&name, delim, &args, &lines[n + 1..]);
+                let body = paired(&name, delim);
                 let opener = match &body {
                     Body::Code => {
                         let lang = if name == "highlight" {
@@ -173,7 +173,7 @@ pub fn expand(body: &str, body_line: usize) -> Option<(String, Vec<Unknown>)> {
 }
 
 /// What a paired shortcode's body becomes.
-fn paired(name: &str, delim: char, _args: &str, _rest: &[&str]) -> Body {
+fn paired(name: &str, delim: char) -> Body {
     if name == "highlight" {
         Body::Code
     } else if ADMONITIONS.iter().any(|(k, _)| *k == name) {

@@ -41,18 +41,17 @@ pub(crate) struct LinkPaths {
 }
 
 impl LinkPaths {
-    pub(crate) fn new(notes: &[Note], assets: &HashSet<String>, base: &str) -> Self {
-        let mut t = LinkPaths {
-            assets: assets.clone(),
-            ..Default::default()
-        };
+    pub(crate) fn new(notes: &[Note], assets: HashSet<String>, base: &str) -> Self {
+        let mut t = LinkPaths::default();
         for (i, n) in notes.iter().enumerate() {
             t.notes.insert(n.content_rel.clone(), i);
             t.notes_lower
                 .entry(n.content_rel.to_lowercase())
                 .or_insert(i);
+            // The note's folder and those above it, up to the first one already known (its
+            // ancestors are known too).
             let mut folder = n.section.as_str();
-            loop {
+            while !t.folders.contains_key(folder) {
                 let section = Target::Section(routes::url(base, &routes::section_route(folder)));
                 t.folders
                     .entry(folder.to_string())
@@ -86,6 +85,7 @@ impl LinkPaths {
             let name = a.rsplit('/').next().unwrap_or(a).to_lowercase();
             t.assets_by_name.entry(name).or_insert(a.clone());
         }
+        t.assets = assets;
         t
     }
 

@@ -86,7 +86,7 @@ impl LinkIndex {
             .map(|(n, o)| Anchors::new(o, &n.body))
             .collect();
         LinkIndex {
-            paths: LinkPaths::new(notes, &assets, base_path),
+            paths: LinkPaths::new(notes, assets, base_path),
             by_name,
             anchors,
             base_path: base_path.to_string(),
