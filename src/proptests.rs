@@ -330,7 +330,7 @@ proptest! {
         std::fs::create_dir_all(dir.path().join("content")).unwrap();
         std::fs::write(dir.path().join("content/p.md"), &file).unwrap();
         let config = crate::config::Config::load(dir.path()).unwrap();
-        let site = crate::site::Site::load(config, crate::content::LoadOptions { drafts: true }).unwrap();
+        let site = crate::site::Site::load(config, crate::content::LoadOptions::ALL).unwrap();
         let lines = last_line(&file, 1);
         for d in &site.diagnostics {
             if d.path.to_str() == Some("content/p.md") && d.kind != crate::diagnostics::DiagnosticKind::NoTitle {

@@ -49,6 +49,7 @@ pub fn run_build(g: &GlobalOpts, args: BuildArgs) -> anyhow::Result<Exit> {
         config,
         LoadOptions {
             drafts: args.drafts,
+            unrendered: false,
         },
         &out,
         args.strict,
@@ -98,6 +99,7 @@ pub fn run_check(g: &GlobalOpts, args: CheckArgs) -> anyhow::Result<Exit> {
         config,
         LoadOptions {
             drafts: args.drafts,
+            unrendered: false,
         },
     )?;
     for d in &site.diagnostics {

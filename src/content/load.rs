@@ -18,6 +18,7 @@ use crate::slug::slugify;
 
 use super::front_matter::{self, FrontMatter};
 use super::model::{Corpus, Note, Section};
+use super::publish::{self, Cascades};
 use super::routes::{self, Route, RouteInput, Wish};
 
 /// What to load.
@@ -25,6 +26,17 @@ use super::routes::{self, Route, RouteInput, Wish};
 pub struct LoadOptions {
     /// Include notes with `draft: true`.
     pub drafts: bool,
+    /// Include notes that ask not to be pages ([`publish`]: Hugo `build.render: never`,
+    /// headless bundles, Zola `render = false`), as `kb verify` and the snippet check do.
+    pub unrendered: bool,
+}
+
+impl LoadOptions {
+    /// Every note file, drafts and unrendered notes too (`kb verify`, snippet checks).
+    pub const ALL: LoadOptions = LoadOptions {
+        drafts: true,
+        unrendered: true,
+    };
 }
 
 /// Files found under content/.
@@ -194,15 +206,16 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         diagnostics: walk.diagnostics,
         ..Default::default()
     };
+    let cascades = Cascades::read(config, &walk.section_indexes);
     let results: Vec<Result<Option<Note>, Diagnostic>> = walk
         .notes
         .par_iter()
-        .map(|p| load_note(config, p, opts))
+        .map(|p| load_note(config, p, opts, &cascades))
         .collect();
     for (r, path) in results.into_iter().zip(&walk.notes) {
         match r {
             Ok(Some(note)) => corpus.notes.push(note),
-            Ok(None) => corpus.drafts_left_out.push(path.clone()),
+            Ok(None) => corpus.left_out.push(path.clone()),
             Err(d) => corpus.diagnostics.push(d),
         }
     }
@@ -220,11 +233,13 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
     corpus
 }
 
-/// Read and parse one note; `Ok(None)` for a draft when drafts are off.
+/// Read and parse one note; `Ok(None)` for a draft when drafts are off, and for a note that
+/// asks not to be a page (its own keys or the `cascades` above it) unless `opts` wants those.
 pub fn load_note(
     config: &Config,
     path: &Path,
     opts: LoadOptions,
+    cascades: &Cascades,
 ) -> Result<Option<Note>, Diagnostic> {
     let rel = rel_slash(path, &config.root);
     let bytes = std::fs::read(path).map_err(|e| {
@@ -276,6 +291,9 @@ pub fn load_note(
         return Ok(None);
     }
     let content_rel = rel_slash(path, &config.content_dir());
+    if !opts.unrendered && cascades.render(&content_rel, &meta.extra) == publish::Render::Never {
+        return Ok(None);
+    }
     let stem = content_rel.rsplit('/').next().unwrap_or(&content_rel);
     let stem = stem
         .rsplit_once('.')

@@ -8,6 +8,7 @@ pub mod front_matter;
 pub mod load;
 pub mod model;
 mod note_file;
+pub mod publish;
 pub mod routes;
 pub mod shortcodes;
 

@@ -86,7 +86,7 @@ pub struct Corpus {
     pub assets: Vec<PathBuf>,
     /// The `_index.md` files (absolute paths): their snippets are checked like notes'.
     pub section_indexes: Vec<PathBuf>,
-    /// Notes left out because they are drafts (absolute paths): `kb verify` runs their
-    /// snippets, so their snippets are checked too.
-    pub drafts_left_out: Vec<PathBuf>,
+    /// Notes left out (absolute paths): drafts, and notes that ask not to be pages
+    /// ([`super::publish`]). `kb verify` runs their snippets, so their snippets are checked too.
+    pub left_out: Vec<PathBuf>,
 }

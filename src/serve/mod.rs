@@ -79,6 +79,7 @@ async fn serve(config: Config, opts: Options) -> anyhow::Result<Exit> {
     let files = Arc::new(LiveFiles::default());
     let load_opts = LoadOptions {
         drafts: opts.drafts,
+        unrendered: false,
     };
     let live = {
         let files = files.clone();

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::content;
 use crate::content::load::{load_note, Admit};
+use crate::content::publish::Cascades;
 use crate::content::Note;
 use crate::markdown::{self, LinkIndex, Outline, RenderedNote};
 use crate::output::sink::rel_slash;
@@ -33,7 +34,10 @@ impl LiveSite {
             let existing = self.index_of(&rel);
             // The content walk's policy: a link out of the root (or to nowhere) is not a note.
             let loaded = (content::load::admit(&self.site.config, path) == Admit::File)
-                .then(|| load_note(&self.site.config, path, self.opts));
+                .then(|| {
+                    let cascades = Cascades::above(&self.site.config, path);
+                    load_note(&self.site.config, path, self.opts, &cascades)
+                });
             match loaded {
                 Some(Ok(Some(note))) => {
                     self.problems.load.remove(&rel);

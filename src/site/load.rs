@@ -50,15 +50,15 @@ impl Site {
                     .flat_map_iter(|n| markdown::includes::check(n, &config.root))
                     .collect::<Vec<_>>(),
             );
-            // `kb verify` also plans `_index.md` bodies and drafts: check them the same way. (A
-            // section index that fails to load is reported by the load stage already; a draft
-            // left out is not read for anything else.)
+            // `kb verify` also plans `_index.md` bodies, drafts and unrendered notes: check them
+            // the same way. (A section index that fails to load is reported by the load stage
+            // already; a note left out is not read for anything else.)
             let indexes: Vec<Note> = corpus
                 .section_indexes
                 .iter()
-                .chain(&corpus.drafts_left_out)
+                .chain(&corpus.left_out)
                 .filter_map(|p| {
-                    content::load::load_note(&config, p, LoadOptions { drafts: true })
+                    content::load::load_note(&config, p, LoadOptions::ALL, &Default::default())
                         .ok()
                         .flatten()
                 })

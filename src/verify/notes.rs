@@ -128,7 +128,7 @@ pub(crate) fn load_notes(config: &Config, paths: &[PathBuf]) -> anyhow::Result<V
         .collect();
     let mut notes = Vec::new();
     for f in files {
-        match content::load::load_note(config, &f, content::LoadOptions { drafts: true }) {
+        match content::load::load_note(config, &f, content::LoadOptions::ALL, &Default::default()) {
             Ok(Some(n)) => notes.push(Note {
                 path: n.rel,
                 body: n.body,

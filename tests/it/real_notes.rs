@@ -482,3 +482,66 @@ fn hugo_and_zola_shortcodes_render_or_are_reported_once_per_name() {
     );
     assert!(page.contains("Mind the gap."), "{page}");
 }
+
+#[test]
+fn notes_that_ask_not_to_be_pages_are_left_out_but_their_snippets_checked() {
+    let f = Fixture::with_files(&[
+        ("content/guide.md", "# Guide\n\nThe guide.\n"),
+        // Hugo: a headless folder of fragments, by cascade from its `_index.md`.
+        (
+            "content/_common/_index.md",
+            "---\ncascade:\n  build:\n    render: never\n    list: never\n---\n",
+        ),
+        (
+            "content/_common/fragment.md",
+            "---\ntitle: Fragment\n---\n\nfragment text\n\n```sh run nonsense=1\ntrue\n```\n",
+        ),
+        // ... but a closer `_index.md`, or the note itself, can say otherwise.
+        (
+            "content/_common/shown/_index.md",
+            "---\ncascade:\n  _build:\n    render: always\n---\n",
+        ),
+        ("content/_common/shown/kept.md", "# Kept below\n"),
+        (
+            "content/_common/own.md",
+            "---\nbuild:\n  render: always\n---\n# Own say\n",
+        ),
+        // Hugo's own and older keys, a headless bundle, Zola's `render = false`.
+        ("content/a.md", "---\nbuild:\n  render: never\n---\n# A\n"),
+        ("content/b.md", "---\n_build:\n  render: false\n---\n# B\n"),
+        ("content/bundle/index.md", "---\nheadless: true\n---\n# Bundle\n"),
+        ("content/c.md", "+++\nrender = false\n+++\n# C\n"),
+    ]);
+    let check = f.kb(&["check"]);
+    // The fragment is not a page, but its snippets are still checked (and `kb verify` runs them).
+    assert!(
+        check
+            .stderr
+            .contains("content/_common/fragment.md:7: warning: unknown snippet attribute `nonsense`"),
+        "{}",
+        check.stderr
+    );
+    std::fs::write(
+        f.path("content/_common/fragment.md"),
+        "---\ntitle: Fragment\n---\n\nfragment text\n",
+    )
+    .unwrap();
+    f.kb(&["build", "--strict"]).expect_code(0);
+    for gone in [
+        "public/notes/fragment/index.html",
+        "public/notes/a/index.html",
+        "public/notes/b/index.html",
+        "public/notes/c/index.html",
+        "public/notes/bundle/index.html",
+        "public/sections/bundle/index.html",
+    ] {
+        assert!(!f.path(gone).exists(), "{gone} was published");
+    }
+    assert!(f.path("public/notes/kept/index.html").exists());
+    assert!(f.path("public/notes/own/index.html").exists());
+    assert!(f.path("public/notes/guide/index.html").exists());
+    let sitemap = f.read("public/sitemap.xml");
+    assert!(!sitemap.contains("fragment"), "{sitemap}");
+    let search = f.kb(&["search", "fragment"]);
+    assert!(!search.stdout.contains("Fragment"), "{}", search.stdout);
+}
