@@ -152,12 +152,21 @@ mod tests {
 
     #[test]
     fn hugo_zola_and_old_hugo_keys_keep_a_note_out() {
-        assert_eq!(own(&extra("build:\n  render: never\n")), Some(Render::Never));
+        assert_eq!(
+            own(&extra("build:\n  render: never\n")),
+            Some(Render::Never)
+        );
         assert_eq!(own(&extra("build:\n  render: link\n")), Some(Render::Never));
-        assert_eq!(own(&extra("_build:\n  render: false\n")), Some(Render::Never));
+        assert_eq!(
+            own(&extra("_build:\n  render: false\n")),
+            Some(Render::Never)
+        );
         assert_eq!(own(&extra("headless: true\n")), Some(Render::Never));
         assert_eq!(own(&toml("render = false\n")), Some(Render::Never));
-        assert_eq!(own(&toml("[build]\nrender = 'always'\n")), Some(Render::Always));
+        assert_eq!(
+            own(&toml("[build]\nrender = 'always'\n")),
+            Some(Render::Always)
+        );
         assert_eq!(own(&extra("build:\n  list: never\n")), None);
         assert_eq!(own(&extra("headless: false\nrender: maybe\n")), None);
         assert_eq!(own(&extra("title: x\n")), None);

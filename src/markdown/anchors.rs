@@ -35,11 +35,14 @@ impl Anchors {
         a
     }
 
-    /// The heading id `fragment` names (`Some(None)`: the note itself, for a block reference),
-    /// or `None` when it names nothing in the note.
+    /// The id `fragment` names in the note (a heading's, or `^block-id`, which render puts on
+    /// an anchor at the block), or `None` when it names nothing there.
     pub(crate) fn find(&self, fragment: &str) -> Option<Option<String>> {
         if let Some(block) = fragment.strip_prefix('^') {
-            return self.blocks.contains(block).then_some(None);
+            return self
+                .blocks
+                .contains(block)
+                .then(|| Some(fragment.to_string()));
         }
         // `[[note#Part#Sub]]` names the last heading.
         let fragment = fragment.rsplit('#').next().unwrap_or(fragment);
@@ -65,7 +68,7 @@ fn loose(id: &str) -> String {
 }
 
 /// `abc-123` for a line ending in ` ^abc-123` (Obsidian's block id).
-fn block_id(line: &str) -> Option<&str> {
+pub(crate) fn block_id(line: &str) -> Option<&str> {
     let line = line.trim_end();
     let (before, id) = line.rsplit_once('^')?;
     let ok = !id.is_empty()
@@ -121,9 +124,13 @@ mod tests {
             &[],
             "A paragraph. ^quote-1\n\n- item ^x2\nno^id\n![[pic.png]]^img\n",
         );
-        assert_eq!(a.find("^img"), Some(None), "right after an embed");
-        assert_eq!(a.find("^quote-1"), Some(None));
-        assert_eq!(a.find("^x2"), Some(None));
+        assert_eq!(
+            a.find("^img"),
+            Some(Some("^img".into())),
+            "right after an embed"
+        );
+        assert_eq!(a.find("^quote-1"), Some(Some("^quote-1".into())));
+        assert_eq!(a.find("^x2"), Some(Some("^x2".into())));
         assert_eq!(
             a.find("^id"),
             None,

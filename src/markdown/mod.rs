@@ -16,8 +16,10 @@
 //! as MathML and keeps [`mermaid`] diagrams for a client-side renderer.
 
 mod anchors;
+mod badge;
 mod callouts;
 mod comments;
+mod embeds;
 mod events;
 pub(crate) mod includes;
 mod line_breaks;

@@ -71,6 +71,15 @@ pub struct RenderedNote {
 
 /// Render note `index`.
 pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
+    let _rendering = super::embeds::Rendering::enter(index);
+    let embed_site = super::embeds::Site {
+        notes: ctx.notes,
+        outlines: ctx.outlines,
+        links: ctx.links,
+    };
+    let whole = |i: usize| render_note(ctx, i).html;
+    // After an embed shown as a block, the rest of its paragraph opens a new one.
+    let mut after_embed = false;
     let note = &ctx.notes[index];
     let outline = &ctx.outlines[index];
     let mut events: Vec<Event<'_>> = Vec::new();
@@ -99,10 +108,22 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
             ))));
         }
     }
-    // `![[note]]` and `![[note#heading]]` embed a note: for now a link to it, so the End of
-    // the image closes a link.
+    // `![[note]]` in running text is a link to the note: the End of the image closes a link.
     let mut embeds_open = 0usize;
     while let Some((ev, range)) = parser.next() {
+        if std::mem::take(&mut after_embed) {
+            match ev {
+                Event::SoftBreak | Event::HardBreak => {
+                    after_embed = true;
+                    continue;
+                }
+                Event::End(TagEnd::Paragraph) => {
+                    text.end_paragraph();
+                    continue;
+                }
+                _ => events.push(Event::Start(Tag::Paragraph)),
+            }
+        }
         if let Some((_, buf)) = code.as_mut() {
             match ev {
                 Event::Text(t) => buf.push_str(&t),
@@ -206,8 +227,45 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                     .links
                     .resolve(ctx.notes, index, &dest_url, LinkKind::Image)
                 {
-                    Resolved::Asset(url) => CowStr::from(url),
+                    Resolved::Asset(url) => {
+                        let sized = match (link_type, parser.peek()) {
+                            (
+                                LinkType::WikiLink { has_pothole: true },
+                                Some((Event::Text(t), _)),
+                            ) => super::embeds::sized_image(&url, t),
+                            _ => None,
+                        };
+                        if let Some(img) = sized {
+                            parser.next(); // the size
+                            parser.next(); // the image's end
+                            events.push(Event::InlineHtml(CowStr::from(img)));
+                            continue;
+                        }
+                        CowStr::from(url)
+                    }
                     Resolved::Note { index: to, anchor } => {
+                        let shown = super::embeds::alone_on_line(&note.body, &range)
+                            .then(|| {
+                                let a = anchor.as_deref();
+                                super::embeds::embed(&embed_site, to, a, &dest_url, &whole)
+                            })
+                            .flatten();
+                        if let Some(html) = shown {
+                            // Its own block: out of the paragraph it was written in.
+                            if events.last() == Some(&Event::Start(Tag::Paragraph)) {
+                                events.pop();
+                            } else {
+                                events.push(Event::End(TagEnd::Paragraph));
+                            }
+                            events.push(Event::Html(CowStr::from(html)));
+                            for (ev, _) in parser.by_ref() {
+                                if ev == Event::End(TagEnd::Image) {
+                                    break;
+                                }
+                            }
+                            after_embed = true;
+                            continue;
+                        }
                         embeds_open += 1;
                         if matches!(link_type, LinkType::WikiLink { has_pothole: false }) {
                             wiki_text = ctx.notes[to].meta.title.clone();
@@ -236,6 +294,24 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
             Event::Text(t) => {
                 let t = match wiki_text.take() {
                     Some(title) => CowStr::from(title),
+                    None => t,
+                };
+                // `text ^block-id` ending a block: the id is an anchor, not text.
+                let ends = matches!(
+                    parser.peek(),
+                    Some((
+                        Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::TableCell),
+                        _
+                    ))
+                );
+                let t = match super::embeds::strip_block_id(&t).filter(|_| ends) {
+                    Some((before, id)) => {
+                        events.push(Event::InlineHtml(CowStr::from(format!(
+                            "<a id=\"^{}\"></a>",
+                            escape(id)
+                        ))));
+                        CowStr::from(before.to_string())
+                    }
                     None => t,
                 };
                 text.text(&t);
@@ -413,7 +489,11 @@ fn render_code_block(
         head.push_str(&format!("<span class=\"kb-file\">{}</span>", escape(f)));
     }
     if let Some(s) = &snippet {
-        head.push_str(&badge(s));
+        head.push_str(&super::badge::badge(
+            s.status,
+            s.reason.as_ref(),
+            s.result.as_ref(),
+        ));
     }
     head.push_str(
         "<button class=\"kb-copy\" type=\"button\" aria-label=\"复制代码\">复制</button>",
@@ -451,43 +531,6 @@ fn render_code_block(
     }
     html.push_str("</div>\n");
     (html, snippet)
-}
-
-fn badge(s: &SnippetInfo) -> String {
-    let (class, label) = match s.status {
-        Some(Status::Passed) => ("passed", "✓ 已验证"),
-        Some(Status::Failed) => ("failed", "✗ 验证失败"),
-        Some(Status::Skipped) => ("skipped", "⊘ 未运行"),
-        None => ("unknown", "… 尚未验证"),
-    };
-    let mut title = Vec::new();
-    if let Some(r) = &s.result {
-        title.push(r.date.format("%Y-%m-%d").to_string());
-        title.push(format!("{:.1} s", r.duration_ms as f64 / 1000.0));
-        if !r.image.is_empty() {
-            title.push(r.image.clone());
-        }
-    }
-    if let Some(reason) = &s.reason {
-        title.push(reason.clone());
-    }
-    let detail = if let (Some(Status::Skipped), Some(reason)) = (s.status, &s.reason) {
-        format!("<span class=\"kb-badge-detail\">{}</span>", escape(reason))
-    } else if let Some(r) = &s.result {
-        format!(
-            "<span class=\"kb-badge-detail\">{} · {:.1} s</span>",
-            r.date.format("%Y-%m-%d"),
-            r.duration_ms as f64 / 1000.0
-        )
-    } else {
-        String::new()
-    };
-    let title = if title.is_empty() {
-        String::new()
-    } else {
-        format!(" title=\"{}\"", escape(&title.join(" · ")))
-    };
-    format!("<span class=\"kb-badge kb-badge-{class}\"{title}>{label}{detail}</span>")
 }
 
 /// A console transcript: prompts and commands distinct from output, `? N` exit lines and

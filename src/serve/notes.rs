@@ -11,6 +11,8 @@ use crate::content;
 use crate::content::load::{load_note, Admit};
 use crate::content::publish::Cascades;
 use crate::content::Note;
+use crate::markdown::links::Resolved;
+use crate::markdown::outline::LinkKind;
 use crate::markdown::{self, LinkIndex, Outline, RenderedNote};
 use crate::output::sink::rel_slash;
 use crate::search::doc::SearchDoc;
@@ -23,6 +25,18 @@ use super::reload::url_of;
 use super::update::{SearchDelta, Update};
 
 impl LiveSite {
+    /// Whether note `host` embeds note `guest` (`![[guest]]`), so its page shows guest's text.
+    fn embeds(&self, host: usize, guest: usize) -> bool {
+        let notes = &self.site.notes;
+        self.site.outlines[host].links.iter().any(|l| {
+            l.kind == LinkKind::Image
+                && matches!(
+                    self.site.links.resolve(notes, host, &l.dest, l.kind),
+                    Resolved::Note { index, .. } if index == guest
+                )
+        })
+    }
+
     /// Created, edited, deleted and renamed notes.
     pub(super) fn apply_notes(&mut self, paths: &[PathBuf], up: &mut Update) {
         let started = Instant::now();
@@ -33,8 +47,8 @@ impl LiveSite {
             let rel = rel_slash(path, &root);
             let existing = self.index_of(&rel);
             // The content walk's policy: a link out of the root (or to nowhere) is not a note.
-            let loaded = (content::load::admit(&self.site.config, path) == Admit::File)
-                .then(|| {
+            let loaded =
+                (content::load::admit(&self.site.config, path) == Admit::File).then(|| {
                     let cascades = Cascades::above(&self.site.config, path);
                     load_note(&self.site.config, path, self.opts, &cascades)
                 });
@@ -245,6 +259,16 @@ impl LiveSite {
             }
             for (n, _) in &changed {
                 dirty.extend(self.site.backlinks[*n].iter().copied());
+            }
+        }
+        // Pages that show a changed note in place (`![[note]]`), and pages that show those.
+        let mut frontier: Vec<usize> = dirty.iter().copied().collect();
+        while let Some(n) = frontier.pop() {
+            for &b in self.site.backlinks.get(n).into_iter().flatten() {
+                if !dirty.contains(&b) && self.embeds(b, n) {
+                    dirty.insert(b);
+                    frontier.push(b);
+                }
             }
         }
         let dirty: Vec<usize> = dirty.into_iter().collect();

@@ -250,3 +250,76 @@ fn check_ignores_comments_and_markers_and_still_checks_callout_titles() {
     );
     assert!(!r.stderr.contains("Hidden"), "{}", r.stderr);
 }
+
+#[test]
+fn obsidian_embeds_show_the_note_section_or_block_in_place() {
+    let f = built();
+    let html = body(&f, "embeds");
+    let frames: Vec<&str> = html.split("<div class=\"kb-embed\">").skip(1).collect();
+    assert_eq!(frames.len(), 3, "{html}");
+    // The whole note: its text, its links rewritten from where it lives, its in-page links
+    // pointed at its own page, no ids of its own on this page.
+    assert!(frames[0].starts_with("<p class=\"kb-embed-source\"><a href=\"/notes/embedded-source/\">Embedded source</a></p>"), "{}", frames[0]);
+    assert!(
+        frames[0].contains(
+            "Opening words of the embedded note, linking <a href=\"/notes/embeds/\">back</a>"
+        ),
+        "{}",
+        frames[0]
+    );
+    assert!(frames[0].contains("Not in the section embed."));
+    assert!(!frames[0].contains(" id=\""), "{}", frames[0]);
+    // The section: from its heading to the next of its level, nested headings kept.
+    assert!(
+        frames[1].contains("Embedded source › Second part</a>"),
+        "{}",
+        frames[1]
+    );
+    assert!(
+        frames[1].contains("<a href=\"/notes/embedded-source/#first-part\">the first part</a>"),
+        "{}",
+        frames[1]
+    );
+    assert!(frames[1].contains("Still the second part."));
+    assert!(
+        !frames[1].contains("Not in the section embed."),
+        "{}",
+        frames[1]
+    );
+    // The block: only its paragraph, without the id.
+    assert!(
+        frames[2].contains("<p>The key fact lives here.</p>"),
+        "{}",
+        frames[2]
+    );
+    assert!(!frames[2].contains("Second part text"), "{}", frames[2]);
+    // Inline embeds are links; an image's number after the pipe is its width.
+    assert!(
+        html.contains(
+            "In running text <a href=\"/notes/embedded-source/\">Embedded source</a> stays a link."
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<img src=\"/diagram.svg\" alt=\"diagram.svg\" width=\"240\">"),
+        "{html}"
+    );
+    assert!(html.contains("alt=\"the diagram\""), "{html}");
+    // A block id ending a paragraph is an anchor, not text.
+    assert!(
+        html.contains("<a id=\"^own-fact\"></a>A fact worth pointing at.</p>"),
+        "{html}"
+    );
+    assert!(!html.contains("^own-fact</p>"), "{html}");
+    // A block reference lands on the block's anchor.
+    assert!(
+        html.contains("<a href=\"/notes/embedded-source/#^key-fact\">the fact</a>"),
+        "{html}"
+    );
+    // The embedded note embeds this one inline: a link, and no endless recursion.
+    let source = body(&f, "embedded-source");
+    assert!(
+        source.contains("<a href=\"/notes/embeds/\">Embeds</a> (inline, a link)"),
+        "{source}"
+    );
+}

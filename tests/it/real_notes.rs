@@ -509,15 +509,18 @@ fn notes_that_ask_not_to_be_pages_are_left_out_but_their_snippets_checked() {
         // Hugo's own and older keys, a headless bundle, Zola's `render = false`.
         ("content/a.md", "---\nbuild:\n  render: never\n---\n# A\n"),
         ("content/b.md", "---\n_build:\n  render: false\n---\n# B\n"),
-        ("content/bundle/index.md", "---\nheadless: true\n---\n# Bundle\n"),
+        (
+            "content/bundle/index.md",
+            "---\nheadless: true\n---\n# Bundle\n",
+        ),
         ("content/c.md", "+++\nrender = false\n+++\n# C\n"),
     ]);
     let check = f.kb(&["check"]);
     // The fragment is not a page, but its snippets are still checked (and `kb verify` runs them).
     assert!(
-        check
-            .stderr
-            .contains("content/_common/fragment.md:7: warning: unknown snippet attribute `nonsense`"),
+        check.stderr.contains(
+            "content/_common/fragment.md:7: warning: unknown snippet attribute `nonsense`"
+        ),
         "{}",
         check.stderr
     );
