@@ -19,6 +19,7 @@ use crate::slug::slugify;
 use super::front_matter::{self, FrontMatter};
 use super::model::{Corpus, Note, Section};
 use super::publish::{self, Cascades};
+use super::reading_order;
 use super::routes::{self, Route, RouteInput, Wish};
 
 /// What to load.
@@ -220,6 +221,7 @@ pub fn load(config: &Config, opts: LoadOptions) -> Corpus {
         }
     }
     corpus.notes.sort_by(|a, b| a.rel.cmp(&b.rel));
+    reading_order::apply(&mut corpus.notes);
     let placed = place_all(&mut corpus.notes, &config.base_path);
     corpus.diagnostics.extend(placed);
     corpus.sections = sections(
@@ -357,6 +359,7 @@ pub fn load_note(
         unknown_shortcodes,
         body_line: split.body_line,
         hash,
+        book_order: None,
     }))
 }
 

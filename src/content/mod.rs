@@ -9,6 +9,7 @@ pub mod load;
 pub mod model;
 mod note_file;
 pub mod publish;
+pub mod reading_order;
 pub mod routes;
 pub mod shortcodes;
 

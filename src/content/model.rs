@@ -37,6 +37,8 @@ pub struct Note {
     pub body_line: usize,
     /// Hash of the whole file, for incremental work (highlight cache, search, serve).
     pub hash: [u8; 32],
+    /// Place in an mdBook's `SUMMARY.md` ([`super::reading_order`]), for lists and prev/next.
+    pub book_order: Option<usize>,
 }
 
 impl Note {

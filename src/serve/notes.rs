@@ -228,6 +228,8 @@ impl LiveSite {
             new_of_old = remap;
         }
 
+        // A note loaded alone has no place in a book yet; an edited SUMMARY.md moves others.
+        content::reading_order::apply(&mut self.site.notes);
         up.laps.mark("merge");
         // Links: the index is rebuilt only when a note's name, path or headings changed.
         if identity_changed {

@@ -548,3 +548,28 @@ fn notes_that_ask_not_to_be_pages_are_left_out_but_their_snippets_checked() {
     let search = f.kb(&["search", "fragment"]);
     assert!(!search.stdout.contains("Fragment"), "{}", search.stdout);
 }
+
+#[test]
+fn an_mdbook_summary_gives_the_reading_order() {
+    let f = Fixture::with_files(&[
+        (
+            "content/SUMMARY.md",
+            "# Summary\n\n[Foreword](foreword.md)\n\n- [Zebra first](zebra.md)\n  - [Middle](./part/middle.md)\n- [Alpha last](alpha.md#alpha-last)\n",
+        ),
+        ("content/alpha.md", "# Alpha last\n"),
+        ("content/zebra.md", "# Zebra first\n"),
+        ("content/foreword.md", "# Foreword\n"),
+        ("content/part/middle.md", "# Middle\n"),
+        ("content/unlisted.md", "# An unlisted note\n"),
+    ]);
+    f.kb(&["build", "--strict"]).expect_code(0);
+    let next_of = |slug: &str| {
+        let page = f.read(&format!("public/notes/{slug}/index.html"));
+        let at = page.find("class=\"kb-next\" href=\"").map(|i| i + 22);
+        at.map(|i| page[i..].split('"').next().unwrap().to_string())
+    };
+    // Root notes in the summary's order (not by title), then what it does not list (by title).
+    assert_eq!(next_of("foreword").as_deref(), Some("/notes/zebra/"));
+    assert_eq!(next_of("zebra").as_deref(), Some("/notes/alpha/"));
+    assert_eq!(next_of("alpha").as_deref(), Some("/notes/unlisted/"));
+}

@@ -19,7 +19,7 @@ pub(crate) struct Lookup {
     pub(crate) cards: Vec<NoteCard>,
     /// Tag slug -> (display name, note indexes).
     pub(crate) tags: BTreeMap<String, (String, Vec<usize>)>,
-    /// Notes in display order (weight, newest first, title).
+    /// Notes in display order (weight, a book's SUMMARY.md, newest first, title).
     pub(crate) order: Vec<usize>,
     /// `rank[i]`: position of note i in `order`.
     pub(crate) rank: Vec<usize>,
@@ -196,6 +196,11 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
             .weight
             .unwrap_or(0)
             .cmp(&nb.meta.weight.unwrap_or(0))
+            // A book's chapters in its SUMMARY.md's order, ahead of what it does not list.
+            .then_with(|| match (na.book_order, nb.book_order) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (x, y) => y.is_some().cmp(&x.is_some()),
+            })
             .then_with(|| nb.meta.date.cmp(&na.meta.date))
             .then_with(|| na.meta.title.cmp(&nb.meta.title))
     });
