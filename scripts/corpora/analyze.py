@@ -17,6 +17,7 @@ sample line each) and writes the figures as JSON for `table`.
 import json
 import os
 import re
+import urllib.parse
 import sys
 from collections import Counter
 
@@ -64,6 +65,7 @@ def report(args):
     site = args.get("--site")
     if site and os.path.isdir(site) and os.listdir(site):
         out["site"] = check_site(site, c)
+        out["site"]["unreported"] = unreported(out["site"]["dead_items"], diags)
         out["site_from"] = "probe" if args.get("--probe") else "build"
         if args.get("--probe"):
             out["probe_wall"], out["probe_rss_mb"] = read_time(args["--probe-time"])
@@ -71,6 +73,23 @@ def report(args):
     print_report(out, samples)
     with open(args["--json"], "w") as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
+
+
+def unreported(dead, diags):
+    """The dead links, images and #fragments of the built site that no `kb check` diagnostic on
+    the same source file names (by the link as written, or by its fragment)."""
+    by_file = {}
+    for d in diags:
+        by_file.setdefault(d["path"], []).append(urllib.parse.unquote(d["msg"]))
+    out = []
+    for source, kind, ref, frag in dead:
+        msgs = by_file.get(source, [])
+        names = {urllib.parse.unquote(ref), urllib.parse.unquote(ref.split("#", 1)[0])}
+        if frag:
+            names = {urllib.parse.unquote(frag)}
+        if not any(n and n in m for n in names for m in msgs):
+            out.append(f"{source}: {kind} {ref}")
+    return out
 
 
 def print_report(o, samples):
@@ -100,6 +119,9 @@ def print_report(o, samples):
     print(f"\nsite: {s['pages']} pages, {s['note_pages']} note pages, {s['links']} local links "
           f"in notes: dead links {s['dead_links']}, dead images {s['dead_images']}, dead "
           f"#fragments {s['dead_fragments']}; dead links on list/tag pages {s['dead_other_pages']}")
+    print(f"dead ones kb check did not report: {len(s['unreported'])}")
+    for line in s["unreported"][:10]:
+        print(f"  {line[:160]}")
     print("dead links and images by shape:")
     for sh, n in s["dead_shapes"].most_common():
         print(f"  {n:5d} {sh}\n        e.g. {s['dead_shape_examples'][sh][:160]}")
@@ -119,7 +141,7 @@ def print_report(o, samples):
 
 def table(paths):
     print("| corpus | notes | build exit | wall s | peak RSS MB | check errors | check warnings "
-          "| dead links / images / #fragments | leaked syntax | code blocks with a language: "
+          "| dead links / images / #fragments (not reported by kb check) | leaked syntax | code blocks with a language: "
           "unhighlighted | top unhighlighted |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for p in paths:
@@ -135,7 +157,8 @@ def table(paths):
             leaks = sum(s["leaks"].values())
             lk = f"{leaks}: " + ", ".join(f"`{k}` {n}"
                                           for k, n in Counter(s["leaks"]).most_common(4)) if leaks else "0"
-            site = (f"{s['dead_links']} / {s['dead_images']} / {s['dead_fragments']}{mark} | "
+            site = (f"{s['dead_links']} / {s['dead_images']} / {s['dead_fragments']} "
+                    f"({len(s.get('unreported', []))}){mark} | "
                     f"{lk}{mark} | {s['code_lang']}: {s['code_unhighlighted']} "
                     f"({100 * s['code_unhighlighted'] / max(s['code_lang'], 1):.0f}%){mark} | "
                     + ", ".join(f"{l} {n}" for l, n in

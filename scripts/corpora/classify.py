@@ -181,8 +181,6 @@ def classify_link(c, d):
             return FALSE, "Obsidian \\| inside a table wikilink"
         if "#^" in dest:
             return FALSE, "Obsidian block reference [[note#^id]]"
-        if dest.count("#") >= 2:
-            return FALSE, "Obsidian nested heading [[note#A#B]]"
         base = os.path.basename(path).lower()
         hits = c.by_name.get(base) or c.by_name.get(base + ".md")
         if hits:
@@ -191,7 +189,10 @@ def classify_link(c, d):
             if embed:
                 return FALSE, "Obsidian note embed ![[note]] / ![[note#heading]]"
             if "/" in path:
-                return FALSE, "Obsidian [[Folder/Note]] path"
+                tail = "/" + path.strip("/").lower()
+                if any(h.lower().endswith(tail) or h.lower().endswith(tail + ".md") for h in hits):
+                    return FALSE, "Obsidian [[Folder/Note]] path"
+                return REAL, "[[Folder/Note]] whose folder does not hold the note (stale path)"
             return FALSE, "Obsidian note found vault-wide by name"
         if re.search(r"[.'\"\\$@,]", path) or re.fullmatch(r"[a-z0-9_]+", path):
             return FALSE, "[[...]] in code/shortcode body (TOML table, array) taken for a wikilink"
@@ -233,9 +234,12 @@ def classify_anchor(c, d):
         return REAL, "Obsidian block reference to no block"
     if anchor.endswith("\\") and "\\|" in src:
         return FALSE, "Obsidian \\| inside a table wikilink"
-    if "#" in anchor:
-        return FALSE, "Obsidian nested heading [[note#A#B]]"
     texts = [t for t, _ in heads]
+    if "#" in anchor:
+        last = anchor.rsplit("#", 1)[1]
+        if any(strip_inline(t).lower() == last.lower() or github_id(t) == last for t in texts):
+            return FALSE, "Obsidian nested heading [[note#A#B]]"
+        return REAL, "stale nested anchor [[note#A#B]] (no heading B)"
     seen, deduped = Counter(), set()
     for t in texts + terms:
         base = github_id(t)

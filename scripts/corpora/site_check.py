@@ -159,7 +159,7 @@ def check_site(site, c):
          "dead_fragments": 0, "dead_other_pages": 0, "leaks": Counter(), "leak_pages": Counter(),
          "code_blocks": 0, "code_plain": 0, "code_lang": 0, "code_unhighlighted": 0,
          "unhighlighted_langs": Counter(), "dead_examples": Counter(), "leak_examples": {},
-         "dead_shapes": Counter(), "dead_shape_examples": {}}
+         "dead_shapes": Counter(), "dead_shape_examples": {}, "dead_items": []}
     for dirpath, _, files in os.walk(site):
         if "/_kb" in dirpath:
             continue
@@ -220,6 +220,7 @@ def check_site(site, c):
                         continue
                     r["dead_images" if kind == "image" else "dead_links"] += 1
                     r["dead_examples"][ref] += 1
+                    r["dead_items"].append([source, kind, ref, ""])
                     key = f"{kind}: {shape(ref)}; in source: {in_source(c, source, ref)}"
                     r["dead_shapes"][key] += 1
                     r["dead_shape_examples"].setdefault(key, f"{source}: {ref}")
@@ -229,4 +230,5 @@ def check_site(site, c):
                     if frag not in ids and urllib.parse.unquote(frag) not in ids:
                         r["dead_fragments"] += 1
                         r["dead_examples"]["#" + frag if target == f else ref] += 1
+                        r["dead_items"].append([source, "fragment", ref, frag])
     return r

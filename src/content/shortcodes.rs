@@ -274,9 +274,8 @@ fn inline(line: &str, file_line: usize, unknown: &mut Vec<Unknown>) -> String {
             let args = Args::parse(&c[3]);
             match name {
                 "get_url" => args.named("path").unwrap_or_default(),
-                // Zola's image paths are from the content root, but for the `_relative` one.
-                "resize_image_relative" => image(args.named("path"), args.named("alt"), None),
-                "resize_image" | "high_res_image" | "image" => image(
+                // Zola's image paths are from the content root (`_relative` is about the scale).
+                "resize_image" | "resize_image_relative" | "high_res_image" | "image" => image(
                     args.named("path").or(args.named("src")).map(rooted),
                     args.named("alt"),
                     None,
