@@ -1,6 +1,6 @@
 //! kb's integration tests: one binary, a module per feature, fixture knowledge bases under
 //! tests/fixtures/ (one directory per case). tests/support/ holds what the benchmarks share with
-//! the tests (the real build of a site, a static server, a WebDriver client, the search query
+//! the tests (the real build of a site, a static server, a WebDriver client on fantoccini, the search query
 //! set).
 
 mod support;
