@@ -24,6 +24,7 @@ mod feeds;
 mod markdown_syntax;
 mod pipes;
 mod real_notes;
+mod responsive;
 mod search;
 mod serve;
 mod snippet_rules;
