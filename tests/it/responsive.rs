@@ -8,9 +8,12 @@
 //!
 //! The fixture (tests/fixtures/responsive) is made to break layouts: unbreakable paths in a
 //! summary and a title, a wide table, a long code line, long tag and section names.
-//! Screenshots of every page, width and scheme land in `target/responsive/`.
+//! Screenshots of every page, width and scheme land in `target/responsive/` (whole note pages
+//! at 390 and 1024 px too, in parts: `*-full-N.png`).
 //! `KB_RESPONSIVE_ROOT=DIR` runs the same checks on another knowledge base (every note page).
 //! Needs chromium and chromedriver like the search test; `KB_SKIP_BROWSER=1` skips it.
+
+use std::path::Path;
 
 use serde_json::{json, Value};
 
@@ -54,12 +57,16 @@ if (vis(nav)) {
   nav.querySelectorAll('a').forEach(function (a) {
     var r = a.getBoundingClientRect();
     if (r.width === 0 || getComputedStyle(a).visibility === 'hidden') return;
-    var inside = r.left >= nr.left - 0.5 && r.right <= nr.right + 0.5 && r.top >= nr.top - 0.5 && r.bottom <= nr.bottom + 0.5 && r.right <= W + 0.5;
-    var outside = r.right <= nr.left + 0.5 || r.left >= nr.right - 0.5 || r.bottom <= nr.top + 0.5 || r.top >= nr.bottom - 0.5;
+    // the nearest box that clips it (the nav or the row of section links)
+    var c = a.parentElement;
+    while (c !== nav && getComputedStyle(c).overflowX === 'visible' && getComputedStyle(c).overflowY === 'visible') c = c.parentElement;
+    var cr = c.getBoundingClientRect();
+    var inside = r.left >= cr.left - 0.5 && r.right <= cr.right + 0.5 && r.top >= cr.top - 0.5 && r.bottom <= cr.bottom + 0.5 && r.right <= nr.right + 0.5 && r.right <= W + 0.5;
+    var outside = r.right <= cr.left + 0.5 || r.left >= cr.right - 0.5 || r.bottom <= cr.top + 0.5 || r.top >= cr.bottom - 0.5;
     if (!inside && !outside) navBad.push(a.textContent.trim());
   });
 }
-var shownSections = vis(nav) ? Array.prototype.filter.call(nav.querySelectorAll('a.kb-nav-section'), function (a) { var r = a.getBoundingClientRect(), nr = nav.getBoundingClientRect(); return r.width > 0 && r.right <= nr.right + 0.5 && r.bottom <= nr.bottom + 0.5 && getComputedStyle(a).visibility !== 'hidden'; }).length : 0;
+var shownSections = vis(nav) ? Array.prototype.filter.call(nav.querySelectorAll('a.kb-nav-section'), function (a) { var r = a.getBoundingClientRect(), cr = a.parentElement.getBoundingClientRect(); return r.width > 0 && r.right <= cr.right + 0.5 && r.bottom <= cr.bottom + 0.5 && getComputedStyle(a).visibility !== 'hidden'; }).length : 0;
 return {
   scrollWidth: se.scrollWidth, innerWidth: innerWidth, offenders: out,
   theme: document.documentElement.getAttribute('data-theme'),
@@ -121,7 +128,10 @@ fn pages_of(site: &BuiltSite, fixture: bool) -> Vec<(String, String, Kind)> {
         ]);
     } else {
         for (url, source) in site.sources.iter().take(60) {
-            let name = source.trim_start_matches("content/").replace('/', "-");
+            let name = source
+                .trim_start_matches("content/")
+                .trim_end_matches(".md")
+                .replace('/', "-");
             pages.push((name, url.clone(), Kind::Note));
         }
     }
@@ -155,6 +165,9 @@ fn every_page_fits_every_screen_with_a_menu_and_a_toc() {
                 let m = b.eval(MEASURE, json!([w]));
                 checked += 1;
                 b.screenshot(&shots.join(format!("{name}-{w}-{scheme}.png")));
+                if *kind == Kind::Note && scheme == "light" && (w == 390 || w == 1024) {
+                    b.screenshot_full_page(&shots, &format!("{name}-{w}-full"), 1600);
+                }
                 let sw = m["scrollWidth"].as_u64().unwrap_or(0);
                 if sw > u64::from(w) {
                     failures.push(format!(
@@ -165,13 +178,14 @@ fn every_page_fits_every_screen_with_a_menu_and_a_toc() {
                 if m["theme"] != json!(scheme) {
                     failures.push(format!("{at}: data-theme is {}", m["theme"]));
                 }
+                let shot = shots.join(format!("{name}-{w}-{scheme}"));
                 if w < MENU_BELOW {
-                    check_menu(&b, &at, &m, &sections, &mut failures);
+                    check_menu(&b, &at, &m, &sections, &shot, &mut failures);
                 } else {
                     check_top_nav(&at, &m, &sections, &mut failures);
                 }
                 if *kind == Kind::Note {
-                    check_toc(&b, &at, w, &mut failures);
+                    check_toc(&b, &at, w, &shot, &mut failures);
                 }
             }
         }
@@ -193,7 +207,14 @@ fn every_page_fits_every_screen_with_a_menu_and_a_toc() {
 
 /// Below 861 px: a visible menu button; clicked, a drawer inside the screen listing every
 /// section by a visible link.
-fn check_menu(b: &Browser, at: &str, m: &Value, sections: &[String], failures: &mut Vec<String>) {
+fn check_menu(
+    b: &Browser,
+    at: &str,
+    m: &Value,
+    sections: &[String],
+    shot: &Path,
+    failures: &mut Vec<String>,
+) {
     if m["menuButton"] != json!(true) {
         failures.push(format!("{at}: no visible menu button"));
         return;
@@ -205,6 +226,7 @@ fn check_menu(b: &Browser, at: &str, m: &Value, sections: &[String], failures: &
          return {titles: Array.prototype.filter.call(d.querySelectorAll('a.kb-tree-section'), function (a) { var q = a.getBoundingClientRect(); return q.width > 0 && q.height > 0 && a.checkVisibility(); }).map(function (a) { return a.getAttribute('data-title'); })};",
         json!([]),
     );
+    b.screenshot(&suffixed(shot, "menu"));
     match listed.get("titles").and_then(Value::as_array) {
         Some(titles) => {
             for s in sections {
@@ -250,7 +272,7 @@ fn check_top_nav(at: &str, m: &Value, sections: &[String], failures: &mut Vec<St
 
 /// A note with headings: below 1201 px a "本页目录" block at the top of the note that opens
 /// and lists the headings; heading anchors visible on a phone.
-fn check_toc(b: &Browser, at: &str, w: u32, failures: &mut Vec<String>) {
+fn check_toc(b: &Browser, at: &str, w: u32, shot: &Path, failures: &mut Vec<String>) {
     let headings = b.eval(
         "return document.querySelectorAll('.kb-content h2[id], .kb-content h3[id]').length",
         json!([]),
@@ -272,6 +294,7 @@ fn check_toc(b: &Browser, at: &str, w: u32, failures: &mut Vec<String>) {
             return;
         }
         b.click(&b.element(".kb-toc-inline > summary"));
+        b.screenshot(&suffixed(shot, "toc"));
         let links = b.eval(
             "return Array.prototype.filter.call(document.querySelectorAll('.kb-toc-inline a'), function (a) { var r = a.getBoundingClientRect(); return r.width > 0 && r.height > 0 && a.checkVisibility(); }).length",
             json!([]),
@@ -346,4 +369,9 @@ fn poll(b: &Browser, script: &str) -> Value {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// `dir/page-390-light` -> `dir/page-390-light-menu.png`.
+fn suffixed(shot: &Path, what: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}-{what}.png", shot.display()))
 }

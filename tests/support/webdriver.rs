@@ -226,6 +226,34 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{cmd}: {e}"))
     }
 
+    /// Save the whole page, beyond the viewport, as PNG screenshots `height` CSS pixels tall
+    /// each: `stem-1.png`, `stem-2.png`, ... (DevTools protocol). Returns how many.
+    pub fn screenshot_full_page(&self, dir: &Path, stem: &str, height: u32) -> usize {
+        use base64::Engine as _;
+        let size = self.eval(
+            "return [document.documentElement.clientWidth, document.scrollingElement.scrollHeight];",
+            json!([]),
+        );
+        let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+        std::fs::create_dir_all(dir).unwrap();
+        let mut n = 0;
+        let mut y = 0.0;
+        while y < h {
+            let clip = json!({"x": 0, "y": y, "width": w, "height": (h - y).min(f64::from(height)), "scale": 1});
+            let v = self.cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true, "clip": clip}),
+            );
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v["data"].as_str().expect("screenshot data"))
+                .unwrap();
+            n += 1;
+            std::fs::write(dir.join(format!("{stem}-{n}.png")), bytes).unwrap();
+            y += f64::from(height);
+        }
+        n
+    }
+
     /// Save a PNG screenshot of the viewport.
     pub fn screenshot(&self, path: &Path) {
         let bytes = self
