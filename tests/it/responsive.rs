@@ -1,5 +1,5 @@
 //! The default theme on every screen, in headless Chromium: each page type (home, section,
-//! tag, tag list, note, a note at the content root, /verify/) at 390, 768, 1024 and 1280 px,
+//! tag, tag list, note, a note at the content root, /verify/, 404) at 390, 768, 1024 and 1280 px,
 //! light and dark (`prefers-color-scheme` emulated). On every one: no horizontal scrolling; below
 //! 861 px a visible menu button opens a drawer listing every section; at 861 px and up the top
 //! nav shows whole links only and the sections stay reachable; below 1201 px a note's table of
@@ -102,6 +102,7 @@ fn pages_of(site: &BuiltSite, fixture: bool) -> Vec<(String, String, Kind)> {
         ("home".into(), format!("{base}/"), Kind::List),
         ("tags".into(), format!("{base}/tags/"), Kind::List),
         ("verify".into(), format!("{base}/verify/"), Kind::List),
+        ("404".into(), format!("{base}/404.html"), Kind::List),
     ];
     if fixture {
         pages.extend([
