@@ -98,6 +98,31 @@ pub struct NoteView {
 pub struct NotePage<'a> {
     pub site: &'a SiteView,
     pub page: NoteView,
+    pub nav: NavView,
+}
+
+/// The page tree the sidebar and the menu show (as `nav`, on note and section pages): which
+/// section the page is in, and the notes of that section.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NavView {
+    /// The page's section; `None` for the content root.
+    pub section: Option<SectionLink>,
+    /// Path of the page's section (`""` for the content root), for templates to compare.
+    pub path: String,
+    /// Notes of that section in display order: all of them, or a window around the current one
+    /// in a large section.
+    pub notes: Vec<NavNote>,
+    /// How many notes of the section `notes` leaves out.
+    pub more: usize,
+}
+
+/// A note in the page tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavNote {
+    pub title: String,
+    pub url: String,
+    /// The page being shown.
+    pub current: bool,
 }
 
 /// Home, tag and section pages.
@@ -113,6 +138,8 @@ pub struct ListPage<'a> {
     pub sections: Vec<SectionLink>,
     /// The folder page's text above the list (its `index.md` or `README.md`), when it has one.
     pub intro: Option<IntroView>,
+    /// The page tree, open at this section (section pages; the content root elsewhere).
+    pub nav: NavView,
 }
 
 /// The text of a folder's page (`README.md`, `index.md`), shown on its section or home page.

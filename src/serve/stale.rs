@@ -50,6 +50,17 @@ impl LiveSite {
                 .map(|&i| (i, json(&self.lookup.cards[i])))
                 .collect()
         };
+        let old_titles: HashMap<usize, (String, String)> = if structural {
+            HashMap::new()
+        } else {
+            dirty
+                .iter()
+                .map(|&i| {
+                    let c = &self.lookup.cards[i];
+                    (i, (c.title.clone(), c.url.clone()))
+                })
+                .collect()
+        };
         let old_verified: bool =
             !structural && dirty.iter().any(|&i| self.lookup.cards[i].verify.total > 0);
         let old_order = if structural {
@@ -80,6 +91,14 @@ impl LiveSite {
                 .iter()
                 .copied()
                 .filter(|&i| old_cards.get(&i) != Some(&json(&self.lookup.cards[i])))
+                .collect();
+            changes.titles = dirty
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let c = &self.lookup.cards[i];
+                    old_titles.get(&i) != Some(&(c.title.clone(), c.url.clone()))
+                })
                 .collect();
             changes.order = self.lookup.order != old_order;
             changes.backlinks = (self.site.backlinks.iter().zip(&before.backlinks))

@@ -1,6 +1,6 @@
 //! kb's integration tests: one binary, a module per feature, fixture knowledge bases under
 //! tests/fixtures/ (one directory per case). tests/support/ holds what the benchmarks share with
-//! the tests (the real build of a site, a static server, a WebDriver client, the search query
+//! the tests (the real build of a site, a static server, a WebDriver client on fantoccini, the search query
 //! set).
 
 mod support;
@@ -24,6 +24,7 @@ mod feeds;
 mod markdown_syntax;
 mod pipes;
 mod real_notes;
+mod responsive;
 mod search;
 mod serve;
 mod snippet_rules;

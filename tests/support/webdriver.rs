@@ -1,27 +1,57 @@
-//! A WebDriver client for headless Chromium: chromedriver started on a free port, one session,
-//! WebDriver JSON spoken over plain HTTP on std's TcpStream (no WebDriver crate, no async runtime).
+//! Headless Chromium for the browser tests and the Pagefind benchmark: chromedriver started on a
+//! free port and driven through fantoccini (a maintained WebDriver client), behind a small
+//! blocking API so the tests stay plain `#[test]` functions. A private tokio runtime runs each
+//! call to completion.
 //!
-//! Shared by the integration tests (`tests/it/search.rs`) and the Pagefind benchmark
-//! (`benches/pagefind.rs`), which include it with `#[path = ...] mod webdriver;`. It panics on
-//! any failure: both callers want the message, not a recovery.
+//! Shared by the integration tests (`tests/it/search.rs`, `tests/it/responsive.rs`) and the
+//! Pagefind benchmark (`benches/pagefind.rs`), which include it with
+//! `#[path = ...] mod webdriver;`. It panics on any failure: every caller wants the message, not
+//! a recovery.
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use fantoccini::elements::Element;
+use fantoccini::wd::{Capabilities, TimeoutConfiguration, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-/// chromedriver + one headless Chromium session, spoken to in WebDriver JSON over HTTP.
+/// chromedriver + one headless Chromium session.
 pub struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
     driver: Child,
-    port: u16,
-    session: String,
     _profile: tempfile::TempDir,
+}
+
+/// A command of Chrome's DevTools protocol sent through chromedriver's `goog/cdp/execute`
+/// endpoint: what WebDriver itself cannot do (viewport emulation, `prefers-color-scheme`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
 }
 
 impl Browser {
@@ -49,86 +79,65 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(50));
         }
         let profile = tempfile::tempdir().unwrap();
-        let mut b = Browser {
-            driver,
-            port,
-            session: String::new(),
-            _profile: profile,
-        };
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     "--window-size=1100,760", format!("--user-data-dir={}", b._profile.path().display())]
-        }}}});
-        let v = b.http("POST", "/session", Some(&caps));
-        b.session = v["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {v}"))
-            .to_string();
-        b.cmd("POST", "timeouts", json!({"script": 60000}));
-        b
-    }
-
-    fn http(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-        // read until the body is complete: chromedriver may keep the connection open
-        let mut resp = Vec::new();
-        let mut buf = [0u8; 65536];
-        loop {
-            let n = s.read(&mut buf).unwrap();
-            resp.extend_from_slice(&buf[..n]);
-            if n == 0 || http_complete(&resp) {
-                break;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let caps: Capabilities = serde_json::from_value(json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--no-first-run",
+                         "--hide-scrollbars", "--window-size=1100,760",
+                         format!("--user-data-dir={}", profile.path().display())]
             }
+        }))
+        .unwrap();
+        let client = rt.block_on(async {
+            let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+                .unwrap_or_else(|e| panic!("no WebDriver session: {e}"));
+            c.update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(60)),
+                None,
+            ))
+            .await
+            .unwrap();
+            c
+        });
+        Browser {
+            rt,
+            client: Some(client),
+            driver,
+            _profile: profile,
         }
-        let split = resp
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("HTTP response");
-        let head = String::from_utf8_lossy(&resp[..split]).to_ascii_lowercase();
-        let mut body = resp[split + 4..].to_vec();
-        if head.contains("transfer-encoding: chunked") {
-            body = dechunk(&body);
-        }
-        serde_json::from_slice(&body).unwrap_or(Value::Null)
     }
 
-    /// One WebDriver command of this session (`POST element`, `GET screenshot`, ...); panics
-    /// on a WebDriver error.
-    pub fn cmd(&self, method: &str, what: &str, body: Value) -> Value {
-        let path = format!("/session/{}/{what}", self.session);
-        let v = self.http(
-            method,
-            &path,
-            if method == "GET" { None } else { Some(&body) },
-        );
-        if let Some(err) = v["value"].get("error") {
-            panic!("webdriver {what}: {err} {}", v["value"]["message"]);
-        }
-        v["value"].clone()
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("session open")
     }
 
     /// Navigate and wait for the page's load event.
     pub fn goto(&self, url: &str) {
-        self.cmd("POST", "url", json!({ "url": url }));
+        self.rt
+            .block_on(self.client().goto(url))
+            .unwrap_or_else(|e| panic!("webdriver goto {url}: {e}"));
     }
 
-    /// Run `script` (a function body; `arguments` are `args`) and return its value.
+    /// Run `script` (a function body; `arguments` are `args`, a JSON array) and return its value.
     pub fn eval(&self, script: &str, args: Value) -> Value {
-        self.cmd(
-            "POST",
-            "execute/sync",
-            json!({ "script": script, "args": args }),
-        )
+        let args = match args {
+            Value::Array(a) => a,
+            Value::Null => vec![],
+            other => vec![other],
+        };
+        self.rt
+            .block_on(self.client().execute(script, args))
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
     /// Run `script` whose last statement returns a promise; wait for its value.
@@ -137,38 +146,40 @@ impl Browser {
             "var done = arguments[arguments.length - 1]; var args = Array.prototype.slice.call(arguments, 0, -1);\
              Promise.resolve((function() {{ {script} }}).apply(null, args)).then(function (v) {{ done({{ok: v}}); }}, function (e) {{ done({{err: String(e)}}); }});"
         );
-        let v = self.cmd(
-            "POST",
-            "execute/async",
-            json!({ "script": wrapped, "args": args }),
-        );
+        let args = match args {
+            Value::Array(a) => a,
+            Value::Null => vec![],
+            other => vec![other],
+        };
+        let v = self
+            .rt
+            .block_on(self.client().execute_async(&wrapped, args))
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"));
         if let Some(e) = v.get("err") {
             panic!("script failed: {e}");
         }
         v["ok"].clone()
     }
 
-    /// The WebDriver id of the first element matching `css`.
-    pub fn element(&self, css: &str) -> String {
-        let v = self.cmd(
-            "POST",
-            "element",
-            json!({"using": "css selector", "value": css}),
-        );
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(|x| x.as_str())
-            .unwrap()
-            .to_string()
+    /// The first element matching `css`.
+    pub fn element(&self, css: &str) -> Element {
+        self.rt
+            .block_on(self.client().find(Locator::Css(css)))
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
     /// Type `text` into an element (WebDriver key codes such as `\u{E015}` for Down work).
-    pub fn keys(&self, element: &str, text: &str) {
-        self.cmd(
-            "POST",
-            &format!("element/{element}/value"),
-            json!({ "text": text }),
-        );
+    pub fn keys(&self, element: &Element, text: &str) {
+        self.rt
+            .block_on(element.send_keys(text))
+            .unwrap_or_else(|e| panic!("typing {text:?}: {e}"));
+    }
+
+    /// Click an element as a user would (it must be visible and not covered).
+    pub fn click(&self, element: &Element) {
+        self.rt
+            .block_on(element.click())
+            .unwrap_or_else(|e| panic!("click: {e}"));
     }
 
     /// Poll `script` until it returns something other than null/false (20 s at most).
@@ -187,12 +198,68 @@ impl Browser {
         }
     }
 
+    /// Emulate a screen `width` x `height` CSS pixels wide (a phone: `mobile`, touch events and
+    /// a device scale of 2), whatever the window's size.
+    pub fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": if mobile { 2 } else { 1 }, "mobile": mobile}),
+        );
+        self.cdp(
+            "Emulation.setTouchEmulationEnabled",
+            json!({"enabled": mobile, "maxTouchPoints": if mobile { 5 } else { 1 }}),
+        );
+    }
+
+    /// Emulate the OS colour scheme (`prefers-color-scheme`): `"light"` or `"dark"`.
+    pub fn color_scheme(&self, scheme: &str) {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        );
+    }
+
+    /// One DevTools protocol command; returns its result.
+    pub fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.rt
+            .block_on(self.client().issue_cmd(Cdp { cmd, params }))
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    /// Save the whole page, beyond the viewport, as PNG screenshots `height` CSS pixels tall
+    /// each: `stem-1.png`, `stem-2.png`, ... (DevTools protocol). Returns how many.
+    pub fn screenshot_full_page(&self, dir: &Path, stem: &str, height: u32) -> usize {
+        use base64::Engine as _;
+        let size = self.eval(
+            "return [document.documentElement.clientWidth, document.scrollingElement.scrollHeight];",
+            json!([]),
+        );
+        let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+        std::fs::create_dir_all(dir).unwrap();
+        let mut n = 0;
+        let mut y = 0.0;
+        while y < h {
+            let clip = json!({"x": 0, "y": y, "width": w, "height": (h - y).min(f64::from(height)), "scale": 1});
+            let v = self.cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true, "clip": clip}),
+            );
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v["data"].as_str().expect("screenshot data"))
+                .unwrap();
+            n += 1;
+            std::fs::write(dir.join(format!("{stem}-{n}.png")), bytes).unwrap();
+            y += f64::from(height);
+        }
+        n
+    }
+
     /// Save a PNG screenshot of the viewport.
     pub fn screenshot(&self, path: &Path) {
-        let b64 = self.cmd("GET", "screenshot", Value::Null);
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_str().unwrap())
-            .unwrap();
+        let bytes = self
+            .rt
+            .block_on(self.client().screenshot())
+            .unwrap_or_else(|e| panic!("screenshot: {e}"));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }
@@ -200,36 +267,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        if !self.session.is_empty() {
-            let _ = self.http("DELETE", &format!("/session/{}", self.session), None);
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn http_complete(resp: &[u8]) -> bool {
-    let Some(split) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&resp[..split]).to_ascii_lowercase();
-    let body = &resp[split + 4..];
-    if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length:")) {
-        return body.len() >= len.trim().parse::<usize>().unwrap_or(0);
-    }
-    head.contains("transfer-encoding: chunked") && body.ends_with(b"0\r\n\r\n")
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 2 + size + 2..];
-    }
-    out
 }

@@ -25,6 +25,9 @@ pub(crate) struct Lookup {
     pub(crate) rank: Vec<usize>,
     /// Per note: previous and next note in display order within its section.
     pub(crate) neighbours: Vec<(Option<usize>, Option<usize>)>,
+    /// Section path (`""` for the content root) -> its notes in display order, folder pages
+    /// left out: the page tree of the sidebar and the menu.
+    pub(crate) by_section: BTreeMap<String, Vec<usize>>,
     /// Every section (nested ones too), with note counts.
     pub(crate) sections: Vec<SectionLink>,
     /// Section path (`""` for the content root) -> the note that is the folder's page, whose
@@ -231,10 +234,10 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
         rank[i] = pos;
     }
     // Prev/next follow display order within the note's section.
-    let mut by_section: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_section: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &i in order.iter().filter(|&&i| !site.notes[i].is_folder_page()) {
         by_section
-            .entry(site.notes[i].section.as_str())
+            .entry(site.notes[i].section.clone())
             .or_default()
             .push(i);
     }
@@ -263,6 +266,7 @@ fn assemble(site: &Site, tags: TagMap, sections: Vec<SectionLink>, cards: Vec<No
         order,
         rank,
         neighbours,
+        by_section,
         sections,
         intros,
     }
@@ -289,14 +293,15 @@ mod tests {
     fn shape(lk: &Lookup) -> String {
         let site = serde_json::to_value(&lk.site).unwrap();
         format!(
-            "{site}\n{}\n{:?}\n{:?}\n{:?}\n{}\n{}\n{:?}",
+            "{site}\n{}\n{:?}\n{:?}\n{:?}\n{}\n{}\n{:?}\n{:?}",
             serde_json::to_string(&lk.cards).unwrap(),
             lk.tags,
             lk.order,
             lk.neighbours,
             lk.rank.len(),
             serde_json::to_string(&lk.sections).unwrap(),
-            lk.intros.iter().collect::<BTreeMap<_, _>>()
+            lk.intros.iter().collect::<BTreeMap<_, _>>(),
+            lk.by_section
         )
     }
 

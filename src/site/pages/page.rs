@@ -44,6 +44,8 @@ pub(crate) struct Changes {
     pub(crate) rendered: BTreeSet<usize>,
     /// Notes whose card (title, date, summary, tags, section, snippet counts) differs.
     pub(crate) cards: BTreeSet<usize>,
+    /// Notes whose title or URL differs (what the page tree of their section shows).
+    pub(crate) titles: BTreeSet<usize>,
     /// Notes whose list of backlinks differs.
     pub(crate) backlinks: BTreeSet<usize>,
     /// Notes whose previous or next note differs.
@@ -147,12 +149,20 @@ impl Page {
     pub(crate) fn out_of_date(&self, changes: &Changes, site: &Site, lk: &Lookup) -> bool {
         let shown = |notes: &BTreeSet<usize>| notes.iter().any(|&i| self.shows_note(i, site, lk));
         match self {
-            // A note page lists its backlinks and neighbours by card, not by display order.
+            // A note page lists its backlinks and neighbours by card, not by display order, and
+            // the notes of its section by title in display order (the page tree).
             Page::Note(j) => {
+                let in_tree = |notes: &BTreeSet<usize>| {
+                    notes
+                        .iter()
+                        .any(|&i| site.notes[i].section == site.notes[*j].section)
+                };
                 changes.rendered.contains(j)
                     || changes.backlinks.contains(j)
                     || changes.neighbours.contains(j)
                     || shown(&changes.cards)
+                    || in_tree(&changes.titles)
+                    || (changes.order && in_tree(&changes.rendered))
             }
             // Lists of cards, in display order, under the folder page's text.
             Page::Home | Page::Section(_) => {

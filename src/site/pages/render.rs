@@ -20,6 +20,10 @@ use super::page::{alias_paths, pages, Page};
 /// How many notes the home page lists.
 const HOME_RECENT: usize = 30;
 
+/// How many notes of its section a page tree lists at most (a window around the current note):
+/// the tree is on every note page, and a section can hold thousands.
+const NAV_NOTES: usize = 40;
+
 /// How many notes the Atom feed holds.
 const FEED_ENTRIES: usize = 50;
 
@@ -101,6 +105,7 @@ pub(crate) fn render_page(
                 &NotePage {
                     site: &lk.site,
                     page: view,
+                    nav: nav_view(site, lk, &n.section, Some(i)),
                 },
             )?;
             let mut files = vec![(page.path(&site.notes), html.into_bytes())];
@@ -122,6 +127,7 @@ pub(crate) fn render_page(
                 notes: recent,
                 sections: lk.site.sections.clone(),
                 intro: intro.map(|i| intro_view(site, rendered, lk, i)),
+                nav: NavView::default(),
             };
             with_aliases(site, intro, page, theme.render("index.html", &home)?)
         }
@@ -135,6 +141,7 @@ pub(crate) fn render_page(
                 notes: vec![],
                 sections: vec![],
                 intro: None,
+                nav: NavView::default(),
             };
             one(theme.render("tags.html", &tags_page)?)
         }
@@ -154,6 +161,7 @@ pub(crate) fn render_page(
                 notes: notes.iter().map(|&i| lk.cards[i].clone()).collect(),
                 sections: vec![],
                 intro: None,
+                nav: NavView::default(),
             };
             one(theme.render("list.html", &page)?)
         }
@@ -185,6 +193,12 @@ pub(crate) fn render_page(
                 notes,
                 sections: subs,
                 intro: intro.map(|i| intro_view(site, rendered, lk, i)),
+                // the page lists the section's notes itself
+                nav: NavView {
+                    notes: vec![],
+                    more: 0,
+                    ..nav_view(site, lk, &s.path, None)
+                },
             };
             with_aliases(site, intro, page, theme.render("list.html", &view)?)
         }
@@ -277,6 +291,32 @@ pub(crate) fn render_page(
                 &entries,
             ))
         }
+    }
+}
+
+/// The page tree open at section `path`: its notes in display order (a window of
+/// [`NAV_NOTES`] around note `current` when there are more).
+fn nav_view(site: &Site, lk: &Lookup, path: &str, current: Option<usize>) -> NavView {
+    let all: &[usize] = lk.by_section.get(path).map_or(&[], Vec::as_slice);
+    let at = current
+        .and_then(|c| all.iter().position(|&i| i == c))
+        .unwrap_or(0);
+    let start = at
+        .saturating_sub(NAV_NOTES / 2)
+        .min(all.len().saturating_sub(NAV_NOTES));
+    let shown = &all[start..all.len().min(start + NAV_NOTES)];
+    NavView {
+        section: lk.sections.iter().find(|s| s.path == path).cloned(),
+        path: path.to_string(),
+        notes: shown
+            .iter()
+            .map(|&i| NavNote {
+                title: lk.cards[i].title.clone(),
+                url: site.notes[i].url.clone(),
+                current: Some(i) == current,
+            })
+            .collect(),
+        more: all.len() - shown.len(),
     }
 }
 
