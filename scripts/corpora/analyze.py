@@ -77,13 +77,15 @@ def report(args):
 
 def unreported(dead, diags):
     """The dead links, images and #fragments of the built site that no `kb check` diagnostic on
-    the same source file names (by the link as written, or by its fragment)."""
+    the same source file names (by the link as written, or by its fragment); on a page that
+    embeds other notes, a diagnostic on any file."""
     by_file = {}
     for d in diags:
         by_file.setdefault(d["path"], []).append(urllib.parse.unquote(d["msg"]))
     out = []
-    for source, kind, ref, frag in dead:
-        msgs = by_file.get(source, [])
+    every = [m for ms in by_file.values() for m in ms]
+    for source, kind, ref, frag, embeds in dead:
+        msgs = every if embeds else by_file.get(source, [])
         names = {urllib.parse.unquote(ref), urllib.parse.unquote(ref.split("#", 1)[0])}
         if frag:
             names = {urllib.parse.unquote(frag)}

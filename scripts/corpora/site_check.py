@@ -81,11 +81,7 @@ def parse(html):
 def local_target(site, page_url, ref):
     """(file path or None for external, fragment) of an href/src on the page at `page_url`."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith("//"):
-        u = urllib.parse.urlsplit(ref)
-        if u.scheme in ("http", "https") and u.netloc in ("127.0.0.1:1111", "localhost:1111"):
-            ref = u.path + ("#" + u.fragment if u.fragment else "")
-        else:
-            return None, None
+        return None, None
     path, _, frag = ref.partition("#")
     path = path.split("?", 1)[0]
     if not path:
@@ -205,6 +201,9 @@ def check_site(site, c):
             else:
                 p = parse(html)
             page_ids = p.ids if note else None
+            # A page that shows other notes in place (`![[note]]`) holds their links too: kb
+            # check names those at the embedded note's file.
+            embeds = 'class="kb-embed"' in html
             for kind, ref in p.refs:
                 target, frag = local_target(site, url, ref)
                 if target is None:
@@ -220,7 +219,7 @@ def check_site(site, c):
                         continue
                     r["dead_images" if kind == "image" else "dead_links"] += 1
                     r["dead_examples"][ref] += 1
-                    r["dead_items"].append([source, kind, ref, ""])
+                    r["dead_items"].append([source, kind, ref, "", embeds])
                     key = f"{kind}: {shape(ref)}; in source: {in_source(c, source, ref)}"
                     r["dead_shapes"][key] += 1
                     r["dead_shape_examples"].setdefault(key, f"{source}: {ref}")
@@ -230,5 +229,5 @@ def check_site(site, c):
                     if frag not in ids and urllib.parse.unquote(frag) not in ids:
                         r["dead_fragments"] += 1
                         r["dead_examples"]["#" + frag if target == f else ref] += 1
-                        r["dead_items"].append([source, "fragment", ref, frag])
+                        r["dead_items"].append([source, "fragment", ref, frag, embeds])
     return r
