@@ -20,9 +20,9 @@ pub(crate) struct Anchors {
 impl Anchors {
     pub(crate) fn new(outline: &Outline, body: &str) -> Anchors {
         let mut a = Anchors::default();
-        for h in &outline.headings {
-            a.ids.insert(h.id.clone());
-            a.loose.entry(loose(&h.id)).or_insert_with(|| h.id.clone());
+        for id in outline.headings.iter().map(|h| &h.id).chain(&outline.terms) {
+            a.ids.insert(id.clone());
+            a.loose.entry(loose(id)).or_insert_with(|| id.clone());
         }
         // Block ids are rare: look only when the note has a `^`.
         if body.contains('^') {

@@ -45,6 +45,9 @@ pub enum LinkKind {
 pub struct Outline {
     pub headings: Vec<Heading>,
     pub links: Vec<RawLink>,
+    /// Ids of definition list terms, in order (Hugo's `autoDefinitionTermID`): anchors as
+    /// headings are, from the same pool of ids.
+    pub terms: Vec<String>,
 }
 
 /// Compute the outline of a note.
@@ -53,8 +56,15 @@ pub fn outline(note: &Note) -> Outline {
     let mut out = Outline::default();
     let mut ids = Unique::default();
     let mut current: Option<(u8, Option<String>, String, usize)> = None;
+    let mut term: Option<String> = None;
     for (ev, range) in super::events::events(&note.body) {
         match ev {
+            Event::Start(Tag::DefinitionListTitle) => term = Some(String::new()),
+            Event::End(TagEnd::DefinitionListTitle) => {
+                if let Some(t) = term.take() {
+                    out.terms.push(ids.make(&slugify(t.trim())));
+                }
+            }
             Event::Start(Tag::Heading { level, id, .. }) => {
                 current = Some((
                     level as u8,
@@ -80,6 +90,8 @@ pub fn outline(note: &Note) -> Outline {
             }
             Event::Text(t) | Event::Code(t) => {
                 if let Some((_, _, text, _)) = current.as_mut() {
+                    text.push_str(&t);
+                } else if let Some(text) = term.as_mut() {
                     text.push_str(&t);
                 }
             }

@@ -110,6 +110,7 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
     }
     // `![[note]]` in running text is a link to the note: the End of the image closes a link.
     let mut embeds_open = 0usize;
+    let mut terms_seen = 0usize;
     while let Some((ev, range)) = parser.next() {
         if std::mem::take(&mut after_embed) {
             match ev {
@@ -170,6 +171,14 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                     "<a class=\"kb-anchor\" href=\"#{}\" aria-label=\"链接到本节\">#</a></h{}>\n",
                     escape(&id),
                     level as u8
+                ))));
+            }
+            Event::Start(Tag::DefinitionListTitle) => {
+                let id = outline.terms.get(terms_seen).map_or("", String::as_str);
+                terms_seen += 1;
+                events.push(Event::Html(CowStr::from(format!(
+                    "<dt id=\"{}\">",
+                    escape(id)
                 ))));
             }
             Event::Start(Tag::CodeBlock(kind)) => {

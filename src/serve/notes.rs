@@ -436,7 +436,12 @@ fn identity<'a>(
         &note.url,
         note.meta.title.as_deref(),
         &note.meta.name_aliases,
-        outline.headings.iter().map(|h| h.id.as_str()).collect(),
+        outline
+            .headings
+            .iter()
+            .map(|h| h.id.as_str())
+            .chain(outline.terms.iter().map(String::as_str))
+            .collect(),
     )
 }
 

@@ -178,16 +178,23 @@ fn math_is_mathml_and_dollar_amounts_stay_text() {
 }
 
 #[test]
-fn definition_lists_render_and_their_words_stay_apart_in_search() {
+fn definition_lists_render_their_terms_are_anchors_and_words_stay_apart_in_search() {
     let f = built();
     let html = body(&f, "definitions");
     assert!(
         html.contains(
-            "<dl>\n<dt>Latency</dt>\n<dd>Time until the first byte.</dd>\n<dt>Throughput</dt>"
+            "<dl>\n<dt id=\"latency\">Latency</dt>\n<dd>Time until the first byte.</dd>\n<dt id=\"throughput\">Throughput</dt>"
         ),
         "{html}"
     );
     assert!(search(&f, "\"Latency Time\"").contains("/notes/definitions/"));
+    // A term is an anchor (Hugo's `autoDefinitionTermID`): links to it are not broken.
+    assert!(
+        html.contains("<dt id=\"term-anchored\">Term anchored</dt>"),
+        "{html}"
+    );
+    let check = f.kb(&["check"]);
+    assert!(!check.stderr.contains("term-anchored"), "{}", check.stderr);
 }
 
 #[test]
