@@ -18,6 +18,7 @@
 mod anchors;
 mod callouts;
 mod comments;
+mod console;
 mod events;
 pub(crate) mod includes;
 mod line_breaks;

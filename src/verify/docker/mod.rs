@@ -11,6 +11,7 @@
 
 mod cleanup;
 mod container;
+mod shell;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
