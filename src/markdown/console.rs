@@ -185,13 +185,18 @@ mod tests {
 
     #[test]
     fn suffixes_are_marked_and_escaped_lines_read_as_on_a_terminal() {
-        let html = render_console("$ x\n\\x1b[1mbold\\x1b[0m\\r (esc)\nv[0-9]+ (re)\na* (glob)\nend (no-eol)\n");
+        let html = render_console(
+            "$ x\n\\x1b[1mbold\\x1b[0m\\r (esc)\nv[0-9]+ (re)\na* (glob)\nend (no-eol)\n",
+        );
         assert!(
             html.contains("<span class=\"kb-out\" title=\"\\x1b[1mbold\\x1b[0m\\r\">bold\\r <span class=\"kb-wild\""),
             "{html}"
         );
         assert!(html.contains(">(esc)</span>") && html.contains(">(re)</span>"));
         assert!(html.contains(">(glob)</span>") && html.contains(">(no-eol)</span>"));
-        assert!(html.contains(">v[0-9]+ <span"), "a regex's brackets are text: {html}");
+        assert!(
+            html.contains(">v[0-9]+ <span"),
+            "a regex's brackets are text: {html}"
+        );
     }
 }

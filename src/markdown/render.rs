@@ -392,9 +392,9 @@ fn render_code_block(
         return (super::mermaid::render(text), snippet);
     }
     let body = match info.lang {
-        Some(Lang::Console) => ctx
-            .highlighter
-            .cached("console", "console", text, || super::console::render_console(text)),
+        Some(Lang::Console) => ctx.highlighter.cached("console", "console", text, || {
+            super::console::render_console(text)
+        }),
         _ => ctx.highlighter.highlight(&lang, text),
     };
     let mut head = String::new();

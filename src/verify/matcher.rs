@@ -275,6 +275,14 @@ mod tests {
     }
 
     #[test]
+    fn debug_bash_line() {
+        let e = "bash: line [..]: /proc/sys/kernel/shmmax: Read-only file system\n";
+        let a = "bash: line 3: /proc/sys/kernel/shmmax: Read-only file system\n";
+        assert!(line_matches(e.trim_end(), a.trim_end()));
+        assert!(matches(e, a));
+    }
+
+    #[test]
     fn ellipsis_matches_any_number_of_lines() {
         let expected = "start\n...\nend\n";
         assert!(matches(expected, "start\nend\n"));

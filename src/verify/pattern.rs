@@ -173,7 +173,11 @@ pub(crate) fn unescape(text: &str) -> String {
             i += 1;
             continue;
         }
-        let hex = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = |s: &[u8]| {
+            std::str::from_utf8(s)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        };
         let (byte, len) = match b[i + 1] {
             b'x' if i + 4 <= b.len() => match hex(&b[i + 2..i + 4]) {
                 Some(v) => (v, 4),
@@ -254,10 +258,16 @@ mod tests {
     #[test]
     fn regex_lines_match_the_whole_line() {
         assert!(m("pid [0-9]+ started (re)", "pid 42 started"));
-        assert!(!m("pid [0-9]+ (re)", "pid 42 started"), "anchored at the end");
+        assert!(
+            !m("pid [0-9]+ (re)", "pid 42 started"),
+            "anchored at the end"
+        );
         assert!(!m("[0-9]+ (re)", "pid 42"), "anchored at the start");
         assert!(m("a|b (regex)", "b"));
-        assert!(!m("( (re)", "("), "a regex that does not compile matches nothing");
+        assert!(
+            !m("( (re)", "("),
+            "a regex that does not compile matches nothing"
+        );
         assert!(invalid_regex("( (re)").is_some());
         assert!(invalid_regex("(a) (re)").is_none() && invalid_regex("( ").is_none());
     }
@@ -269,7 +279,10 @@ mod tests {
         assert!(!m("v?.? (glob)", "v10.2"));
         assert!(m(r"a\*b (glob)", "a*b"));
         assert!(!m(r"a\*b (glob)", "axb"));
-        assert!(m("1+1=(2) (glob)", "1+1=(2)"), "regex characters are literal");
+        assert!(
+            m("1+1=(2) (glob)", "1+1=(2)"),
+            "regex characters are literal"
+        );
     }
 
     #[test]

@@ -426,7 +426,10 @@ async fn run_command<R: ContainerRuntime>(
     let ShellSlot::Open(sh) = slot else {
         return runtime.exec(container, cmd, deadline, started).await;
     };
-    match runtime.shell_exec(container, sh, cmd, deadline, started).await {
+    match runtime
+        .shell_exec(container, sh, cmd, deadline, started)
+        .await
+    {
         Ok(x) => {
             if x.ended {
                 *slot = ShellSlot::Closed;

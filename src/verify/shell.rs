@@ -7,11 +7,10 @@
 //! interleaved as a reader sees them. The terminal is set to pass bytes through without echo or
 //! line editing (`stty`), and the shell reads its script from the terminal on fd 3 while its own
 //! stdin is `/dev/null`: a command that reads stdin gets end-of-file at once instead of eating the
-//! next command, and a heredoc in the command still feeds it. Each command is sent as a quoted
-//! string for `eval` (a syntax error in it is its own failure, never the session's), followed by
-//! a `printf` of a marker that frames a per-shell nonce and `$?` with `\x1e` bytes. The framing
-//! bytes are in the `printf` format as escapes only, so neither `set -x` nor the script's text
-//! can produce the marker.
+//! next command, and a heredoc in the command still feeds it. Each command is `eval`ed (a syntax
+//! error in it is its own failure, never the session's), then a `printf` prints a marker that
+//! frames a per-shell nonce and `$?` with `\x1e` bytes. The framing bytes are in the `printf`
+//! format as escapes only, so neither `set -x` nor the command's text can produce the marker.
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -30,38 +29,61 @@ pub(crate) fn nonce() -> String {
     format!("{:016x}", h.finish())
 }
 
+/// The shell a session got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShellKind {
+    /// bash reads each command up to a NUL byte and `eval`s it.
+    Bash,
+    /// sh (no bash in the image) reads a script of quoted commands.
+    Sh,
+}
+
 /// `sh -c` script of the exec that becomes the session's shell: quiet terminal, then bash when
-/// the image has it, else sh, reading commands from the terminal on fd 3. It prints
-/// `ready` when commands may be sent, or `nostty` when the terminal could not be set up (no
-/// `stty` in the image): then commands run one exec each.
+/// the image has it, else sh, reading commands from the terminal on fd 3. It prints `ready-bash`
+/// or `ready-sh` when commands may be sent, or `nostty` when the terminal could not be set up
+/// (no `stty` in the image): then commands run one exec each.
+///
+/// bash runs a `-c` loop named `bash`: it reads a command up to a NUL byte and `eval`s it with
+/// fd 3 closed, so its own messages read as for `bash -c` (`bash: line 1: x: command not found`)
+/// wherever the command comes in the session, and aliases one command defines expand in the
+/// next. sh reads the terminal as a script with `.` (so its messages name `sh`). Both are
+/// non-interactive: no prompts, no job notices (an interactive bash prints `[1] 42` for every
+/// `&`, different on every run).
 pub(crate) fn launcher(nonce: &str) -> String {
     format!(
         "if ! stty -echo -icanon -isig -iexten -ixon -icrnl min 1 time 0 2>/dev/null; then \
          printf '\\036kb:%s:nostty\\036\\n' {nonce}; exit 0; fi; \
          {{ echo 500 >/proc/self/oom_score_adj; }} 2>/dev/null; \
-         printf '\\036kb:%s:ready\\036\\n' {nonce}; \
-         if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc /dev/fd/3 3<&0 </dev/null; fi; \
-         exec sh /dev/fd/3 3<&0 </dev/null"
+         if command -v bash >/dev/null 2>&1; then \
+         printf '\\036kb:%s:ready-bash\\036\\n' {nonce}; \
+         exec bash --noprofile --norc -c 'shopt -s expand_aliases; \
+         while IFS= read -r -d \"\" __kb_cmd <&3; do eval \"$__kb_cmd\" 3<&-; \
+         printf \"\\036kb:%s:%d\\036\\n\" {nonce} \"$?\"; done' bash 3<&0 </dev/null; fi; \
+         printf '\\036kb:%s:ready-sh\\036\\n' {nonce}; \
+         exec sh -c '. /dev/fd/3' sh 3<&0 </dev/null"
     )
 }
 
-/// Sent once, before the first command: close the script's fd for commands (the shell reads its
-/// own copy), and let aliases defined by one command work in the next (bash only; sh expands
-/// them anyway).
-pub(crate) const INIT: &str = "exec 3<&-; shopt -s expand_aliases 2>/dev/null\n";
+/// Sent to sh once, before the first command: close the script's fd for commands (the shell
+/// reads its own copy).
+pub(crate) const SH_INIT: &str = "exec 3<&-\n";
 
 /// The text sent for one command.
-pub(crate) fn command_script(nonce: &str, cmd: &str) -> String {
-    format!(
-        "__kb_cmd='{}'\neval \"$__kb_cmd\"\nprintf '\\036kb:%s:%d\\036\\n' {nonce} \"$?\"\n",
-        cmd.replace('\'', r"'\''")
-    )
+pub(crate) fn command_script(kind: ShellKind, nonce: &str, cmd: &str) -> String {
+    match kind {
+        ShellKind::Bash => format!("{cmd}\0"),
+        // A quoted string for `eval`, then the marker.
+        ShellKind::Sh => format!(
+            "__kb_cmd='{}'\neval \"$__kb_cmd\"\nprintf '\\036kb:%s:%d\\036\\n' {nonce} \"$?\"\n",
+            cmd.replace('\'', r"'\''")
+        ),
+    }
 }
 
 /// What a marker said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Marker {
-    Ready,
+    Ready(ShellKind),
     NoStty,
     /// A command ended with this status.
     Status(i64),
@@ -95,7 +117,8 @@ pub(crate) fn find_marker(buf: &[u8], nonce: &str, from: usize) -> Option<Found>
             _ => {}
         }
         let marker = match body {
-            b"ready" => Some(Marker::Ready),
+            b"ready-bash" => Some(Marker::Ready(ShellKind::Bash)),
+            b"ready-sh" => Some(Marker::Ready(ShellKind::Sh)),
             b"nostty" => Some(Marker::NoStty),
             digits => std::str::from_utf8(digits)
                 .ok()
@@ -122,7 +145,11 @@ mod tests {
 
     #[test]
     fn a_command_is_quoted_for_eval_whatever_it_contains() {
-        let s = command_script("n1", "echo 'it''s' \"$HOME\" \\\n  done");
+        assert_eq!(
+            command_script(ShellKind::Bash, "n1", "a 'b'\n"),
+            "a 'b'\n\0"
+        );
+        let s = command_script(ShellKind::Sh, "n1", "echo 'it''s' \"$HOME\" \\\n  done");
         assert_eq!(
             s,
             "__kb_cmd='echo '\\''it'\\'''\\''s'\\'' \"$HOME\" \\\n  done'\neval \"$__kb_cmd\"\nprintf '\\036kb:%s:%d\\036\\n' n1 \"$?\"\n"
@@ -137,8 +164,10 @@ mod tests {
         assert_eq!(f.marker, Marker::Status(3));
         assert_eq!(&buf[f.end..], b"later");
         assert_eq!(
-            find_marker(b"\x1ekb:ab:ready\x1e\n", "ab", 0).unwrap().marker,
-            Marker::Ready
+            find_marker(b"\x1ekb:ab:ready-sh\x1e\n", "ab", 0)
+                .unwrap()
+                .marker,
+            Marker::Ready(ShellKind::Sh)
         );
         assert_eq!(
             find_marker(b"\x1ekb:ab:-1\x1e\n", "ab", 0).unwrap().marker,

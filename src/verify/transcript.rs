@@ -172,7 +172,10 @@ fn take_bracket_exit(c: &mut Command) -> Result<(), TranscriptError> {
     if c.exit_style == ExitStyle::Question {
         return Err(TranscriptError {
             line: c.line + c.source.len() + 1 + last,
-            message: format!("`{}` gives a second exit status for the command", lines[last]),
+            message: format!(
+                "`{}` gives a second exit status for the command",
+                lines[last]
+            ),
             hint: "write the status once: `? N` right after the command, or `[N]` after its output",
         });
     }
@@ -288,7 +291,11 @@ mod tests {
 
     #[test]
     fn greater_than_lines_continue_a_command_and_carry_heredocs() {
-        let t = parse("$ cat <<EOF\n> one\n>\n> EOF\none\n\n$ for i in 1 2; do\n>   echo $i\n> done\n1\n2\n", 1).unwrap();
+        let t = parse(
+            "$ cat <<EOF\n> one\n>\n> EOF\none\n\n$ for i in 1 2; do\n>   echo $i\n> done\n1\n2\n",
+            1,
+        )
+        .unwrap();
         let c = &t.commands;
         assert_eq!(c[0].cmd, "cat <<EOF\none\n\nEOF");
         assert_eq!(c[0].expected, "one\n\n");
@@ -327,7 +334,11 @@ mod tests {
     fn a_regex_line_that_does_not_compile_is_an_error_with_its_line() {
         let e = parse("$ echo '('\n( (re)\n", 3).unwrap_err();
         assert_eq!(e.line, 4);
-        assert!(e.message.contains("not a regular expression"), "{}", e.message);
+        assert!(
+            e.message.contains("not a regular expression"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -996,10 +996,7 @@ fn shell_state_persists_across_lines_and_blocks_until_exit_or_restart() {
     run.expect_code(0);
     // stdin is at end-of-file: `cat` and `read` returned at once, not at the 20 s timeout.
     let third = &results(&f)["blocks"]["content/walk.md#3"];
-    assert!(
-        third["duration_ms"].as_u64().unwrap() < 5_000,
-        "{third}"
-    );
+    assert!(third["duration_ms"].as_u64().unwrap() < 5_000, "{third}");
 }
 
 #[test]
@@ -1024,7 +1021,8 @@ fn cram_line_syntax_matches_and_a_mismatch_shows_the_pattern_kept() {
     run.expect_code(1);
     let cmd = line_of(&f, "content/cram.md", "$ for n in");
     assert!(
-        run.stdout.contains(&format!("content/cram.md:{cmd}: for n in 1 2 3; do")),
+        run.stdout
+            .contains(&format!("content/cram.md:{cmd}: for n in 1 2 3; do")),
         "{}",
         run.stdout
     );
@@ -1049,4 +1047,18 @@ fn update_keeps_matching_patterns_and_writes_escapes_missing_eol_and_bracket_sta
         "{after}"
     );
     verify(&f, &["--no-cache", "content/drift.md"]).expect_code(0);
+}
+
+#[test]
+fn without_bash_the_session_shell_is_sh_and_without_stty_each_command_stands_alone() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-shell");
+    let run = verify(&f, &["content/fallback.md"]);
+    assert_eq!(
+        summary_line(&run),
+        "2 passed, 0 failed, 0 skipped",
+        "{}",
+        run.stdout
+    );
+    run.expect_code(0);
 }

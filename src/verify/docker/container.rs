@@ -68,7 +68,8 @@ impl ContainerRuntime for Engine {
         deadline: Instant,
         started: Instant,
     ) -> Result<ShellExec, RuntimeError> {
-        self.run_in_shell(container, shell, cmd, deadline, started).await
+        self.run_in_shell(container, shell, cmd, deadline, started)
+            .await
     }
 
     /// Create and start a session container: the keep-alive as PID 1 (the image's entrypoint is

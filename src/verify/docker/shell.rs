@@ -12,7 +12,7 @@ use super::container::finish_output;
 use super::Engine;
 use crate::verify::attach::{self, Conn};
 use crate::verify::runtime::{ExecResult, RuntimeError, ShellExec};
-use crate::verify::shell::{self, Marker};
+use crate::verify::shell::{self, Marker, ShellKind};
 
 /// An open shell: its exec, the connection to its terminal, what arrived after the last marker.
 pub(crate) struct EngineShell {
@@ -22,7 +22,8 @@ pub(crate) struct EngineShell {
     nonce: String,
     /// Bytes read after the last marker (output of background processes between commands).
     pending: Vec<u8>,
-    /// [`shell::INIT`] still to send with the first command.
+    kind: ShellKind,
+    /// [`shell::SH_INIT`] still to send with the first command (sh).
     fresh: bool,
 }
 
@@ -79,6 +80,7 @@ impl Engine {
             conn: Some(conn),
             nonce,
             pending: first,
+            kind: ShellKind::Sh,
             fresh: true,
         };
         let mut dropped = 0;
@@ -88,13 +90,14 @@ impl Engine {
         {
             (
                 Ended::Marker(shell::Found {
-                    marker: Marker::Ready,
+                    marker: Marker::Ready(kind),
                     end,
                     ..
                 }),
                 buf,
             ) => {
                 sh.pending = buf[end..].to_vec();
+                sh.kind = kind;
                 Ok(Some(sh))
             }
             (Ended::Marker(_) | Ended::Exited, _) => Ok(None),
@@ -112,11 +115,11 @@ impl Engine {
         started: Instant,
     ) -> Result<ShellExec, RuntimeError> {
         let mut script = String::new();
-        if sh.fresh {
-            script.push_str(shell::INIT);
-            sh.fresh = false;
+        if sh.fresh && sh.kind == ShellKind::Sh {
+            script.push_str(shell::SH_INIT);
         }
-        script.push_str(&shell::command_script(&sh.nonce, cmd));
+        sh.fresh = false;
+        script.push_str(&shell::command_script(sh.kind, &sh.nonce, cmd));
         let conn = sh.conn.as_mut().ok_or_else(hung_up)?;
         let write = async {
             conn.write_all(script.as_bytes()).await?;
@@ -136,7 +139,7 @@ impl Engine {
                 sh.pending = buf.split_off(f.end);
                 let exit = match f.marker {
                     Marker::Status(n) => n,
-                    Marker::Ready | Marker::NoStty => -1,
+                    Marker::Ready(_) | Marker::NoStty => -1,
                 };
                 Ok(ShellExec {
                     result: ExecResult {
