@@ -275,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn debug_bash_line() {
+    fn a_wildcard_covers_the_rest_of_a_shell_message() {
         let e = "bash: line [..]: /proc/sys/kernel/shmmax: Read-only file system\n";
         let a = "bash: line 3: /proc/sys/kernel/shmmax: Read-only file system\n";
         assert!(line_matches(e.trim_end(), a.trim_end()));

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
 use super::shell::EngineShell;
-use super::{Engine, KEEP_ALIVE};
+use super::{finish_output, Engine, KEEP_ALIVE};
 use crate::snippet::Network;
 use crate::verify::attach;
 use crate::verify::proxy::{DockerProxy, SESSION_LABEL};
@@ -425,15 +425,6 @@ impl Engine {
         let s = stats.next().await?.ok()?;
         s.pids_stats?.current
     }
-}
-
-/// Captured bytes as text: lossy UTF-8, `\r\n` -> `\n`, a note when the cap dropped bytes.
-pub(super) fn finish_output(buf: &[u8], dropped: usize) -> String {
-    let mut s = crate::verify::matcher::normalize_newlines(&String::from_utf8_lossy(buf));
-    if dropped > 0 {
-        s.push_str(&format!("\n[kb: output truncated, {dropped} more bytes]\n"));
-    }
-    s
 }
 
 #[cfg(test)]

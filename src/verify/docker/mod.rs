@@ -281,6 +281,15 @@ fn process_start_time(pid: u32) -> Option<String> {
     after.split_whitespace().nth(19).map(str::to_string)
 }
 
+/// Captured bytes as text: lossy UTF-8, `\r\n` -> `\n`, a note when the cap dropped bytes.
+fn finish_output(buf: &[u8], dropped: usize) -> String {
+    let mut s = crate::verify::matcher::normalize_newlines(&String::from_utf8_lossy(buf));
+    if dropped > 0 {
+        s.push_str(&format!("\n[kb: output truncated, {dropped} more bytes]\n"));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,7 @@ use bollard::exec::CreateExecOptions;
 use bollard::query_parameters as q;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::container::finish_output;
-use super::Engine;
+use super::{finish_output, Engine};
 use crate::verify::attach::{self, Conn};
 use crate::verify::runtime::{ExecResult, RuntimeError, ShellExec};
 use crate::verify::shell::{self, Marker, ShellKind};
