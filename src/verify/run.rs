@@ -17,7 +17,7 @@ use super::matcher;
 use super::outcome::{BlockOutcome, Failure, LimitHit, Observation, Verdict};
 use super::runtime::{ContainerRuntime, ExecResult, LimitHits, RuntimeError};
 use super::session::{Action, BlockRef, ImageRef, RunStep, Session, Step};
-use crate::snippet::{Limits, Requirement};
+use crate::snippet::{Limits, Requirement, Shell};
 
 /// How much observed output is kept per block for the results file and the site.
 const OBSERVED_CAP: usize = 16 * 1024;
@@ -311,7 +311,7 @@ async fn run_step<R: ContainerRuntime>(
     let prepared = async {
         if r.restart {
             // The restart stops the shell with everything else; the next command starts one.
-            if let ShellSlot::Open(_) = shell {
+            if let ShellSlot::Open(..) = shell {
                 *shell = ShellSlot::Closed;
             }
             runtime.restart(container).await?;
@@ -364,7 +364,11 @@ async fn run_step<R: ContainerRuntime>(
             let mut observed = String::new();
             for c in &t.commands {
                 observed.push_str(&format!("$ {}\n", c.cmd));
-                match run_command(runtime, container, shell, &c.cmd, deadline, started).await {
+                match run_command(
+                    runtime, container, shell, r.shell, &c.cmd, deadline, started,
+                )
+                .await
+                {
                     Ok(x) => {
                         observed.push_str(&x.output);
                         if !x.output.is_empty() && !x.output.ends_with('\n') {
@@ -403,7 +407,8 @@ async fn run_step<R: ContainerRuntime>(
 enum ShellSlot<S> {
     /// None yet, or the last one ended: the next command starts one.
     Closed,
-    Open(S),
+    /// A shell, and which one it is.
+    Open(S, Shell),
     /// The image cannot host one: every command is an exec of its own.
     Unsupported,
 }
@@ -413,17 +418,29 @@ async fn run_command<R: ContainerRuntime>(
     runtime: &R,
     container: &str,
     slot: &mut ShellSlot<R::Shell>,
+    want: Option<Shell>,
     cmd: &str,
     deadline: Instant,
     started: Instant,
 ) -> Result<ExecResult, RuntimeError> {
+    // A block asking for another shell than the open one gets a fresh shell of its kind; a
+    // block that asks for none keeps the open one.
+    if matches!((&slot, want), (ShellSlot::Open(_, open), Some(w)) if *open != w) {
+        *slot = ShellSlot::Closed;
+    }
     if let ShellSlot::Closed = slot {
-        *slot = match runtime.open_shell(container, deadline, started).await? {
-            Some(s) => ShellSlot::Open(s),
+        *slot = match runtime
+            .open_shell(container, want, deadline, started)
+            .await?
+        {
+            Some(s) => {
+                let kind = runtime.shell_kind(&s);
+                ShellSlot::Open(s, kind)
+            }
             None => ShellSlot::Unsupported,
         };
     }
-    let ShellSlot::Open(sh) = slot else {
+    let ShellSlot::Open(sh, _) = slot else {
         return runtime.exec(container, cmd, deadline, started).await;
     };
     match runtime
@@ -546,10 +563,15 @@ mod tests {
         async fn open_shell(
             &self,
             _container: &str,
+            _want: Option<Shell>,
             _deadline: Instant,
             _started: Instant,
         ) -> Result<Option<()>, RuntimeError> {
             Ok(None)
+        }
+
+        fn shell_kind(&self, _shell: &()) -> Shell {
+            unreachable!("the fake opens no shell")
         }
 
         async fn shell_exec(

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::proxy::DockerProxy;
 use super::session::{ContainerSpec, FileWrite};
 use super::text::human_duration;
+use crate::snippet::Shell;
 
 /// An engine client's own error, kept as the source of a [`RuntimeError`].
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -23,15 +24,20 @@ pub(crate) trait ContainerRuntime {
     /// A session's long-lived shell (see [`super::shell`]).
     type Shell;
 
-    /// Start a long-lived shell in `/work` (bash if the image has it, else sh) for a session's
-    /// transcripts; `None` when the image cannot host one (then each command is one
+    /// Start a long-lived shell in `/work` for a session's transcripts: `want`, or bash if the
+    /// image has it, else sh (an image without the shell asked for is an error); `None` when the
+    /// image cannot host one (then each command is one
     /// [`ContainerRuntime::exec`]). Bounded by `deadline` as an exec is.
     async fn open_shell(
         &self,
         container: &str,
+        want: Option<Shell>,
         deadline: Instant,
         started: Instant,
     ) -> Result<Option<Self::Shell>, RuntimeError>;
+
+    /// Which shell an open shell is.
+    fn shell_kind(&self, shell: &Self::Shell) -> Shell;
 
     /// Run one command in the shell, stdin at end-of-file, at most until `deadline` (a timeout
     /// removes the container, as for [`ContainerRuntime::exec`]).
@@ -145,6 +151,9 @@ pub(crate) enum RuntimeError {
     /// The command's output stream could not be opened or broke off.
     #[error("couldn't read the command's output from the engine: {0}")]
     Stream(String),
+    /// The session's image lacks the shell a block asked for (`shell=bash`).
+    #[error("{0}")]
+    NoShell(String),
     /// Any other engine error.
     #[error("Docker engine request failed: {0}")]
     Api(#[source] BoxError),

@@ -14,6 +14,8 @@
 
 use std::hash::{BuildHasher, Hasher};
 
+use crate::snippet::Shell;
+
 /// The record separator that frames markers.
 const RS: u8 = 0x1e;
 
@@ -38,8 +40,8 @@ pub(crate) enum ShellKind {
     Sh,
 }
 
-/// `sh -c` script of the exec that becomes the session's shell: quiet terminal, then bash when
-/// the image has it, else sh, reading commands from the terminal on fd 3. It prints `ready-bash`
+/// `sh -c` script of the exec that becomes the session's shell: quiet terminal, then `want`, or
+/// bash when the image has it, else sh, reading commands from the terminal on fd 3. It prints `ready-bash`
 /// or `ready-sh` when commands may be sent, or `nostty` when the terminal could not be set up
 /// (no `stty` in the image): then commands run one exec each.
 ///
@@ -49,18 +51,27 @@ pub(crate) enum ShellKind {
 /// next. sh reads the terminal as a script with `.` (so its messages name `sh`). Both are
 /// non-interactive: no prompts, no job notices (an interactive bash prints `[1] 42` for every
 /// `&`, different on every run).
-pub(crate) fn launcher(nonce: &str) -> String {
+pub(crate) fn launcher(nonce: &str, want: Option<Shell>) -> String {
+    let bash = format!(
+        "printf '\\036kb:%s:ready-bash\\036\\n' {nonce}; \
+         exec bash --noprofile --norc -c 'shopt -s expand_aliases; \
+         while IFS= read -r -d \"\" __kb_cmd <&3; do eval \"$__kb_cmd\" 3<&-; \
+         printf \"\\036kb:%s:%d\\036\\n\" {nonce} \"$?\"; done' bash 3<&0 </dev/null"
+    );
+    let sh = format!(
+        "printf '\\036kb:%s:ready-sh\\036\\n' {nonce}; exec sh -c '. /dev/fd/3' sh 3<&0 </dev/null"
+    );
+    let pick = match want {
+        None => format!("if command -v bash >/dev/null 2>&1; then {bash}; fi; {sh}"),
+        Some(Shell::Bash) => format!(
+            "if ! command -v bash >/dev/null 2>&1; then printf '\\036kb:%s:nobash\\036\\n' {nonce}; exit 0; fi; {bash}"
+        ),
+        Some(Shell::Sh) => sh,
+    };
     format!(
         "if ! stty -echo -icanon -isig -iexten -ixon -icrnl min 1 time 0 2>/dev/null; then \
          printf '\\036kb:%s:nostty\\036\\n' {nonce}; exit 0; fi; \
-         {{ echo 500 >/proc/self/oom_score_adj; }} 2>/dev/null; \
-         if command -v bash >/dev/null 2>&1; then \
-         printf '\\036kb:%s:ready-bash\\036\\n' {nonce}; \
-         exec bash --noprofile --norc -c 'shopt -s expand_aliases; \
-         while IFS= read -r -d \"\" __kb_cmd <&3; do eval \"$__kb_cmd\" 3<&-; \
-         printf \"\\036kb:%s:%d\\036\\n\" {nonce} \"$?\"; done' bash 3<&0 </dev/null; fi; \
-         printf '\\036kb:%s:ready-sh\\036\\n' {nonce}; \
-         exec sh -c '. /dev/fd/3' sh 3<&0 </dev/null"
+         {{ echo 500 >/proc/self/oom_score_adj; }} 2>/dev/null; {pick}"
     )
 }
 
@@ -85,6 +96,8 @@ pub(crate) fn command_script(kind: ShellKind, nonce: &str, cmd: &str) -> String 
 pub(crate) enum Marker {
     Ready(ShellKind),
     NoStty,
+    /// `shell=bash` in an image without bash.
+    NoBash,
     /// A command ended with this status.
     Status(i64),
 }
@@ -120,6 +133,7 @@ pub(crate) fn find_marker(buf: &[u8], nonce: &str, from: usize) -> Option<Found>
             b"ready-bash" => Some(Marker::Ready(ShellKind::Bash)),
             b"ready-sh" => Some(Marker::Ready(ShellKind::Sh)),
             b"nostty" => Some(Marker::NoStty),
+            b"nobash" => Some(Marker::NoBash),
             digits => std::str::from_utf8(digits)
                 .ok()
                 .and_then(|d| d.parse().ok())

@@ -1050,15 +1050,23 @@ fn update_keeps_matching_patterns_and_writes_escapes_missing_eol_and_bracket_sta
 }
 
 #[test]
-fn without_bash_the_session_shell_is_sh_and_without_stty_each_command_stands_alone() {
+fn shell_is_sh_without_bash_picked_by_shell_attr_and_absent_without_stty() {
     let _engine = shared_engine();
     let f = Fixture::copy("verify-shell");
     let run = verify(&f, &["content/fallback.md"]);
+    // `shell=` switches shells; `shell=bash` where there is none fails with what to do.
     assert_eq!(
         summary_line(&run),
-        "2 passed, 0 failed, 0 skipped",
+        "5 passed, 1 failed, 0 skipped",
         "{}",
         run.stdout
     );
-    run.expect_code(0);
+    let last = line_of(&f, "content/fallback.md", "image=nobash shell=bash");
+    assert!(
+        run.stdout.contains(&format!(
+            "FAILED content/fallback.md:{last} (content/fallback.md#6)\n  could not run: `shell=bash`, but the session's image has no bash"
+        )),
+        "{}",
+        run.stdout
+    );
 }

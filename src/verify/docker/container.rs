@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 
 use super::shell::EngineShell;
 use super::{finish_output, Engine, KEEP_ALIVE};
-use crate::snippet::Network;
+use crate::snippet::{Network, Shell};
 use crate::verify::attach;
 use crate::verify::proxy::{DockerProxy, SESSION_LABEL};
 use crate::verify::runtime::{
@@ -54,10 +54,15 @@ impl ContainerRuntime for Engine {
     async fn open_shell(
         &self,
         container: &str,
+        want: Option<Shell>,
         deadline: Instant,
         started: Instant,
     ) -> Result<Option<EngineShell>, RuntimeError> {
-        self.start_shell(container, deadline, started).await
+        self.start_shell(container, want, deadline, started).await
+    }
+
+    fn shell_kind(&self, shell: &EngineShell) -> Shell {
+        shell.kind()
     }
 
     async fn shell_exec(

@@ -9,6 +9,7 @@ use bollard::query_parameters as q;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{finish_output, Engine};
+use crate::snippet::Shell;
 use crate::verify::attach::{self, Conn};
 use crate::verify::runtime::{ExecResult, RuntimeError, ShellExec};
 use crate::verify::shell::{self, Marker, ShellKind};
@@ -26,6 +27,15 @@ pub(crate) struct EngineShell {
     fresh: bool,
 }
 
+impl EngineShell {
+    pub(super) fn kind(&self) -> Shell {
+        match self.kind {
+            ShellKind::Bash => Shell::Bash,
+            ShellKind::Sh => Shell::Sh,
+        }
+    }
+}
+
 /// How one read loop ended.
 enum Ended {
     Marker(shell::Found),
@@ -38,6 +48,7 @@ impl Engine {
     pub(super) async fn start_shell(
         &self,
         container: &str,
+        want: Option<Shell>,
         deadline: Instant,
         started: Instant,
     ) -> Result<Option<EngineShell>, RuntimeError> {
@@ -48,7 +59,7 @@ impl Engine {
             ))
         })?;
         let nonce = shell::nonce();
-        let launcher = shell::launcher(&nonce);
+        let launcher = shell::launcher(&nonce, want);
         let exec = self
             .docker
             .create_exec(
@@ -99,6 +110,15 @@ impl Engine {
                 sh.kind = kind;
                 Ok(Some(sh))
             }
+            (
+                Ended::Marker(shell::Found {
+                    marker: Marker::NoBash,
+                    ..
+                }),
+                _,
+            ) => Err(RuntimeError::NoShell(
+                "`shell=bash`, but the session's image has no bash: install it in the image, or use `shell=sh`".into(),
+            )),
             (Ended::Marker(_) | Ended::Exited, _) => Ok(None),
         }
     }
@@ -138,7 +158,7 @@ impl Engine {
                 sh.pending = buf.split_off(f.end);
                 let exit = match f.marker {
                     Marker::Status(n) => n,
-                    Marker::Ready(_) | Marker::NoStty => -1,
+                    Marker::Ready(_) | Marker::NoStty | Marker::NoBash => -1,
                 };
                 Ok(ShellExec {
                     result: ExecResult {
