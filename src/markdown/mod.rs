@@ -19,6 +19,7 @@ mod anchors;
 mod badge;
 mod callouts;
 mod comments;
+mod console;
 mod embeds;
 mod events;
 pub(crate) mod includes;

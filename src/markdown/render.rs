@@ -477,9 +477,9 @@ fn render_code_block(
         return (super::mermaid::render(text), snippet);
     }
     let body = match info.lang {
-        Some(Lang::Console) => ctx
-            .highlighter
-            .cached("console", "console", text, || render_console(text)),
+        Some(Lang::Console) => ctx.highlighter.cached("console", "console", text, || {
+            super::console::render_console(text)
+        }),
         _ => ctx.highlighter.highlight(&lang, text),
     };
     let mut head = String::new();
@@ -542,82 +542,10 @@ fn render_code_block(
     (html, snippet)
 }
 
-/// A console transcript: prompts and commands distinct from output, `? N` exit lines and
-/// wildcards (`...`, `[..]`) marked.
-pub fn render_console(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    let mut continuing = false;
-    let mut after_cmd = false;
-    for line in text.lines() {
-        if continuing || line.starts_with("$ ") || line == "$" {
-            let cmd = if continuing {
-                line
-            } else {
-                line.get(2..).unwrap_or("")
-            };
-            if !continuing {
-                out.push_str("<span class=\"kb-prompt\" aria-hidden=\"true\">$ </span>");
-            }
-            let hl = crate::highlight::highlight_uncached("bash", &format!("{cmd}\n"));
-            out.push_str("<span class=\"kb-cmd\">");
-            out.push_str(&hl.replace('\n', ""));
-            out.push_str("</span>\n");
-            continuing = cmd.ends_with('\\');
-            after_cmd = true;
-            continue;
-        }
-        if after_cmd && line.starts_with("? ") && line[2..].trim().parse::<i32>().is_ok() {
-            out.push_str(&format!(
-                "<span class=\"kb-exit\" title=\"期望的退出码\">exit {}</span>\n",
-                escape(line[2..].trim())
-            ));
-            after_cmd = false;
-            continue;
-        }
-        after_cmd = false;
-        out.push_str("<span class=\"kb-out\">");
-        if line.trim() == "..." {
-            out.push_str("<span class=\"kb-wild\" title=\"匹配任意多行\">...</span>");
-        } else {
-            let escaped: Vec<String> = line.split("[..]").map(escape).collect();
-            out.push_str(
-                &escaped.join("<span class=\"kb-wild\" title=\"匹配任意文本\">[..]</span>"),
-            );
-        }
-        out.push_str("</span>\n");
-    }
-    out
-}
-
 /// The first character of the event after a soft break, if it is text.
 fn next_text_char(next: Option<&(Event<'_>, std::ops::Range<usize>)>) -> Option<char> {
     match next {
         Some((Event::Text(t), _)) => t.chars().next(),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn console_marks_prompts_exit_codes_and_wildcards() {
-        let html = render_console("$ go run main.go\npanic: boom [..]\n...\n? 2\n");
-        assert!(html.contains("<span class=\"kb-prompt\" aria-hidden=\"true\">$ </span>"));
-        assert!(html.contains("kb-cmd"));
-        assert!(html.contains("panic: boom <span class=\"kb-wild\""));
-        assert!(html.contains("<span class=\"kb-wild\" title=\"匹配任意多行\">...</span>"));
-        // `? 2` right after a command is an exit status; here it follows output, so it is output.
-        assert!(!html.contains("kb-exit"));
-        let html = render_console("$ false\n? 1\n");
-        assert!(html.contains("<span class=\"kb-exit\""));
-    }
-
-    #[test]
-    fn console_continuation_lines_are_commands() {
-        let html = render_console("$ echo a \\\n  b\nout\n");
-        assert_eq!(html.matches("kb-cmd").count(), 2);
-        assert_eq!(html.matches("kb-out").count(), 1);
     }
 }

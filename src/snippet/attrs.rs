@@ -15,6 +15,14 @@ pub enum Network {
     Bridge,
 }
 
+/// `shell=` values: the shell a session's `console` commands are typed into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    Bash,
+    Sh,
+}
+
 /// `requires=` values: what the engine must offer for a session to run. A session whose
 /// requirement the engine does not meet is reported skipped with the reason, not failed, so a
 /// note written on one kind of host still verifies (in part) on another.
@@ -82,6 +90,9 @@ pub struct Attrs {
     pub privileged: bool,
     /// `network=none|bridge`.
     pub network: Option<Network>,
+    /// `shell=bash|sh`: the shell a `console` block's commands run in (default: bash when the
+    /// image has it, else sh).
+    pub shell: Option<Shell>,
     /// `docker`: the session can talk to the engine that runs it.
     pub docker: bool,
     /// `hidden`: run or write it, but do not show the block on the site.
@@ -124,6 +135,7 @@ pub const KNOWN_ATTRS: &[&str] = &[
     "sysctl",
     "privileged",
     "network",
+    "shell",
     "docker",
     "hidden",
     "skip",
@@ -287,6 +299,19 @@ pub(crate) fn apply(a: &mut Attrs, t: Token) -> Result<(), AttrError> {
                     "write a number of CPUs from 0.01 up, e.g. `cpus=1` or `cpus=0.5`",
                 )
             })?)
+        }
+        "shell" => {
+            let v = need_value(&t.value, "shell=sh")?;
+            a.shell = Some(match v.as_str() {
+                "bash" => Shell::Bash,
+                "sh" => Shell::Sh,
+                _ => {
+                    return Err(err(
+                        format!("`shell={v}` is not supported"),
+                        "use `shell=bash` or `shell=sh`",
+                    ))
+                }
+            })
         }
         "network" => {
             let v = need_value(&t.value, "network=bridge")?;

@@ -27,7 +27,7 @@
 
 use std::fmt;
 
-pub use super::attrs::{Attrs, Network, Requirement, Skip, KNOWN_ATTRS};
+pub use super::attrs::{Attrs, Network, Requirement, Shell, Skip, KNOWN_ATTRS};
 pub use super::limits::{
     human_bytes, human_cpus, parse_cpus, parse_memory, parse_pids, Limits, MIN_MEMORY,
 };

@@ -14,5 +14,5 @@ pub mod limits;
 pub mod tokens;
 
 pub use extract::{extract, BlockError, CodeBlock, SnippetKey};
-pub use info::{Attrs, FenceInfo, Lang, Network, Requirement, Skip};
+pub use info::{Attrs, FenceInfo, Lang, Network, Requirement, Shell, Skip};
 pub use limits::Limits;

@@ -2,22 +2,31 @@
 //!
 //! Documented output is what a reader sees in a terminal, so comparison forgives what a terminal
 //! hides: trailing whitespace on a line, trailing blank lines, and `\r\n` line ends (the TTY kb
-//! runs commands in writes those). Two wildcards cover the parts that change from run to run:
-//! a line that is exactly `...` matches any number of lines (including none), and `[..]` inside a
-//! line matches any text within that line.
+//! runs commands in writes those). Wildcards cover the parts that change from run to run:
+//! a line that is exactly `...` matches any number of lines (including none), `[..]` inside a
+//! line matches any text within that line, and cram's line suffixes (`(re)`, `(glob)`, `(esc)`,
+//! `(no-eol)`, see [`super::pattern`]) say how one line compares.
 //!
 //! Besides the yes/no answer, [`normalize`] rewrites the actual output through the expected
 //! patterns (lines that match keep their pattern, lines swallowed by `...` become one `...`), so
 //! a diff of expected against normalised actual shows only the real differences, and `--update`
 //! can write back actual output without losing the author's wildcards.
 
+use super::pattern::LinePattern;
+
 /// One line of expected output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Item<'a> {
     /// `...`: any number of lines.
     Any,
-    /// A line, possibly with `[..]` wildcards.
-    Line(&'a str),
+    /// A line as written, and what it matches.
+    Line(&'a str, LinePattern<'a>),
+}
+
+impl Item<'_> {
+    fn is_any(&self) -> bool {
+        matches!(self, Item::Any)
+    }
 }
 
 /// `\r\n` -> `\n`. Twice, because a program that itself writes `\r\n` reaches us through the
@@ -56,50 +65,48 @@ fn items(expected: &str) -> Vec<Item<'_>> {
             if l.trim() == "..." {
                 Item::Any
             } else {
-                Item::Line(l)
+                Item::Line(l, LinePattern::parse(l))
             }
         })
         .collect()
 }
 
-/// Does one actual line match one expected line (with `[..]` wildcards)? Both are already
+/// Does one actual line match one expected line (wildcards and suffixes)? Both are already
 /// trimmed of trailing whitespace.
+#[cfg(test)]
 pub(crate) fn line_matches(pattern: &str, actual: &str) -> bool {
-    if !pattern.contains("[..]") {
-        return pattern == actual;
-    }
-    let segs: Vec<&str> = pattern.split("[..]").collect();
-    let (first, last) = (segs[0], segs[segs.len() - 1]);
-    if !actual.starts_with(first) {
-        return false;
-    }
-    let mut pos = first.len();
-    for mid in &segs[1..segs.len() - 1] {
-        match actual[pos..].find(mid) {
-            Some(i) => pos += i + mid.len(),
-            None => return false,
-        }
-    }
-    actual.len() - pos >= last.len() && actual[pos..].ends_with(last)
+    LinePattern::parse(pattern).matches(actual)
 }
 
-fn item_matches(item: Item<'_>, actual: &str) -> bool {
-    matches!(item, Item::Line(p) if line_matches(p, actual))
+fn item_matches(item: &Item<'_>, actual: &str) -> bool {
+    matches!(item, Item::Line(_, p) if p.matches(actual))
+}
+
+/// A last expected line with ` (no-eol)` wants output that does not end with a newline; output
+/// without one is forgiven otherwise.
+fn eol_ok(e: &[Item<'_>], actual: &str) -> bool {
+    match e.iter().rev().find(|x| !x.is_any()) {
+        Some(Item::Line(_, p)) if p.no_eol => !actual.ends_with('\n'),
+        _ => true,
+    }
 }
 
 /// Does `actual` match `expected` (wildcards, trailing whitespace and blank lines forgiven)?
 pub(crate) fn matches(expected: &str, actual: &str) -> bool {
     let e = items(expected);
     let a = lines(actual);
+    if !eol_ok(&e, actual) {
+        return false;
+    }
     // Classic wildcard matching with backtracking to the last `...`: each `Line` item matches
     // exactly one actual line, `Any` matches a run of them.
     let (mut i, mut j) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while j < a.len() {
-        if i < e.len() && item_matches(e[i], a[j]) {
+        if i < e.len() && item_matches(&e[i], a[j]) {
             i += 1;
             j += 1;
-        } else if i < e.len() && e[i] == Item::Any {
+        } else if i < e.len() && e[i].is_any() {
             star = Some((i, j));
             i += 1;
         } else if let Some((si, sj)) = star {
@@ -110,7 +117,7 @@ pub(crate) fn matches(expected: &str, actual: &str) -> bool {
             return false;
         }
     }
-    while i < e.len() && e[i] == Item::Any {
+    while i < e.len() && e[i].is_any() {
         i += 1;
     }
     i == e.len()
@@ -129,6 +136,14 @@ pub(crate) fn normalize(expected: &str, actual: &str) -> String {
     let a = lines(actual);
     if matches(expected, actual) {
         return canonical(expected);
+    }
+    if !eol_ok(&e, actual) && matches(&canonical(expected), &format!("{actual}\n")) {
+        // Only the missing end of line differs: show the last line without its ` (no-eol)`.
+        let mut out = canonical(expected);
+        if let Some(i) = out.trim_end_matches('\n').rfind(" (no-eol)") {
+            out.replace_range(i..i + " (no-eol)".len(), "");
+        }
+        return out;
     }
     if (e.len() + 1).saturating_mul(a.len() + 1) > MAX_CELLS {
         return normalize_greedy(&e, &a);
@@ -150,7 +165,7 @@ fn normalize_aligned(e: &[Item<'_>], a: &[&str]) -> String {
     for i in (0..n).rev() {
         for j in (0..m).rev() {
             let mut best = lcs[at(i + 1, j)].max(lcs[at(i, j + 1)]);
-            if item_matches(e[i], a[j]) {
+            if item_matches(&e[i], a[j]) {
                 best = best.max(1 + lcs[at(i + 1, j + 1)]);
             }
             lcs[at(i, j)] = best;
@@ -159,7 +174,7 @@ fn normalize_aligned(e: &[Item<'_>], a: &[&str]) -> String {
     let mut anchors = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < n && j < m {
-        if item_matches(e[i], a[j]) && lcs[at(i, j)] == 1 + lcs[at(i + 1, j + 1)] {
+        if item_matches(&e[i], a[j]) && lcs[at(i, j)] == 1 + lcs[at(i + 1, j + 1)] {
             anchors.push((i, j));
             i += 1;
             j += 1;
@@ -174,7 +189,7 @@ fn normalize_aligned(e: &[Item<'_>], a: &[&str]) -> String {
     for (ai_e, ai_a) in anchors.into_iter().chain(std::iter::once((n, m))) {
         fill_gap(&e[ei..ai_e], &a[aj..ai_a], &mut out);
         if ai_e < n {
-            if let Item::Line(p) = e[ai_e] {
+            if let Item::Line(p, _) = e[ai_e] {
                 out.push(p);
             }
         }
@@ -187,8 +202,8 @@ fn normalize_aligned(e: &[Item<'_>], a: &[&str]) -> String {
 /// Normalise the actual lines between two anchors (see [`normalize_aligned`]).
 fn fill_gap<'a>(e: &[Item<'a>], a: &[&'a str], out: &mut Vec<&'a str>) {
     let (Some(first_any), Some(last_any)) = (
-        e.iter().position(|x| *x == Item::Any),
-        e.iter().rposition(|x| *x == Item::Any),
+        e.iter().position(Item::is_any),
+        e.iter().rposition(Item::is_any),
     ) else {
         out.extend(a);
         return;
@@ -206,15 +221,15 @@ fn normalize_greedy(e: &[Item<'_>], a: &[&str]) -> String {
     let mut out: Vec<&str> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < e.len() && j < a.len() {
-        match e[i] {
-            Item::Line(p) if line_matches(p, a[j]) => {
+        match &e[i] {
+            Item::Line(p, pat) if pat.matches(a[j]) => {
                 out.push(p);
                 i += 1;
                 j += 1;
             }
-            Item::Line(_) => break,
+            Item::Line(..) => break,
             Item::Any => {
-                let next = e[i + 1..].iter().find(|x| **x != Item::Any).copied();
+                let next = e[i + 1..].iter().find(|x| !x.is_any());
                 let skip = match next {
                     None => a.len() - j,
                     Some(n) => match a[j..].iter().position(|l| item_matches(n, l)) {
@@ -257,6 +272,14 @@ mod tests {
             "prefix and suffix must not overlap"
         );
         assert!(!matches("x [..]\n", "x 1\ny\n"), "[..] never spans lines");
+    }
+
+    #[test]
+    fn a_wildcard_covers_the_rest_of_a_shell_message() {
+        let e = "bash: line [..]: /proc/sys/kernel/shmmax: Read-only file system\n";
+        let a = "bash: line 3: /proc/sys/kernel/shmmax: Read-only file system\n";
+        assert!(line_matches(e.trim_end(), a.trim_end()));
+        assert!(matches(e, a));
     }
 
     #[test]

@@ -165,6 +165,19 @@ mod tests {
     }
 
     #[test]
+    fn shell_is_for_transcripts_only_and_kept_on_their_step() {
+        let s = plan_body("```console run shell=sh\n$ true\n```\n").unwrap();
+        assert_eq!(runs(&s[0])[0].shell, Some(crate::snippet::Shell::Sh));
+        let e = errors("```sh run shell=bash\necho\n```\n");
+        assert!(
+            e[0].contains("content/n.md:1") && e[0].contains("`shell=`"),
+            "{e:?}"
+        );
+        let e = errors("```console run shell=zsh\n$ true\n```\n");
+        assert!(e[0].contains("`shell=zsh` is not supported"), "{e:?}");
+    }
+
+    #[test]
     fn each_runnable_block_without_a_session_is_its_own_session() {
         let s = plan_body("```sh run\necho a\n```\n\n```output\na\n```\n\n```go\nnot verified\n```\n\n```console run\n$ true\n```\n").unwrap();
         assert_eq!(s.len(), 2);

@@ -338,6 +338,10 @@ impl<'a> NotePlanner<'a> {
                 }
             }
             lang => {
+                if a.shell.is_some() {
+                    self.error(b.line, "`shell=` on a block that is not a console transcript", "`shell=` picks the shell a `console` block's `$ ` commands run in; a program runs with its language's command, or `cmd=`");
+                    return None;
+                }
                 let ext = lang.as_ref().map(extension).unwrap_or("txt");
                 let file = a
                     .file
@@ -387,6 +391,7 @@ impl<'a> NotePlanner<'a> {
             timeout,
             writes: Vec::new(),
             action,
+            shell: a.shell,
         })
     }
 }

@@ -15,9 +15,9 @@ use chrono::Utc;
 use super::images::ReadyImage;
 use super::matcher;
 use super::outcome::{BlockOutcome, Failure, LimitHit, Observation, Verdict};
-use super::runtime::{ContainerRuntime, LimitHits, RuntimeError};
+use super::runtime::{ContainerRuntime, ExecResult, LimitHits, RuntimeError};
 use super::session::{Action, BlockRef, ImageRef, RunStep, Session, Step};
-use crate::snippet::{Limits, Requirement};
+use crate::snippet::{Limits, Requirement, Shell};
 
 /// How much observed output is kept per block for the results file and the site.
 const OBSERVED_CAP: usize = 16 * 1024;
@@ -226,6 +226,8 @@ async fn run_steps<R: ContainerRuntime>(
     // The container's limit counters as of the last look, so a failure is blamed on a limit
     // only when the counters moved during it.
     let mut seen = LimitHits::default();
+    // The session's shell, kept from block to block (transcripts only).
+    let mut shell = ShellSlot::Closed;
     for step in &session.steps {
         let r = match step {
             Step::Skip(k) => {
@@ -243,7 +245,7 @@ async fn run_steps<R: ContainerRuntime>(
             ctx.progress.inc(1);
             continue;
         }
-        let mut o = run_step(ctx, r, image, container, &session.spec.limits).await;
+        let mut o = run_step(ctx, r, image, container, &session.spec.limits, &mut shell).await;
         if let Verdict::Failed(Failure::Mismatch {
             line,
             command,
@@ -299,6 +301,7 @@ async fn run_step<R: ContainerRuntime>(
     image: &str,
     container: &str,
     limits: &Limits,
+    shell: &mut ShellSlot<R::Shell>,
 ) -> BlockOutcome {
     let started = Instant::now();
     let date = Utc::now();
@@ -307,6 +310,10 @@ async fn run_step<R: ContainerRuntime>(
     let runtime = &ctx.runtime;
     let prepared = async {
         if r.restart {
+            // The restart stops the shell with everything else; the next command starts one.
+            if let ShellSlot::Open(..) = shell {
+                *shell = ShellSlot::Closed;
+            }
             runtime.restart(container).await?;
         }
         runtime.upload(container, &r.writes).await?;
@@ -357,7 +364,11 @@ async fn run_step<R: ContainerRuntime>(
             let mut observed = String::new();
             for c in &t.commands {
                 observed.push_str(&format!("$ {}\n", c.cmd));
-                match runtime.exec(container, &c.cmd, deadline, started).await {
+                match run_command(
+                    runtime, container, shell, r.shell, &c.cmd, deadline, started,
+                )
+                .await
+                {
                     Ok(x) => {
                         observed.push_str(&x.output);
                         if !x.output.is_empty() && !x.output.ends_with('\n') {
@@ -390,6 +401,63 @@ async fn run_step<R: ContainerRuntime>(
     }
     o.duration = started.elapsed();
     o
+}
+
+/// The session's shell as the runner knows it.
+enum ShellSlot<S> {
+    /// None yet, or the last one ended: the next command starts one.
+    Closed,
+    /// A shell, and which one it is.
+    Open(S, Shell),
+    /// The image cannot host one: every command is an exec of its own.
+    Unsupported,
+}
+
+/// Run one transcript command in the session's shell, starting the shell first if needed.
+async fn run_command<R: ContainerRuntime>(
+    runtime: &R,
+    container: &str,
+    slot: &mut ShellSlot<R::Shell>,
+    want: Option<Shell>,
+    cmd: &str,
+    deadline: Instant,
+    started: Instant,
+) -> Result<ExecResult, RuntimeError> {
+    // A block asking for another shell than the open one gets a fresh shell of its kind; a
+    // block that asks for none keeps the open one.
+    if matches!((&slot, want), (ShellSlot::Open(_, open), Some(w)) if *open != w) {
+        *slot = ShellSlot::Closed;
+    }
+    if let ShellSlot::Closed = slot {
+        *slot = match runtime
+            .open_shell(container, want, deadline, started)
+            .await?
+        {
+            Some(s) => {
+                let kind = runtime.shell_kind(&s);
+                ShellSlot::Open(s, kind)
+            }
+            None => ShellSlot::Unsupported,
+        };
+    }
+    let ShellSlot::Open(sh, _) = slot else {
+        return runtime.exec(container, cmd, deadline, started).await;
+    };
+    match runtime
+        .shell_exec(container, sh, cmd, deadline, started)
+        .await
+    {
+        Ok(x) => {
+            if x.ended {
+                *slot = ShellSlot::Closed;
+            }
+            Ok(x.result)
+        }
+        Err(e) => {
+            *slot = ShellSlot::Closed;
+            Err(e)
+        }
+    }
 }
 
 /// An exec that did not complete: a timeout (with its partial output; a timeout with the
@@ -454,7 +522,7 @@ mod tests {
     use super::*;
     use crate::verify::images::ReadyImage;
     use crate::verify::plan::{self, Note, PlanConfig};
-    use crate::verify::runtime::{DockerSession, ExecResult};
+    use crate::verify::runtime::{DockerSession, ShellExec};
     use crate::verify::session::{ContainerSpec, FileWrite};
 
     /// How the fake answers a command.
@@ -490,6 +558,33 @@ mod tests {
     }
 
     impl ContainerRuntime for Fake {
+        type Shell = ();
+
+        async fn open_shell(
+            &self,
+            _container: &str,
+            _want: Option<Shell>,
+            _deadline: Instant,
+            _started: Instant,
+        ) -> Result<Option<()>, RuntimeError> {
+            Ok(None)
+        }
+
+        fn shell_kind(&self, _shell: &()) -> Shell {
+            unreachable!("the fake opens no shell")
+        }
+
+        async fn shell_exec(
+            &self,
+            _container: &str,
+            _shell: &mut (),
+            _cmd: &str,
+            _deadline: Instant,
+            _started: Instant,
+        ) -> Result<ShellExec, RuntimeError> {
+            unreachable!("the fake opens no shell")
+        }
+
         async fn create_session(
             &self,
             image: &str,

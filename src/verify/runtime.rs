@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::proxy::DockerProxy;
 use super::session::{ContainerSpec, FileWrite};
 use super::text::human_duration;
+use crate::snippet::Shell;
 
 /// An engine client's own error, kept as the source of a [`RuntimeError`].
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -20,6 +21,35 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// What a session runner needs from a container engine. Every method names the container by the
 /// id [`ContainerRuntime::create_session`] returned.
 pub(crate) trait ContainerRuntime {
+    /// A session's long-lived shell (see [`super::shell`]).
+    type Shell;
+
+    /// Start a long-lived shell in `/work` for a session's transcripts: `want`, or bash if the
+    /// image has it, else sh (an image without the shell asked for is an error); `None` when the
+    /// image cannot host one (then each command is one
+    /// [`ContainerRuntime::exec`]). Bounded by `deadline` as an exec is.
+    async fn open_shell(
+        &self,
+        container: &str,
+        want: Option<Shell>,
+        deadline: Instant,
+        started: Instant,
+    ) -> Result<Option<Self::Shell>, RuntimeError>;
+
+    /// Which shell an open shell is.
+    fn shell_kind(&self, shell: &Self::Shell) -> Shell;
+
+    /// Run one command in the shell, stdin at end-of-file, at most until `deadline` (a timeout
+    /// removes the container, as for [`ContainerRuntime::exec`]).
+    async fn shell_exec(
+        &self,
+        container: &str,
+        shell: &mut Self::Shell,
+        cmd: &str,
+        deadline: Instant,
+        started: Instant,
+    ) -> Result<ShellExec, RuntimeError>;
+
     /// Create and start a session container from `image` with the settings of `spec`: a process
     /// that keeps it alive as PID 1, work dir `/work`. `name_hint` and `seq` name it for people;
     /// `docker_socket` is mounted at `/var/run/docker.sock`. Returns the container's id.
@@ -121,6 +151,9 @@ pub(crate) enum RuntimeError {
     /// The command's output stream could not be opened or broke off.
     #[error("couldn't read the command's output from the engine: {0}")]
     Stream(String),
+    /// The session's image lacks the shell a block asked for (`shell=bash`).
+    #[error("{0}")]
+    NoShell(String),
     /// Any other engine error.
     #[error("Docker engine request failed: {0}")]
     Api(#[source] BoxError),
@@ -132,6 +165,14 @@ pub(crate) struct ExecResult {
     /// Output as a terminal shows it (stdout and stderr interleaved), `\r\n` normalised, capped.
     pub(crate) output: String,
     pub(crate) exit: i64,
+}
+
+/// What one command in a session's shell did.
+#[derive(Debug, Clone)]
+pub(crate) struct ShellExec {
+    pub(crate) result: ExecResult,
+    /// The shell itself exited (`exit`, `set -e`): the next command needs a new one.
+    pub(crate) ended: bool,
 }
 
 /// How often a session's container ran into its limits so far (cgroup counters).

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::snippet::{Limits, Network, Requirement, SnippetKey};
+use crate::snippet::{Limits, Network, Requirement, Shell, SnippetKey};
 
 use super::transcript::Transcript;
 
@@ -187,6 +187,10 @@ pub(crate) struct RunStep {
     /// Files to write before this step (for the first step: every `file=` block of the session).
     pub(crate) writes: Vec<FileWrite>,
     pub(crate) action: Action,
+    /// `shell=` of a transcript (left out of the cache key when not given, so keys of sessions
+    /// without it stay as they were).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) shell: Option<Shell>,
 }
 
 impl RunStep {

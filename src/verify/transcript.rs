@@ -1,8 +1,10 @@
 //! `console` blocks: terminal transcripts of `$ command` lines and their expected output.
 //!
 //! A transcript is the most natural way to document an experiment, so it is also the unit kb
-//! checks: every `$ ` line is a command (a trailing `\` continues it on the next line), an optional
-//! `? N` line right after it is its expected exit status (default 0), and the lines up to the next
+//! checks: every `$ ` line is a command, continued on the next line after a trailing `\\` and on
+//! the `> ` lines right after it (a terminal's secondary prompt, cram's syntax: multi-line commands
+//! and heredocs). An optional `? N` line right after it is its expected exit status (default 0);
+//! cram's and scrut's `[N]` as the last line of its output says the same. The lines up to the next
 //! `$ ` are its expected output. Parsing is pure and keeps each command's source lines, so
 //! `--update` can write a transcript back with only the outputs (and statuses) changed.
 
@@ -23,11 +25,22 @@ pub(crate) struct Command {
     pub(crate) source: Vec<String>,
     /// Expected exit status (`? N`, default 0).
     pub(crate) exit: i64,
-    /// Whether the transcript spelled out `? N` (kept by `--update` even when it is `? 0`).
+    /// How the transcript wrote the status (kept by `--update`, even `? 0`).
     #[serde(skip)]
-    pub(crate) explicit_exit: bool,
+    pub(crate) exit_style: ExitStyle,
     /// Expected output, one line per line, ending with a newline unless empty.
     pub(crate) expected: String,
+}
+
+/// How a command's expected exit status is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitStyle {
+    /// Not written: 0.
+    Implicit,
+    /// `? N` right after the command.
+    Question,
+    /// `[N]` as the last line of the output (cram, scrut).
+    Bracket,
 }
 
 /// A parsed `console` block.
@@ -55,6 +68,13 @@ pub(crate) fn parse(text: &str, first_line: usize) -> Result<Transcript, Transcr
         let Some(first) = command_start(line) else {
             match commands.last_mut() {
                 Some(c) => {
+                    if let Some(e) = super::pattern::invalid_regex(line) {
+                        return Err(TranscriptError {
+                            line: first_line + i,
+                            message: format!("`{line}` is not a regular expression: {e}"),
+                            hint: "fix the pattern, or drop ` (re)` to compare the line as text",
+                        });
+                    }
                     c.expected.push_str(line);
                     c.expected.push('\n');
                 }
@@ -80,14 +100,20 @@ pub(crate) fn parse(text: &str, first_line: usize) -> Result<Transcript, Transcr
         }
         let mut cmd = first.to_string();
         let mut source = vec![line.to_string()];
-        while cmd.ends_with('\\') && i + 1 < lines.len() {
+        while i + 1 < lines.len() {
+            let next = lines[i + 1];
+            let text = match continuation(next) {
+                Some(text) => text,
+                None if cmd.ends_with('\\') => next,
+                None => break,
+            };
             i += 1;
             cmd.push('\n');
-            cmd.push_str(lines[i]);
-            source.push(lines[i].to_string());
+            cmd.push_str(text);
+            source.push(next.to_string());
         }
         i += 1;
-        let (exit, explicit_exit) = match lines.get(i).and_then(|l| l.strip_prefix("? ")) {
+        let (exit, exit_style) = match lines.get(i).and_then(|l| l.strip_prefix("? ")) {
             Some(n) => {
                 let n = n.trim().parse::<i64>().map_err(|_| TranscriptError {
                     line: first_line + i,
@@ -95,18 +121,21 @@ pub(crate) fn parse(text: &str, first_line: usize) -> Result<Transcript, Transcr
                     hint: "write the expected exit status as `? N` right after the command, e.g. `? 1`",
                 })?;
                 i += 1;
-                (n, true)
+                (n, ExitStyle::Question)
             }
-            None => (0, false),
+            None => (0, ExitStyle::Implicit),
         };
         commands.push(Command {
             line: first_line + start,
             cmd,
             source,
             exit,
-            explicit_exit,
+            exit_style,
             expected: String::new(),
         });
+    }
+    for c in &mut commands {
+        take_bracket_exit(c)?;
     }
     if commands.is_empty() {
         return Err(TranscriptError {
@@ -116,6 +145,49 @@ pub(crate) fn parse(text: &str, first_line: usize) -> Result<Transcript, Transcr
         });
     }
     Ok(Transcript { commands })
+}
+
+/// `> text` -> `text`: a continuation line of the command above.
+fn continuation(line: &str) -> Option<&str> {
+    if line == ">" {
+        return Some("");
+    }
+    line.strip_prefix("> ")
+}
+
+/// A last output line `[N]` is the command's exit status (cram, scrut).
+fn take_bracket_exit(c: &mut Command) -> Result<(), TranscriptError> {
+    let lines: Vec<&str> = c.expected.lines().collect();
+    let Some(last) = lines.iter().rposition(|l| !l.trim().is_empty()) else {
+        return Ok(());
+    };
+    let Some(n) = lines[last]
+        .trim_end()
+        .strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+        .and_then(|n| n.parse::<i64>().ok())
+    else {
+        return Ok(());
+    };
+    if c.exit_style == ExitStyle::Question {
+        return Err(TranscriptError {
+            line: c.line + c.source.len() + 1 + last,
+            message: format!(
+                "`{}` gives a second exit status for the command",
+                lines[last]
+            ),
+            hint: "write the status once: `? N` right after the command, or `[N]` after its output",
+        });
+    }
+    c.exit = n;
+    c.exit_style = ExitStyle::Bracket;
+    let mut kept = String::new();
+    for l in &lines[..last] {
+        kept.push_str(l);
+        kept.push('\n');
+    }
+    c.expected = kept;
+    Ok(())
 }
 
 /// `$ cmd` -> `cmd`; a bare `$` is a command with no text (an error the caller reports).
@@ -147,12 +219,16 @@ pub(crate) fn render(t: &Transcript, observed: &[Option<Observed>]) -> String {
             Some(o) => (o.output.as_str(), o.exit),
             None => (c.expected.as_str(), c.exit),
         };
-        if c.explicit_exit || exit != 0 {
+        let bracket = c.exit_style == ExitStyle::Bracket;
+        if !bracket && (c.exit_style == ExitStyle::Question || exit != 0) {
             let _ = writeln!(out, "? {exit}");
         }
         out.push_str(output);
         if !output.is_empty() && !output.ends_with('\n') {
             out.push('\n');
+        }
+        if bracket && exit != 0 {
+            let _ = writeln!(out, "[{exit}]");
         }
     }
     out
@@ -211,6 +287,58 @@ mod tests {
         let t = parse("$ printf 'x\\n? 3\\n'\nx\n? 3\n", 1).unwrap();
         assert_eq!(t.commands[0].exit, 0);
         assert_eq!(t.commands[0].expected, "x\n? 3\n");
+    }
+
+    #[test]
+    fn greater_than_lines_continue_a_command_and_carry_heredocs() {
+        let t = parse(
+            "$ cat <<EOF\n> one\n>\n> EOF\none\n\n$ for i in 1 2; do\n>   echo $i\n> done\n1\n2\n",
+            1,
+        )
+        .unwrap();
+        let c = &t.commands;
+        assert_eq!(c[0].cmd, "cat <<EOF\none\n\nEOF");
+        assert_eq!(c[0].expected, "one\n\n");
+        assert_eq!(c[1].cmd, "for i in 1 2; do\n  echo $i\ndone");
+        assert_eq!((c[1].line, c[1].source.len()), (7, 3));
+        // `\` continuations show a `> ` prompt in a terminal too.
+        let t = parse("$ echo a \\\n> b\na b\n", 1).unwrap();
+        assert_eq!(t.commands[0].cmd, "echo a \\\nb");
+        // After the first output line, `> ` is output.
+        let t = parse("$ echo x\nx\n> y\n", 1).unwrap();
+        assert_eq!(t.commands[0].expected, "x\n> y\n");
+    }
+
+    #[test]
+    fn bracket_status_after_the_output_like_cram() {
+        let t = parse("$ ls /nope\nls: [..]\n[2]\n\n$ true\n", 1).unwrap();
+        let c = &t.commands[0];
+        assert_eq!((c.exit, c.exit_style), (2, ExitStyle::Bracket));
+        assert_eq!(c.expected, "ls: [..]\n");
+        let e = parse("$ false\n? 1\n[1]\n", 5).unwrap_err();
+        assert_eq!(e.line, 7);
+        assert!(e.message.contains("second exit status"), "{}", e.message);
+        // Written back after the output, and dropped when the status becomes 0.
+        let t = parse("$ f\nout\n[3]\n", 1).unwrap();
+        let obs = |exit| {
+            vec![Some(Observed {
+                output: "out\n".into(),
+                exit,
+            })]
+        };
+        assert_eq!(render(&t, &obs(4)), "$ f\nout\n[4]\n");
+        assert_eq!(render(&t, &obs(0)), "$ f\nout\n");
+    }
+
+    #[test]
+    fn a_regex_line_that_does_not_compile_is_an_error_with_its_line() {
+        let e = parse("$ echo '('\n( (re)\n", 3).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(
+            e.message.contains("not a regular expression"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

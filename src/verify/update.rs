@@ -124,7 +124,10 @@ fn transcript_observed(
             obs.get(i)
                 .and_then(Option::as_ref)
                 .map(|o| transcript::Observed {
-                    output: matcher::normalize(&c.expected, &o.output),
+                    output: super::pattern::for_note(
+                        &matcher::normalize(&c.expected, &o.output),
+                        &o.output,
+                    ),
                     exit: o.exit,
                 })
         })

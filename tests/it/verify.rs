@@ -981,3 +981,92 @@ fn results_file_merges_partial_runs_and_drops_notes_that_are_gone() {
         "changed"
     );
 }
+
+#[test]
+fn shell_state_persists_across_lines_and_blocks_until_exit_or_restart() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-shell");
+    let run = verify(&f, &["content/walk.md"]);
+    assert_eq!(
+        summary_line(&run),
+        "6 passed, 0 failed, 0 skipped",
+        "{}",
+        run.stdout
+    );
+    run.expect_code(0);
+    // stdin is at end-of-file: `cat` and `read` returned at once, not at the 20 s timeout.
+    let third = &results(&f)["blocks"]["content/walk.md#3"];
+    assert!(third["duration_ms"].as_u64().unwrap() < 5_000, "{third}");
+}
+
+#[test]
+fn cram_line_syntax_matches_and_a_mismatch_shows_the_pattern_kept() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-shell");
+    let run = verify(&f, &["content/cram.md"]);
+    assert_eq!(
+        summary_line(&run),
+        "1 passed, 0 failed, 0 skipped",
+        "{}",
+        run.stdout
+    );
+    // The same note with a pattern that no longer matches fails at that command, and the diff
+    // keeps the lines that still match as their patterns.
+    let note = f.read("content/cram.md");
+    f.write(
+        "content/cram.md",
+        &note.replace("n=3\n", "n=4\n").replace("[1]\n", "[2]\n"),
+    );
+    let run = verify(&f, &["content/cram.md"]);
+    run.expect_code(1);
+    let cmd = line_of(&f, "content/cram.md", "$ for n in");
+    assert!(
+        run.stdout
+            .contains(&format!("content/cram.md:{cmd}: for n in 1 2 3; do")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("-n=4\n") && run.stdout.contains("+n=3\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn update_keeps_matching_patterns_and_writes_escapes_missing_eol_and_bracket_status() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-shell");
+    verify(&f, &["content/drift.md"]).expect_code(1);
+    verify(&f, &["--update", "content/drift.md"]).expect_code(0);
+    let after = f.read("content/drift.md");
+    assert!(
+        after.contains(
+            "v[0-9]+ (re)\nchanged\n$ printf '\\033[1mB\\033[0m\\n'; printf 'end'\n\\x1b[1mB\\x1b[0m (esc)\nend (no-eol)\n$ sh -c 'exit 3'\n[3]\n```"
+        ),
+        "{after}"
+    );
+    verify(&f, &["--no-cache", "content/drift.md"]).expect_code(0);
+}
+
+#[test]
+fn shell_is_sh_without_bash_picked_by_shell_attr_and_absent_without_stty() {
+    let _engine = shared_engine();
+    let f = Fixture::copy("verify-shell");
+    let run = verify(&f, &["content/fallback.md"]);
+    // `shell=` switches shells; `shell=bash` where there is none fails with what to do.
+    assert_eq!(
+        summary_line(&run),
+        "5 passed, 1 failed, 0 skipped",
+        "{}",
+        run.stdout
+    );
+    let last = line_of(&f, "content/fallback.md", "image=nobash shell=bash");
+    assert!(
+        run.stdout.contains(&format!(
+            "FAILED content/fallback.md:{last} (content/fallback.md#6)\n  could not run: `shell=bash`, but the session's image has no bash"
+        )),
+        "{}",
+        run.stdout
+    );
+}

@@ -13,12 +13,13 @@ use bollard::query_parameters as q;
 use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
-use super::{Engine, KEEP_ALIVE};
-use crate::snippet::Network;
+use super::shell::EngineShell;
+use super::{finish_output, Engine, KEEP_ALIVE};
+use crate::snippet::{Network, Shell};
 use crate::verify::attach;
 use crate::verify::proxy::{DockerProxy, SESSION_LABEL};
 use crate::verify::runtime::{
-    ContainerRuntime, DockerSession, ExecResult, LimitHits, RuntimeError,
+    ContainerRuntime, DockerSession, ExecResult, LimitHits, RuntimeError, ShellExec,
 };
 use crate::verify::session::{ContainerSpec, FileWrite};
 
@@ -48,6 +49,34 @@ fn parse_limit_counters(text: &str) -> LimitHits {
 }
 
 impl ContainerRuntime for Engine {
+    type Shell = EngineShell;
+
+    async fn open_shell(
+        &self,
+        container: &str,
+        want: Option<Shell>,
+        deadline: Instant,
+        started: Instant,
+    ) -> Result<Option<EngineShell>, RuntimeError> {
+        self.start_shell(container, want, deadline, started).await
+    }
+
+    fn shell_kind(&self, shell: &EngineShell) -> Shell {
+        shell.kind()
+    }
+
+    async fn shell_exec(
+        &self,
+        container: &str,
+        shell: &mut EngineShell,
+        cmd: &str,
+        deadline: Instant,
+        started: Instant,
+    ) -> Result<ShellExec, RuntimeError> {
+        self.run_in_shell(container, shell, cmd, deadline, started)
+            .await
+    }
+
     /// Create and start a session container: the keep-alive as PID 1 (the image's entrypoint is
     /// bypassed), work dir `/work`, kb's labels, the session's capabilities, sysctls and network.
     async fn create_session(
@@ -392,7 +421,7 @@ impl Engine {
         }
     }
     /// Processes in the container now (engine stats).
-    async fn pids_current(&self, container: &str) -> Option<u64> {
+    pub(super) async fn pids_current(&self, container: &str) -> Option<u64> {
         let opts = q::StatsOptions {
             stream: false,
             one_shot: true,
@@ -401,15 +430,6 @@ impl Engine {
         let s = stats.next().await?.ok()?;
         s.pids_stats?.current
     }
-}
-
-/// Captured bytes as text: lossy UTF-8, `\r\n` -> `\n`, a note when the cap dropped bytes.
-fn finish_output(buf: &[u8], dropped: usize) -> String {
-    let mut s = crate::verify::matcher::normalize_newlines(&String::from_utf8_lossy(buf));
-    if dropped > 0 {
-        s.push_str(&format!("\n[kb: output truncated, {dropped} more bytes]\n"));
-    }
-    s
 }
 
 #[cfg(test)]

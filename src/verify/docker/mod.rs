@@ -11,6 +11,7 @@
 
 mod cleanup;
 mod container;
+mod shell;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -278,6 +279,15 @@ fn process_start_time(pid: u32) -> Option<String> {
     // Fields after the command name (which may contain spaces) start at field 3; starttime is 22.
     let after = &stat[stat.rfind(')')? + 1..];
     after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Captured bytes as text: lossy UTF-8, `\r\n` -> `\n`, a note when the cap dropped bytes.
+fn finish_output(buf: &[u8], dropped: usize) -> String {
+    let mut s = crate::verify::matcher::normalize_newlines(&String::from_utf8_lossy(buf));
+    if dropped > 0 {
+        s.push_str(&format!("\n[kb: output truncated, {dropped} more bytes]\n"));
+    }
+    s
 }
 
 #[cfg(test)]
