@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::sync::LazyLock;
 
-use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, Tag, TagEnd};
 use regex::Regex;
 
 use crate::html::escape;
@@ -192,11 +192,7 @@ fn render_fragment(ctx: &Site<'_>, from: usize, md: &str) -> String {
             title,
             id,
         }) => {
-            let kind = if matches!(link_type, LinkType::WikiLink { .. }) {
-                LinkKind::Wiki
-            } else {
-                LinkKind::Inline
-            };
+            let kind = LinkKind::of_link(link_type);
             let r = ctx.links.resolve(ctx.notes, from, &dest_url, kind);
             let dest_url = LinkIndex::href(ctx.notes, &r).map_or(dest_url, CowStr::from);
             Event::Start(Tag::Link {

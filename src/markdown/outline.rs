@@ -40,6 +40,17 @@ pub enum LinkKind {
     Image,
 }
 
+impl LinkKind {
+    /// The kind of a link (not an image) as pulldown-cmark parsed it.
+    pub fn of_link(link_type: LinkType) -> LinkKind {
+        if matches!(link_type, LinkType::WikiLink { .. }) {
+            LinkKind::Wiki
+        } else {
+            LinkKind::Inline
+        }
+    }
+}
+
 /// Headings and links of one note, in document order.
 #[derive(Debug, Clone, Default)]
 pub struct Outline {
@@ -106,11 +117,7 @@ pub fn outline(note: &Note) -> Outline {
                 dest_url,
                 ..
             }) => {
-                let kind = if matches!(link_type, LinkType::WikiLink { .. }) {
-                    LinkKind::Wiki
-                } else {
-                    LinkKind::Inline
-                };
+                let kind = LinkKind::of_link(link_type);
                 out.links.push(RawLink {
                     dest: dest_url.to_string(),
                     line: note.body_line + lines.line_of(range.start),

@@ -199,11 +199,7 @@ pub fn render_note(ctx: &RenderCtx<'_>, index: usize) -> RenderedNote {
                 title,
                 id,
             }) => {
-                let kind = if matches!(link_type, LinkType::WikiLink { .. }) {
-                    LinkKind::Wiki
-                } else {
-                    LinkKind::Inline
-                };
+                let kind = LinkKind::of_link(link_type);
                 let resolved = ctx.links.resolve(ctx.notes, index, &dest_url, kind);
                 let new_dest = match LinkIndex::href(ctx.notes, &resolved) {
                     Some(url) => CowStr::from(url),
