@@ -285,19 +285,10 @@ impl<'a, I: Iterator<Item = Item<'a>>> Iterator for Callouts<'a, I> {
 
 #[cfg(test)]
 mod tests {
-    use pulldown_cmark::Parser;
-
     use super::*;
-    use crate::snippet::extract::markdown_options;
 
     fn html(body: &str) -> String {
-        let events = Callouts::new(
-            body,
-            Parser::new_ext(body, markdown_options()).into_offset_iter(),
-        );
-        let mut out = String::new();
-        pulldown_cmark::html::push_html(&mut out, events.map(|(e, _)| e));
-        out
+        crate::markdown::events::html_through(body, Callouts::new)
     }
 
     #[test]

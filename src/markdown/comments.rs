@@ -141,13 +141,7 @@ mod tests {
     use crate::snippet::extract::markdown_options;
 
     fn html(body: &str) -> String {
-        let events = Comments::new(
-            body,
-            Parser::new_ext(body, markdown_options()).into_offset_iter(),
-        );
-        let mut out = String::new();
-        pulldown_cmark::html::push_html(&mut out, events.map(|(e, _)| e));
-        out
+        crate::markdown::events::html_through(body, Comments::new)
     }
 
     #[test]

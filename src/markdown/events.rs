@@ -57,6 +57,25 @@ impl<T, P: Iterator<Item = T>, R: Iterator<Item = T>> Iterator for Events<P, R> 
     }
 }
 
+/// The HTML of `body` through one layer alone (`Comments::new`, `Marks::new`, …), for the
+/// layers' own tests.
+#[cfg(test)]
+pub(crate) fn html_through<'a, L>(
+    body: &'a str,
+    layer: impl FnOnce(&'a str, pulldown_cmark::OffsetIter<'a>) -> L,
+) -> String
+where
+    L: Iterator<Item = (Event<'a>, Range<usize>)>,
+{
+    let events = layer(
+        body,
+        Parser::new_ext(body, markdown_options()).into_offset_iter(),
+    );
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, events.map(|(e, _)| e));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use pulldown_cmark::{CodeBlockKind, Tag};

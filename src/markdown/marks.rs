@@ -225,19 +225,10 @@ impl<'a, I: Iterator<Item = Item<'a>>> Iterator for Marks<'a, I> {
 
 #[cfg(test)]
 mod tests {
-    use pulldown_cmark::Parser;
-
     use super::*;
-    use crate::snippet::extract::markdown_options;
 
     fn html(body: &str) -> String {
-        let events = Marks::new(
-            body,
-            Parser::new_ext(body, markdown_options()).into_offset_iter(),
-        );
-        let mut out = String::new();
-        pulldown_cmark::html::push_html(&mut out, events.map(|(e, _)| e));
-        out
+        crate::markdown::events::html_through(body, Marks::new)
     }
 
     #[test]

@@ -201,12 +201,6 @@ impl ContainerRuntime for Engine {
         deadline: Instant,
         started: Instant,
     ) -> Result<ExecResult, RuntimeError> {
-        let Some(endpoint) = &self.endpoint else {
-            return Err(RuntimeError::Stream(format!(
-                "kb reads command output over a Unix socket or plain TCP; DOCKER_HOST is {}",
-                self.host
-            )));
-        };
         // Job control (`set -m`, on the command's own line so shell messages keep their line
         // numbers): every job runs in a process group of its own, so when `sh` (the session
         // leader of the exec's terminal) exits, the kernel's SIGHUP reaches only the shell's own
@@ -218,30 +212,8 @@ impl ContainerRuntime for Engine {
         // never the session's PID 1, so the session goes on.
         let script =
             format!("{{ echo 500 >/proc/self/oom_score_adj; }} 2>/dev/null; set -m; {cmd}");
-        let exec = self
-            .docker
-            .create_exec(
-                container,
-                CreateExecOptions {
-                    cmd: Some(vec!["sh", "-c", &script]),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(true),
-                    working_dir: Some("/work"),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        let version = self.docker.client_version().to_string();
-        let attach::RawStream { first, mut conn } =
-            attach::start_tty_exec(endpoint, &version, &exec.id)
-                .await
-                .map_err(|e| RuntimeError::Stream(e.to_string()))?;
-        // A wide terminal, so tools that fit output to the width (ps, ls) don't truncate.
-        let _ = self
-            .docker
-            .resize_exec(&exec.id, q::ResizeExecOptions { h: 50, w: 200 })
-            .await;
+        let (exec_id, attach::RawStream { first, mut conn }) =
+            self.start_tty(container, &script, false).await?;
         let mut buf: Vec<u8> = Vec::new();
         let mut dropped = 0usize;
         let mut keep = |bytes: &[u8], buf: &mut Vec<u8>| {
@@ -287,7 +259,7 @@ impl ContainerRuntime for Engine {
                         Some(t) if t.elapsed() >= Duration::from_millis(300) => break,
                         Some(_) => {}
                         None => {
-                            let info = self.docker.inspect_exec(&exec.id).await?;
+                            let info = self.docker.inspect_exec(&exec_id).await?;
                             if info.running == Some(false) {
                                 exited_at = Some(Instant::now());
                             }
@@ -297,7 +269,7 @@ impl ContainerRuntime for Engine {
             }
         }
         drop(conn);
-        let info = self.docker.inspect_exec(&exec.id).await?;
+        let info = self.docker.inspect_exec(&exec_id).await?;
         let exit = info.exit_code.unwrap_or(-1);
         Ok(ExecResult {
             output: finish_output(&buf, dropped),
@@ -412,6 +384,47 @@ impl ContainerRuntime for Engine {
 }
 
 impl Engine {
+    /// Start `sh -c script` in a terminal in the container (with kb's connection as its stdin
+    /// when `stdin`), read raw over kb's own attach connection, 200 columns wide so tools that
+    /// fit output to the width (ps, ls) don't truncate. Returns the exec's id and its stream.
+    pub(super) async fn start_tty(
+        &self,
+        container: &str,
+        script: &str,
+        stdin: bool,
+    ) -> Result<(String, attach::RawStream), RuntimeError> {
+        let endpoint = self.endpoint.as_ref().ok_or_else(|| {
+            RuntimeError::Stream(format!(
+                "kb reads command output over a Unix socket or plain TCP; DOCKER_HOST is {}",
+                self.host
+            ))
+        })?;
+        let exec = self
+            .docker
+            .create_exec(
+                container,
+                CreateExecOptions {
+                    cmd: Some(vec!["sh", "-c", script]),
+                    attach_stdin: Some(stdin),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(true),
+                    working_dir: Some("/work"),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let version = self.docker.client_version().to_string();
+        let stream = attach::start_tty_exec(endpoint, &version, &exec.id)
+            .await
+            .map_err(|e| RuntimeError::Stream(e.to_string()))?;
+        let _ = self
+            .docker
+            .resize_exec(&exec.id, q::ResizeExecOptions { h: 50, w: 200 })
+            .await;
+        Ok((exec.id, stream))
+    }
+
     /// The CPU limit as the engine takes it, lowered to the engine's CPU count.
     fn nano_cpus(&self, millicpus: u32) -> i64 {
         let wanted = i64::from(millicpus) * 1_000_000;

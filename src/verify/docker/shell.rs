@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::exec::CreateExecOptions;
-use bollard::query_parameters as q;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{finish_output, Engine};
@@ -52,41 +50,12 @@ impl Engine {
         deadline: Instant,
         started: Instant,
     ) -> Result<Option<EngineShell>, RuntimeError> {
-        let endpoint = self.endpoint.as_ref().ok_or_else(|| {
-            RuntimeError::Stream(format!(
-                "kb reads command output over a Unix socket or plain TCP; DOCKER_HOST is {}",
-                self.host
-            ))
-        })?;
         let nonce = shell::nonce();
         let launcher = shell::launcher(&nonce, want);
-        let exec = self
-            .docker
-            .create_exec(
-                container,
-                CreateExecOptions {
-                    cmd: Some(vec!["sh", "-c", &launcher]),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(true),
-                    working_dir: Some("/work"),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        let version = self.docker.client_version().to_string();
-        let attach::RawStream { first, conn } =
-            attach::start_tty_exec(endpoint, &version, &exec.id)
-                .await
-                .map_err(|e| RuntimeError::Stream(e.to_string()))?;
-        // A wide terminal, so tools that fit output to the width (ps, ls) don't truncate.
-        let _ = self
-            .docker
-            .resize_exec(&exec.id, q::ResizeExecOptions { h: 50, w: 200 })
-            .await;
+        let (exec_id, attach::RawStream { first, conn }) =
+            self.start_tty(container, &launcher, true).await?;
         let mut sh = EngineShell {
-            exec_id: exec.id,
+            exec_id,
             conn: Some(conn),
             nonce,
             pending: first,
